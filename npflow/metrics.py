@@ -1,0 +1,76 @@
+"""Sample-quality metrics: how close are generated points to the target distribution?
+
+All of them compare two finite samples, so all of them carry sampling noise; compare models
+with the same sample sizes and, for a claim, several seeds.
+"""
+import numpy as np
+from scipy.spatial.distance import cdist
+
+__all__ = ["energy_distance", "nearest_mode", "mode_fractions", "mode_stds"]
+
+
+def energy_distance(x, y):
+    """Squared energy distance between two samples (Szekely & Rizzo, 2013).
+
+    ``D^2 = 2 E|X - Y| - E|X - X'| - E|Y - Y'|``, with |.| the Euclidean norm.
+
+    D^2 >= 0, and it is 0 only when the two distributions are equal. The expectations are
+    averages over all pairs, the diagonal included (a V-statistic): this is exactly the energy
+    distance between the two empirical distributions, the square of what
+    ``scipy.stats.energy_distance`` returns for 1-D samples. It is biased upwards by about
+    ``E|X - X'| / n + E|Y - Y'| / m``; for 4,000 points from the seed's target, about 0.002.
+
+    Parameters
+    ----------
+    x : ndarray, shape (n, d)
+    y : ndarray, shape (m, d)
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> energy_distance(np.zeros((1, 1)), np.ones((1, 1)))  # 2 * 1 - 0 - 0
+    2.0
+    """
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if x.ndim != 2 or y.ndim != 2 or x.shape[1] != y.shape[1]:
+        raise ValueError(f"x and y must have shapes (n, d) and (m, d), got {x.shape} and {y.shape}")
+    return float(2 * cdist(x, y).mean() - cdist(x, x).mean() - cdist(y, y).mean())
+
+
+def nearest_mode(x, means):
+    """Index of the nearest mode centre for each point.
+
+    Parameters
+    ----------
+    x : ndarray, shape (n, d)
+    means : ndarray, shape (K, d)
+
+    Returns
+    -------
+    ndarray of int, shape (n,)
+    """
+    return np.argmin(cdist(x, means), axis=1)
+
+
+def mode_fractions(x, means):
+    """Fraction of the points nearest to each mode centre, shape (K,); it sums to 1.
+
+    For the seed's two equal Gaussians both fractions should be near 0.5; a sampler that
+    favours one mode shows up here first.
+    """
+    return np.bincount(nearest_mode(x, means), minlength=len(means)) / len(x)
+
+
+def mode_stds(x, means):
+    """Standard deviation of each coordinate within each mode, shape (K, d).
+
+    Points are assigned to their nearest centre. The seed's modes have unit std; a field that
+    pulls too hard towards the centres gives smaller values. A mode with fewer than two points
+    gets NaN.
+    """
+    labels = nearest_mode(x, means)
+    return np.array([x[labels == k].std(axis=0, ddof=1) if np.sum(labels == k) > 1
+                     else np.full(x.shape[1], np.nan) for k in range(len(means))])

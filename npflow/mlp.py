@@ -1,0 +1,135 @@
+"""A multilayer perceptron from scratch: the learned vector field v_theta(t, x).
+
+Parameters are a plain list of ``(W, b)`` tuples, one per layer, and every function here is
+pure: ``mlp(params, inputs)`` depends on nothing but its arguments. This is the style of
+autograd's own ``examples/neural_net.py``, and it is what lets ``autograd.grad`` differentiate
+the loss with respect to ``params``.
+
+Autograd traces ordinary NumPy calls, so the code that is differentiated must avoid what it
+cannot trace: no in-place updates (``h += ...``), no index assignment (``h[i] = ...``), and
+``autograd.numpy`` in place of ``numpy``. Everything below keeps to that.
+
+Layout: ``W`` has shape (fan_in, fan_out) and a layer computes ``h @ W + b``. (PyTorch's
+``nn.Linear`` stores the transpose, ``weight`` of shape (fan_out, fan_in).)
+
+Initialisation is PyTorch's default for ``nn.Linear``, the one the seed tutorial trains with:
+every weight and bias is drawn from U(-1/sqrt(fan_in), 1/sqrt(fan_in)). (For the weights this
+is Kaiming-uniform with a = sqrt(5).)
+"""
+import autograd.numpy as np
+
+__all__ = ["ACTIVATIONS", "init_mlp", "layer_sizes", "mlp", "velocity"]
+
+
+def relu(z):
+    """max(z, 0), written as ``z * (z > 0)``.
+
+    Autograd treats the boolean mask as a constant, so the backward pass is one multiply;
+    ``np.maximum`` would also work, but its gradient rule does more work to split ties.
+    """
+    return z * (z > 0)
+
+
+def silu(z):
+    """SiLU (swish): z * sigmoid(z) = z / (1 + exp(-z))."""
+    return z / (1.0 + np.exp(-z))
+
+
+def tanh(z):
+    """Hyperbolic tangent."""
+    return np.tanh(z)
+
+
+#: Activation functions by name. ``relu`` is the seed's.
+ACTIVATIONS = {"relu": relu, "silu": silu, "tanh": tanh}
+
+
+def layer_sizes(dim, hidden):
+    """Widths of every layer of the field network: ``[1 + dim, *hidden, dim]``.
+
+    The input is ``[t, x]`` (time first, as in the seed) and the output is a velocity in R^dim.
+    """
+    return [1 + dim, *hidden, dim]
+
+
+def init_mlp(sizes, rng):
+    """Draw the parameters of an MLP with PyTorch's default ``nn.Linear`` initialisation.
+
+    ``W, b ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in))`` for each layer.
+
+    Parameters
+    ----------
+    sizes : sequence of int
+        Layer widths, input first, e.g. ``[3, 128, 128, 2]``.
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    params : list of (W, b)
+        ``W`` of shape (fan_in, fan_out), ``b`` of shape (fan_out,).
+
+    Examples
+    --------
+    >>> import numpy
+    >>> params = init_mlp([3, 16, 2], numpy.random.default_rng(0))
+    >>> [(W.shape, b.shape) for W, b in params]
+    [((3, 16), (16,)), ((16, 2), (2,))]
+    """
+    params = []
+    for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+        bound = 1.0 / fan_in ** 0.5
+        W = rng.uniform(-bound, bound, size=(fan_in, fan_out))
+        b = rng.uniform(-bound, bound, size=fan_out)
+        params.append((W, b))
+    return params
+
+
+def mlp(params, inputs, activation="relu"):
+    """Forward pass: ``h_{l+1} = act(h_l @ W_l + b_l)``, with no activation on the last layer.
+
+    Parameters
+    ----------
+    params : list of (W, b)
+    inputs : ndarray, shape (n, fan_in of the first layer)
+    activation : str
+        A key of ``ACTIVATIONS``.
+
+    Returns
+    -------
+    outputs : ndarray, shape (n, fan_out of the last layer)
+    """
+    act = ACTIVATIONS[activation]
+    h = inputs
+    for W, b in params[:-1]:
+        h = act(h @ W + b)  # (n, fan_out)
+    W, b = params[-1]
+    return h @ W + b
+
+
+def velocity(params, t, x, activation="relu"):
+    """The learned vector field v_theta(t, x) = MLP([t, x]).
+
+    Parameters
+    ----------
+    params : list of (W, b)
+    t : float or ndarray of shape (n,)
+        Time, 0 (noise) to 1 (data). A scalar applies to every point.
+    x : ndarray, shape (n, d)
+        Positions.
+    activation : str
+
+    Returns
+    -------
+    v : ndarray, shape (n, d)
+
+    Examples
+    --------
+    >>> import numpy
+    >>> params = init_mlp(layer_sizes(2, [8]), numpy.random.default_rng(0))
+    >>> velocity(params, 0.5, numpy.zeros((4, 2))).shape
+    (4, 2)
+    """
+    n = x.shape[0]
+    t_column = np.ones((n, 1)) * np.reshape(t, (-1, 1))  # (n, 1), for scalar or per-point t
+    inputs = np.concatenate([t_column, x], axis=1)  # (n, 1 + d), the seed's order [t, x]
+    return mlp(params, inputs, activation)

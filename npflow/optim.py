@@ -1,0 +1,128 @@
+"""Optimisers written out by hand: Adam and plain SGD.
+
+Both work on any nested list or tuple of arrays (a "tree", such as the MLP's list of
+``(W, b)``) and return a tree of the same structure. They run outside anything that autograd
+differentiates, on plain arrays, after the gradient has been computed.
+
+Adam follows Algorithm 1 of Kingma & Ba (2015), with the arithmetic of ``torch.optim.Adam``
+at its defaults: bias-corrected moments, and eps added *after* the square root.
+"""
+import math
+
+import numpy as np
+
+__all__ = ["Adam", "SGD", "tree_leaves", "tree_rebuild"]
+
+
+def tree_leaves(tree):
+    """The arrays of a nested list/tuple, depth first, as a flat list."""
+    if isinstance(tree, (list, tuple)):
+        return [leaf for child in tree for leaf in tree_leaves(child)]
+    return [tree]
+
+
+def tree_rebuild(like, leaves):
+    """A tree with the structure of ``like`` whose arrays are ``leaves``, in order."""
+    leaves = iter(leaves)
+
+    def rebuild(node):
+        if isinstance(node, (list, tuple)):
+            return type(node)(rebuild(child) for child in node)
+        return next(leaves)
+
+    return rebuild(like)
+
+
+def _check_learning_rate(lr):
+    if not (math.isfinite(lr) and lr > 0):
+        raise ValueError(f"lr must be a finite positive number, got {lr!r}")
+
+
+def _matching_leaves(params, grads):
+    """Leaves of params and grads, after checking that the two trees line up."""
+    p_leaves, g_leaves = tree_leaves(params), tree_leaves(grads)
+    if len(p_leaves) != len(g_leaves):
+        raise ValueError(f"grads has {len(g_leaves)} arrays but params has {len(p_leaves)}")
+    for i, (p, g) in enumerate(zip(p_leaves, g_leaves)):
+        if np.shape(p) != np.shape(g):
+            raise ValueError(f"grads[{i}] has shape {np.shape(g)}, expected {np.shape(p)} like params[{i}]")
+    return p_leaves, g_leaves
+
+
+class SGD:
+    """Plain stochastic gradient descent: theta <- theta - lr * g.
+
+    Examples
+    --------
+    >>> SGD(lr=0.1).step([np.array([1.0])], [np.array([2.0])])
+    [array([0.8])]
+    """
+
+    def __init__(self, lr=1e-3):
+        _check_learning_rate(lr)
+        self.lr = lr
+
+    def step(self, params, grads):
+        """Return the updated parameters, a tree shaped like ``params``."""
+        p_leaves, g_leaves = _matching_leaves(params, grads)
+        return tree_rebuild(params, [p - self.lr * g for p, g in zip(p_leaves, g_leaves)])
+
+
+class Adam:
+    """Adam (Kingma & Ba, 2015), step for step the same as ``torch.optim.Adam``'s defaults.
+
+    At step k, for every parameter array theta with gradient g::
+
+        m_k     = beta1 * m_{k-1} + (1 - beta1) * g          # first moment
+        v_k     = beta2 * v_{k-1} + (1 - beta2) * g**2       # second moment
+        m_hat   = m_k / (1 - beta1**k)                       # bias corrections
+        v_hat   = v_k / (1 - beta2**k)
+        theta_k = theta_{k-1} - lr * m_hat / (sqrt(v_hat) + eps)
+
+    Attributes
+    ----------
+    lr, beta1, beta2, eps : float
+    m, v : list of ndarray or None
+        The moment estimates, one array per parameter array (flattened tree order), or None
+        before the first step. Open to inspection.
+    step_count : int
+        Number of steps taken, k.
+
+    Examples
+    --------
+    >>> opt = Adam(lr=0.1)
+    >>> params = opt.step([np.array([1.0])], [np.array([0.5])])
+    >>> params, opt.step_count   # the first Adam step moves by about lr, whatever g is
+    ([array([0.9])], 1)
+    """
+
+    def __init__(self, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
+        _check_learning_rate(lr)
+        for name, beta in (("beta1", beta1), ("beta2", beta2)):
+            if not 0.0 <= beta < 1.0:
+                raise ValueError(f"{name} must be in [0, 1), got {beta!r}")
+        if not (math.isfinite(eps) and eps >= 0):
+            raise ValueError(f"eps must be a finite non-negative number, got {eps!r}")
+        self.lr, self.beta1, self.beta2, self.eps = lr, beta1, beta2, eps
+        self.m = None
+        self.v = None
+        self.step_count = 0
+
+    def step(self, params, grads):
+        """Take one Adam step and return the updated parameters, a tree shaped like ``params``."""
+        p_leaves, g_leaves = _matching_leaves(params, grads)
+        if self.m is None:
+            self.m = [np.zeros_like(p) for p in p_leaves]
+            self.v = [np.zeros_like(p) for p in p_leaves]
+        elif [np.shape(m) for m in self.m] != [np.shape(p) for p in p_leaves]:
+            raise ValueError("params do not have the shapes this Adam was started with; use a new Adam")
+        self.step_count += 1
+        k = self.step_count
+        new_leaves = []
+        for i, (theta, g) in enumerate(zip(p_leaves, g_leaves)):
+            self.m[i] = self.beta1 * self.m[i] + (1 - self.beta1) * g
+            self.v[i] = self.beta2 * self.v[i] + (1 - self.beta2) * g**2
+            m_hat = self.m[i] / (1 - self.beta1**k)
+            v_hat = self.v[i] / (1 - self.beta2**k)
+            new_leaves.append(theta - self.lr * m_hat / (np.sqrt(v_hat) + self.eps))
+        return tree_rebuild(params, new_leaves)

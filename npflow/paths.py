@@ -1,0 +1,102 @@
+"""The conditional probability path: how one noise point x_0 travels to one data point x_1.
+
+npflow's one time convention: **t = 0 is noise, t = 1 is data.**
+
+The seed's path (Lipman et al., 2023, "Flow Matching for Generative Modeling", Eq. 20-21,
+with the time convention above) is a straight line whose width shrinks to sigma_min::
+
+    mu_t    = t * x_1
+    sigma_t = 1 - (1 - sigma_min) * t
+    x_t     = mu_t + sigma_t * x_0,        x_0 ~ N(0, I)    (the seed calls x_0 "eps")
+
+In the vocabulary of facebookresearch/flow_matching this is the schedule alpha_t = t,
+sigma_t as above, with x_t = alpha_t * x_1 + sigma_t * x_0. The target velocity is the time
+derivative of x_t for fixed (x_0, x_1), and it can be written three equal ways::
+
+    u_t = d_alpha_t * x_1 + d_sigma_t * x_0 = x_1 - (1 - sigma_min) * x_0      (from x_0)
+        = (d_sigma_t / sigma_t) * (x_t - mu_t) + d_mu_t                       (the seed's form)
+        = (x_1 - (1 - sigma_min) * x_t) / sigma_t                             (from x_t)
+
+The last form needs only x_t and x_1; it is the one to average over x_1 to get the marginal
+field E[u_t | x_t = x].
+"""
+import numpy as np
+
+__all__ = ["LinearPath"]
+
+
+class LinearPath:
+    """The seed's linear conditional path with minimum width ``sigma_min`` in [0, 1).
+
+    Parameters
+    ----------
+    sigma_min : float
+        Width of the path at t = 1. 0 gives straight lines that end exactly on x_1.
+
+    Examples
+    --------
+    >>> path = LinearPath(sigma_min=0.0)
+    >>> x_t, u_t = path.sample(np.array([[4.0, 0.0]]), np.array([0.25]), np.array([[1.0, 1.0]]))
+    >>> x_t, u_t
+    (array([[1.75, 0.75]]), array([[ 3., -1.]]))
+    """
+
+    def __init__(self, sigma_min=0.0):
+        if not 0.0 <= sigma_min < 1.0:
+            raise ValueError(f"sigma_min must be in [0, 1), got {sigma_min!r}")
+        self.sigma_min = float(sigma_min)
+
+    def alpha(self, t):
+        """alpha_t = t, the weight of x_1."""
+        return t
+
+    def sigma(self, t):
+        """sigma_t = 1 - (1 - sigma_min) * t, the weight of x_0."""
+        return 1.0 - (1.0 - self.sigma_min) * t
+
+    def d_alpha(self, t):
+        """d alpha_t / dt = 1."""
+        return np.ones_like(t)
+
+    def d_sigma(self, t):
+        """d sigma_t / dt = -(1 - sigma_min)."""
+        return np.full_like(t, -(1.0 - self.sigma_min))
+
+    def sample(self, x_1, t, x_0):
+        """A point on the path and its target velocity.
+
+        ``x_t = alpha_t * x_1 + sigma_t * x_0`` and ``u_t = d_alpha_t * x_1 + d_sigma_t * x_0``.
+
+        Parameters
+        ----------
+        x_1 : ndarray, shape (n, d)
+            Data points.
+        t : ndarray, shape (n,)
+            Times in [0, 1].
+        x_0 : ndarray, shape (n, d)
+            Noise points, N(0, I) draws.
+
+        Returns
+        -------
+        x_t : ndarray, shape (n, d)
+        u_t : ndarray, shape (n, d)
+        """
+        t = np.reshape(t, (-1, 1))  # (n, 1): one time per row
+        x_t = self.alpha(t) * x_1 + self.sigma(t) * x_0
+        u_t = self.d_alpha(t) * x_1 + self.d_sigma(t) * x_0
+        return x_t, u_t
+
+    def velocity_from_x_t(self, x_t, x_1, t):
+        """The target velocity written through x_t: ``u_t = (x_1 - (1 - sigma_min) * x_t) / sigma_t``.
+
+        Parameters
+        ----------
+        x_t, x_1 : ndarray, shape (n, d)
+        t : float or ndarray of shape (n,)
+
+        Returns
+        -------
+        u_t : ndarray, shape (n, d)
+        """
+        sigma_t = self.sigma(np.reshape(t, (-1, 1)))  # (n, 1) or (1, 1)
+        return (x_1 - (1.0 - self.sigma_min) * x_t) / sigma_t
