@@ -19,6 +19,7 @@ import os
 import shutil
 import tempfile
 import zipfile
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,10 +28,20 @@ from . import __version__
 from .mlp import velocity
 from .train import TrainConfig
 
-__all__ = ["FORMAT_VERSION", "Run", "RunError", "check_output_path", "save_run", "load_run", "save_array"]
+__all__ = ["FORMAT_VERSION", "Run", "RunError", "check_output_path", "atomic_directory", "save_run", "load_run", "save_array"]
 
 FORMAT_VERSION = 1
 CONFIG_FILE, PARAMS_FILE, LOSSES_FILE = "config.json", "params.npz", "losses.npy"
+
+
+def _umask_mode(path, mode):
+    """Give a temporary file or directory the permissions a plain open/mkdir would have.
+
+    ``tempfile`` makes them private (0600/0700); a saved run should not be.
+    """
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, mode & ~umask)
 
 
 class RunError(ValueError):
@@ -64,12 +75,13 @@ class Run:
         return velocity(self.params, t, x, self.config.activation)
 
 
-def check_output_path(path, force, kind="run"):
+def check_output_path(path, force, marker=None):
     """Refuse to write over ``path`` unless ``force``; raise ``FileExistsError`` saying why.
 
-    With ``force``, a run directory may only replace an npflow run directory (or an empty
-    one), and a file only a file, so a slip of the keyboard cannot wipe a folder of other work.
-    Call it before long work, so a refusal costs nothing and changes nothing.
+    With ``force``, a file may only replace a file (``marker=None``), and a directory only an
+    empty directory or one holding the file ``marker`` (e.g. ``config.json`` for a run), so a
+    slip of the keyboard cannot wipe a folder of other work. Call it before long work, so a
+    refusal costs nothing and changes nothing.
     """
     path = os.fspath(path)
     parent = os.path.dirname(os.path.abspath(path))
@@ -79,20 +91,47 @@ def check_output_path(path, force, kind="run"):
         return
     if not force:
         raise FileExistsError(f"{path!r} already exists; pass --force to replace it")
-    if kind == "run":
-        is_run = os.path.isfile(os.path.join(path, CONFIG_FILE))
-        if not os.path.isdir(path) or not (is_run or not os.listdir(path)):
-            raise FileExistsError(f"refusing to replace {path!r}: it is not an npflow run directory")
-    elif not os.path.isfile(path):
+    if marker is None and not os.path.isfile(path):
         raise FileExistsError(f"refusing to replace {path!r}: it is not a file")
+    if marker is not None and not (os.path.isdir(path) and (
+            os.path.isfile(os.path.join(path, marker)) or not os.listdir(path))):
+        raise FileExistsError(f"refusing to replace {path!r}: it is not a directory that npflow wrote")
+
+
+@contextmanager
+def atomic_directory(path, force=False, marker=CONFIG_FILE):
+    """Build a directory in a temporary sibling and move it to ``path`` only when it is whole.
+
+    Yields the temporary directory to write into. If the block raises (or is interrupted), the
+    temporary directory is removed and ``path`` is untouched. An existing ``path`` is checked
+    with ``check_output_path(path, force, marker)`` on entry and swapped out only at the end.
+    """
+    path = os.path.abspath(os.fspath(path))
+    check_output_path(path, force, marker)
+    parent, name = os.path.split(path)
+    tmp = tempfile.mkdtemp(prefix=f".{name}.tmp-", dir=parent)
+    try:
+        _umask_mode(tmp, 0o777)
+        yield tmp
+        if os.path.lexists(path):
+            old = tempfile.mkdtemp(prefix=f".{name}.old-", dir=parent)
+            os.rename(path, os.path.join(old, name))
+            os.rename(tmp, path)
+            shutil.rmtree(old)
+        else:
+            os.rename(tmp, path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
 
 
 def save_array(path, array, force=False):
     """Write one array as ``.npy``, atomically (temporary file, then ``os.replace``)."""
-    check_output_path(path, force, kind="file")
+    check_output_path(path, force)
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".npflow-", suffix=".npy.tmp", dir=directory)
     try:
+        _umask_mode(tmp, 0o666)
         with os.fdopen(fd, "wb") as file:
             np.save(file, np.asarray(array), allow_pickle=False)
         os.replace(tmp, path)
@@ -113,28 +152,16 @@ def save_run(run_dir, params, config, losses, force=False):
     force : bool
         Replace an existing run directory.
     """
-    run_dir = os.path.abspath(os.fspath(run_dir))
-    check_output_path(run_dir, force, kind="run")
-    parent, name = os.path.split(run_dir)
-    tmp = tempfile.mkdtemp(prefix=f".{name}.tmp-", dir=parent)
-    try:
+    with atomic_directory(run_dir, force, marker=CONFIG_FILE) as tmp:
         header = {"format": "npflow-run", "format_version": FORMAT_VERSION,
                   "npflow_version": __version__, "config": config.to_dict()}
         with open(os.path.join(tmp, CONFIG_FILE), "w") as file:
             json.dump(header, file, indent=2)
-        arrays = {f"{kind}{i}": array for i, (W, b) in enumerate(params) for kind, array in (("W", W), ("b", b))}
+        arrays = {}
+        for i, (W, b) in enumerate(params):
+            arrays[f"W{i}"], arrays[f"b{i}"] = W, b
         np.savez(os.path.join(tmp, PARAMS_FILE), **arrays)
         np.save(os.path.join(tmp, LOSSES_FILE), np.asarray(losses, dtype=float))
-        if os.path.lexists(run_dir):  # --force: swap the old run out only once the new one is whole
-            old = tempfile.mkdtemp(prefix=f".{name}.old-", dir=parent)
-            os.rename(run_dir, os.path.join(old, name))
-            os.rename(tmp, run_dir)
-            shutil.rmtree(old)
-        else:
-            os.rename(tmp, run_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
 
 def _read_config(run_dir):

@@ -1,0 +1,172 @@
+"""The ``npflow`` command line: ``train``, ``sample`` and ``demo``.
+
+Bad input gets one line on stderr that names the value and what was expected, and exit
+status 2; nothing is written. Ctrl-C exits with 130 and leaves no half-written output.
+"""
+import argparse
+import math
+import sys
+import time
+
+from . import __version__
+
+__all__ = ["main"]
+
+
+# --- argument types: each returns the parsed value or raises with what was expected --------
+
+def _number(convert, accept, expected):
+    """An argparse ``type`` that converts text and checks it, or says what was expected."""
+
+    def parse(text):
+        try:
+            value = convert(text)
+        except ValueError:
+            value = None
+        if value is None or not accept(value):
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
+        return value
+
+    parse.__name__ = expected  # argparse names the type in some messages
+    return parse
+
+
+positive_int = _number(int, lambda value: value > 0, "a positive integer")
+non_negative_int = _number(int, lambda value: value >= 0, "a non-negative integer")
+positive_float = _number(float, lambda value: math.isfinite(value) and value > 0, "a finite positive number")
+unit_interval = _number(float, lambda value: 0.0 <= value < 1.0, "a number in [0, 1)")
+hidden_widths = _number(lambda text: tuple(int(part) for part in text.split(",")),
+                        lambda widths: min(widths) > 0, "comma-separated positive layer widths such as 128,128")
+
+
+def solver_name(text):
+    """A solver name, in any letter case (``rk45`` is ``RK45``)."""
+    from .solvers import METHODS
+
+    by_lower = {name.lower(): name for name in METHODS}
+    if text.lower() not in by_lower:
+        raise argparse.ArgumentTypeError(f"expected one of {', '.join(METHODS)}, got {text!r}")
+    return by_lower[text.lower()]
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line: what was wrong, and where to read more."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+def _add_solver_arguments(parser):
+    group = parser.add_argument_group("solver")
+    group.add_argument("--solver", type=solver_name, default="rk4",
+                       help="euler, midpoint, heun, rk4 (fixed step, with --steps) or a solve_ivp method: "
+                            "RK45, RK23, DOP853, Radau, BDF, LSODA (adaptive, with --rtol/--atol) [rk4]")
+    group.add_argument("--steps", type=positive_int, default=100, help="fixed steps from t=0 to t=1 [100]")
+    group.add_argument("--rtol", type=positive_float, default=1e-5, help="relative tolerance [1e-5]")
+    group.add_argument("--atol", type=positive_float, default=1e-5, help="absolute tolerance [1e-5]")
+
+
+def build_parser():
+    from .data import DATASETS
+    from .mlp import ACTIVATIONS
+
+    parser = _Parser(prog="npflow", description="Flow matching in NumPy: train a vector field, sample from it, "
+                                                 "and see every step. Noise is at t=0, data at t=1.")
+    parser.add_argument("--version", action="version", version=f"npflow {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser, required=True)
+
+    train = commands.add_parser("train", help="train a vector field by conditional flow matching",
+                                description="Train v_theta(t, x) with the CFM loss and Adam, and write a run "
+                                            "directory. The defaults are the seed tutorial's recipe.")
+    train.add_argument("--dataset", choices=sorted(DATASETS), default="two_gaussians", help="target data [two_gaussians]")
+    train.add_argument("--steps", type=positive_int, default=10_000, help="Adam steps [10000]")
+    train.add_argument("--batch-size", type=positive_int, default=128, help="points per step [128]")
+    train.add_argument("--lr", type=positive_float, default=1e-3, help="Adam learning rate [1e-3]")
+    train.add_argument("--hidden", type=hidden_widths, default=(128, 128), help="hidden widths [128,128]")
+    train.add_argument("--activation", choices=list(ACTIVATIONS), default="relu", help="relu, silu or tanh [relu]")
+    train.add_argument("--sigma-min", type=unit_interval, default=0.0, help="path width at t=1, in [0, 1) [0.0]")
+    train.add_argument("--seed", type=non_negative_int, default=42, help="random seed [42]")
+    train.add_argument("--out", required=True, metavar="RUN_DIR", help="run directory to create")
+    train.add_argument("--force", action="store_true", help="replace RUN_DIR if it is an existing run")
+    train.add_argument("--quiet", action="store_true", help="no progress lines")
+    train.set_defaults(handler=_train)
+
+    sample = commands.add_parser("sample", help="generate samples from a trained run",
+                                 description="Draw noise x_0 ~ N(0, I) and integrate dx/dt = v_theta(t, x) "
+                                             "from t=0 to t=1. Saves an array of shape (n, d).")
+    sample.add_argument("run_dir", metavar="RUN_DIR", help="a directory written by 'npflow train'")
+    sample.add_argument("--n", type=positive_int, default=1024, help="number of samples [1024]")
+    _add_solver_arguments(sample)
+    sample.add_argument("--seed", type=non_negative_int, default=0, help="seed of the noise [0]")
+    sample.add_argument("--out", required=True, metavar="FILE.npy", help="where to save the samples")
+    sample.add_argument("--force", action="store_true", help="replace FILE.npy if it exists")
+    sample.set_defaults(handler=_sample)
+
+    demo = commands.add_parser("demo", help="the seed tutorial end to end: train, sample three ways, measure, plot",
+                               description="Train the seed's recipe, sample with RK4 and RK45 and with the "
+                                           "tutorial's own (wrong) sampler, print energy distance, mode "
+                                           "balance and spread against fresh target samples, and write figures.")
+    demo.add_argument("--out", default="npflow-demo", metavar="DIR", help="directory to create [npflow-demo]")
+    demo.add_argument("--steps", type=positive_int, default=10_000, help="training steps [10000]")
+    demo.add_argument("--n", type=positive_int, default=4000, help="samples per sampler [4000]")
+    demo.add_argument("--seed", type=non_negative_int, default=42, help="training seed [42]")
+    demo.add_argument("--force", action="store_true", help="replace DIR if an earlier demo wrote it")
+    demo.set_defaults(handler=_demo)
+    return parser
+
+
+# --- commands ------------------------------------------------------------------------------------
+
+def _train(args):
+    from .io import check_output_path, save_run
+    from .train import TrainConfig, train
+
+    config = TrainConfig(dataset=args.dataset, steps=args.steps, batch_size=args.batch_size, lr=args.lr,
+                         hidden=args.hidden, activation=args.activation, sigma_min=args.sigma_min, seed=args.seed)
+    check_output_path(args.out, args.force, marker="config.json")  # refuse before the long work
+    result = train(config, stream=None if args.quiet else sys.stderr)
+    save_run(args.out, result.params, config, result.losses, force=args.force)
+    print(f"trained {config.steps} steps, final loss {result.losses[-1]:.4f}; run written to {args.out}")
+
+
+def _sample(args):
+    import numpy as np
+
+    from .io import check_output_path, load_run, save_array
+    from .sampling import generate, noise
+
+    run = load_run(args.run_dir)
+    check_output_path(args.out, args.force)
+    x_0 = noise(args.n, run.dim, np.random.default_rng(args.seed))
+    start = time.perf_counter()
+    trajectory = generate(run.velocity, x_0, args.solver, steps=args.steps, rtol=args.rtol, atol=args.atol)
+    seconds = time.perf_counter() - start
+    save_array(args.out, trajectory.x[-1], force=args.force)
+    print(f"{args.n} samples by {args.solver}: NFE {trajectory.nfe}, {seconds:.3f} s; saved to {args.out}")
+
+
+def _demo(args):
+    from .demo import run_demo
+
+    print(run_demo(args.out, steps=args.steps, n=args.n, force=args.force, seed=args.seed), end="")
+    print(f"wrote {args.out}/: run/, summary.txt, samples.png, loss.png")
+
+
+def main(argv=None):
+    """Run the CLI; returns the exit status (0 ok, 2 bad input, 130 interrupted)."""
+    from .io import RunError
+
+    args = build_parser().parse_args(argv)
+    try:
+        args.handler(args)
+    except (RunError, ValueError, FileExistsError, FileNotFoundError) as error:
+        print(f"npflow {args.command}: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"npflow {args.command}: interrupted; nothing was written", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
