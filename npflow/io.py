@@ -197,6 +197,19 @@ def _read_array(path, what):
         raise RunError(f"{what} file {path!r} is unreadable or corrupt ({error})") from None
 
 
+def _archive_member(archive, key, shape, path):
+    """One array of an .npz, read without pickles and checked: shape, float dtype, finite."""
+    where = f"{path}: {key}"
+    try:
+        array = archive[key]
+    except ValueError as error:  # numpy refuses object (pickled) arrays when allow_pickle=False
+        raise RunError(f"{where} cannot be read without running a pickle ({error})") from None
+    except (OSError, EOFError, zipfile.BadZipFile) as error:
+        raise RunError(f"{where} is corrupt ({error})") from None
+    _check_array(array, shape, where)
+    return array
+
+
 def _check_array(array, shape, where):
     if array.shape != tuple(shape):
         raise RunError(f"{where} has shape {array.shape}, expected {tuple(shape)}")
@@ -233,12 +246,8 @@ def load_run(run_dir):
             raise RunError(f"{params_path!r} holds arrays {sorted(archive.files)}, expected {sorted(expected)}")
         params = []
         for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
-            try:
-                W, b = archive[f"W{i}"], archive[f"b{i}"]
-            except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
-                raise RunError(f"{params_path!r} is corrupt ({error})") from None
-            _check_array(W, (fan_in, fan_out), f"{params_path}: W{i}")
-            _check_array(b, (fan_out,), f"{params_path}: b{i}")
+            W = _archive_member(archive, f"W{i}", (fan_in, fan_out), params_path)
+            b = _archive_member(archive, f"b{i}", (fan_out,), params_path)
             params.append((W, b))
     losses = _read_array(os.path.join(run_dir, LOSSES_FILE), "loss")
     if not isinstance(losses, np.ndarray) or losses.shape != (config.steps,) or losses.dtype.kind != "f":

@@ -1,0 +1,129 @@
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from npflow import load_run
+from npflow.cli import main
+
+TINY = ["--steps", "30", "--hidden", "8", "--batch-size", "16", "--quiet"]
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    path = tmp_path_factory.mktemp("cli") / "run"
+    assert main(["train", *TINY, "--out", str(path)]) == 0
+    return path
+
+
+def test_train_writes_a_run(run_dir):
+    run = load_run(run_dir)
+    assert run.config.steps == 30 and run.config.hidden == (8,) and run.losses.shape == (30,)
+
+
+@pytest.mark.parametrize("solver", ["rk4", "euler", "RK45", "dop853"])
+def test_sample_end_to_end(run_dir, tmp_path, capsys, solver):
+    out = tmp_path / "x.npy"
+    assert main(["sample", str(run_dir), "--n", "25", "--solver", solver, "--steps", "10", "--out", str(out)]) == 0
+    samples = np.load(out)
+    assert samples.shape == (25, 2) and np.all(np.isfinite(samples))
+    printed = capsys.readouterr().out
+    assert "NFE" in printed and " s;" in printed
+
+
+def test_same_command_twice_gives_the_same_bits(run_dir, tmp_path):
+    other = tmp_path / "again"
+    assert main(["train", *TINY, "--out", str(other)]) == 0
+    for name in ("params.npz", "losses.npy", "config.json"):
+        assert (other / name).read_bytes() == (run_dir / name).read_bytes()
+    for name in ("a.npy", "b.npy"):
+        assert main(["sample", str(run_dir), "--n", "50", "--seed", "3", "--out", str(tmp_path / name)]) == 0
+    assert (tmp_path / "a.npy").read_bytes() == (tmp_path / "b.npy").read_bytes()
+
+
+def test_demo_quick(tmp_path, capsys):
+    out = tmp_path / "demo"
+    assert main(["demo", "--steps", "50", "--n", "200", "--out", str(out)]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["loss.png", "run", "samples.png", "summary.txt"]
+    table = capsys.readouterr().out
+    assert "tutorial's sampler (wrong)" in table and "RK45" in table
+    assert load_run(out / "run").config.steps == 50
+
+
+BAD_INPUTS = [
+    (["train", "--steps", "0"], "--steps: expected a positive integer, got '0'"),
+    (["train", "--batch-size", "-5"], "--batch-size: expected a positive integer, got '-5'"),
+    (["train", "--dataset", "mnist"], "invalid choice: 'mnist'"),
+    (["train", "--sigma-min", "1"], "--sigma-min: expected a number in [0, 1), got '1'"),
+    (["train", "--sigma-min", "-0.1"], "--sigma-min: expected a number in [0, 1)"),
+    (["train", "--lr", "nan"], "--lr: expected a finite positive number, got 'nan'"),
+    (["train", "--lr=-1e-3"], "--lr: expected a finite positive number"),
+    (["train", "--lr", "inf"], "--lr: expected a finite positive number"),
+    (["train", "--hidden", "128,,128"], "--hidden: expected comma-separated positive layer widths"),
+    (["train", "--hidden", "128,0"], "--hidden: expected comma-separated positive layer widths"),
+    (["train", "--activation", "gelu"], "invalid choice: 'gelu'"),
+    (["sample", "RUN", "--n", "0"], "--n: expected a positive integer, got '0'"),
+    (["sample", "RUN", "--solver", "rk5"], "--solver: expected one of euler, midpoint"),
+    (["sample", "RUN", "--steps", "x"], "--steps: expected a positive integer, got 'x'"),
+    (["sample", "RUN", "--rtol", "0"], "--rtol: expected a finite positive number"),
+]
+
+
+@pytest.mark.parametrize("argv, message", BAD_INPUTS)
+def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, run_dir, capsys, argv, message):
+    out = tmp_path / ("x.npy" if argv[0] == "sample" else "new_run")
+    argv = [str(run_dir) if a == "RUN" else a for a in argv] + ["--out", str(out)]
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+    assert not out.exists()
+
+
+def test_missing_and_corrupt_run_directories(tmp_path, run_dir, capsys):
+    assert main(["sample", str(tmp_path / "nope"), "--out", str(tmp_path / "x.npy")]) == 2
+    assert "run directory" in capsys.readouterr().err
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "config.json").write_text("{")
+    assert main(["sample", str(broken), "--out", str(tmp_path / "x.npy")]) == 2
+    err = capsys.readouterr().err
+    assert "not valid JSON" in err and err.count("\n") == 1
+    assert not (tmp_path / "x.npy").exists()
+
+
+def test_existing_out_is_refused_unless_forced(tmp_path, run_dir, capsys):
+    before = {p.name: p.read_bytes() for p in run_dir.iterdir()}
+    assert main(["train", *TINY, "--seed", "5", "--out", str(run_dir)]) == 2
+    assert "already exists; pass --force" in capsys.readouterr().err
+    assert {p.name: p.read_bytes() for p in run_dir.iterdir()} == before
+    out = tmp_path / "x.npy"
+    out.write_bytes(b"keep me")
+    assert main(["sample", str(run_dir), "--n", "5", "--out", str(out)]) == 2
+    assert out.read_bytes() == b"keep me"
+    assert main(["sample", str(run_dir), "--n", "5", "--out", str(out), "--force"]) == 0
+    assert np.load(out).shape == (5, 2)
+
+
+def test_force_replaces_a_run(tmp_path):
+    path = tmp_path / "run"
+    assert main(["train", *TINY, "--out", str(path)]) == 0
+    assert main(["train", *TINY, "--seed", "5", "--out", str(path), "--force"]) == 0
+    assert load_run(path).config.seed == 5
+
+
+@pytest.mark.parametrize("argv", [["train", "--steps", "-1", "--out", "x"], ["sample", "nowhere", "--out", "x.npy"]])
+def test_module_entry_point_reports_without_traceback(tmp_path, argv):
+    result = subprocess.run([sys.executable, "-m", "npflow", *argv], cwd=tmp_path, capture_output=True, text=True)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr and result.stderr.count("\n") == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_help_lists_the_commands():
+    result = subprocess.run([sys.executable, "-m", "npflow", "--help"], capture_output=True, text=True)
+    assert result.returncode == 0
+    for command in ("train", "sample", "demo"):
+        assert command in result.stdout

@@ -1,0 +1,55 @@
+import numpy as np
+import pytest
+
+from npflow.mlp import ACTIVATIONS, init_mlp, layer_sizes, mlp, velocity
+
+
+@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
+@pytest.mark.parametrize("hidden", [(8,), (16, 4, 8)])
+def test_velocity_shapes(rng, activation, hidden):
+    params = init_mlp(layer_sizes(3, hidden), rng)
+    x = rng.standard_normal((5, 3))
+    assert velocity(params, 0.3, x, activation).shape == (5, 3)
+    assert velocity(params, rng.random(5), x, activation).shape == (5, 3)
+
+
+def test_parameter_layout(rng):
+    params = init_mlp([3, 128, 128, 2], rng)
+    assert [(W.shape, b.shape) for W, b in params] == [((3, 128), (128,)), ((128, 128), (128,)), ((128, 2), (2,))]
+
+
+def test_scalar_time_is_the_same_as_a_time_per_point(rng):
+    params = init_mlp(layer_sizes(2, (16,)), rng)
+    x = rng.standard_normal((6, 2))
+    np.testing.assert_array_equal(velocity(params, 0.7, x), velocity(params, np.full(6, 0.7), x))
+    assert not np.allclose(velocity(params, 0.1, x), velocity(params, 0.9, x))
+
+
+def test_input_is_time_then_position(rng):
+    params = init_mlp(layer_sizes(2, (16,)), rng)
+    t, x = rng.random(4), rng.standard_normal((4, 2))
+    np.testing.assert_array_equal(velocity(params, t, x), mlp(params, np.column_stack([t, x])))
+    assert not np.allclose(velocity(params, t, x), mlp(params, np.column_stack([x, t])))
+
+
+def test_pytorch_default_initialisation(rng):
+    params = init_mlp([3, 400, 2], rng)
+    for (W, b), fan_in in zip(params, (3, 400)):
+        bound = 1 / np.sqrt(fan_in)
+        assert np.abs(W).max() <= bound and np.abs(b).max() <= bound
+        # U(-a, a) has std a / sqrt(3)
+        assert W.std() == pytest.approx(bound / np.sqrt(3), rel=0.05)
+
+
+def test_activations():
+    z = np.array([-2.0, 0.0, 3.0])
+    np.testing.assert_array_equal(ACTIVATIONS["relu"](z), [0.0, 0.0, 3.0])
+    np.testing.assert_allclose(ACTIVATIONS["silu"](z), z / (1 + np.exp(-z)))
+    np.testing.assert_allclose(ACTIVATIONS["tanh"](z), np.tanh(z))
+
+
+def test_last_layer_has_no_activation(rng):
+    params = init_mlp([1, 4, 1], rng)
+    W, b = params[-1]
+    params[-1] = (W, b - 100.0)  # a relu on the output would clip this to 0
+    assert np.all(mlp(params, np.zeros((3, 1))) < -50)

@@ -1,0 +1,86 @@
+import numpy as np
+import pytest
+from autograd.misc.optimizers import adam as autograd_adam
+
+from npflow.optim import SGD, Adam, tree_leaves
+
+
+def gradient_sequence(rng, like, count):
+    """`count` random gradients shaped like the tree `like`: [(W, b)] pairs."""
+    return [[(rng.standard_normal(W.shape), rng.standard_normal(b.shape)) for W, b in like] for _ in range(count)]
+
+
+def test_adam_matches_autograd_adam(rng):
+    params = [(rng.standard_normal((3, 4)), rng.standard_normal(4)), (rng.standard_normal((4, 2)), rng.standard_normal(2))]
+    grads = gradient_sequence(rng, params, 50)
+    expected = autograd_adam(lambda x, i: grads[i], params, num_iters=50, step_size=0.01)
+    opt = Adam(lr=0.01)
+    ours = params
+    for g in grads:
+        ours = opt.step(ours, g)
+    for a, b in zip(tree_leaves(ours), tree_leaves(expected)):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-12)
+
+
+def test_adam_matches_torch_adam(rng):
+    torch = pytest.importorskip("torch")  # runs only where torch happens to be installed
+    params = [rng.standard_normal((5, 3)), rng.standard_normal(3)]
+    grads = [[rng.standard_normal(p.shape) for p in params] for _ in range(100)]
+    tensors = [torch.tensor(p, dtype=torch.float64, requires_grad=True) for p in params]
+    torch_opt = torch.optim.Adam(tensors, lr=1e-3)
+    opt, ours = Adam(lr=1e-3), params
+    for g in grads:
+        for tensor, g_i in zip(tensors, g):
+            tensor.grad = torch.tensor(g_i, dtype=torch.float64)
+        torch_opt.step()
+        ours = opt.step(ours, g)
+        for a, tensor in zip(ours, tensors):
+            np.testing.assert_allclose(a, tensor.detach().numpy(), rtol=0, atol=1e-9)
+
+
+def test_adam_state_is_open_to_inspection():
+    opt = Adam(lr=0.1, beta1=0.9, beta2=0.99)
+    g = np.array([2.0, -4.0])
+    assert opt.m is None and opt.step_count == 0
+    opt.step([np.zeros(2)], [g])
+    assert opt.step_count == 1
+    np.testing.assert_allclose(opt.m[0], 0.1 * g)
+    np.testing.assert_allclose(opt.v[0], 0.01 * g**2)
+
+
+def test_first_adam_step_has_size_lr():
+    # m_hat = g and v_hat = g^2 after one step, so the move is lr * g / (|g| + eps)
+    new = Adam(lr=0.1, eps=0.0).step([np.array([1.0, 1.0])], [np.array([3.0, -0.5])])
+    np.testing.assert_allclose(new[0], [0.9, 1.1])
+
+
+def test_steps_return_the_same_structure(rng):
+    params = ([(np.ones((2, 2)), np.ones(2))], (np.zeros(3),))
+    grads = ([(np.ones((2, 2)), np.ones(2))], (np.ones(3),))
+    for opt in (Adam(), SGD()):
+        new = opt.step(params, grads)
+        assert type(new) is tuple and type(new[0]) is list and type(new[0][0]) is tuple and type(new[1]) is tuple
+        assert [a.shape for a in tree_leaves(new)] == [a.shape for a in tree_leaves(params)]
+
+
+def test_sgd_step():
+    new = SGD(lr=0.5).step([np.array([1.0, 2.0])], [np.array([2.0, -2.0])])
+    np.testing.assert_array_equal(new[0], [0.0, 3.0])
+
+
+@pytest.mark.parametrize("make", [Adam, SGD])
+@pytest.mark.parametrize("lr", [0.0, -1e-3, float("nan"), float("inf")])
+def test_bad_learning_rate(make, lr):
+    with pytest.raises(ValueError, match="lr must be a finite positive number"):
+        make(lr=lr)
+
+
+def test_mismatched_gradients_are_refused():
+    with pytest.raises(ValueError, match="expected"):
+        Adam().step([np.zeros(3)], [np.zeros(4)])
+    with pytest.raises(ValueError, match="grads has 2 arrays"):
+        SGD().step([np.zeros(3)], [np.zeros(3), np.zeros(3)])
+    opt = Adam()
+    opt.step([np.zeros(3)], [np.ones(3)])
+    with pytest.raises(ValueError, match="shapes this Adam was started with"):
+        opt.step([np.zeros(4)], [np.ones(4)])

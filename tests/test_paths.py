@@ -1,0 +1,49 @@
+import numpy as np
+import pytest
+
+from npflow.paths import LinearPath
+
+
+def seed_target_velocity(x_1, t, x_t, sigma_min):
+    """The tutorial's sample_conditional_path, line for line."""
+    t = t.reshape(-1, 1)
+    mu_t = t * x_1
+    sigma_t = (1 - t) + t * sigma_min
+    dot_mu_t = x_1
+    dot_sigma_t = -1.0 + sigma_min
+    return (dot_sigma_t / sigma_t) * (x_t - mu_t) + dot_mu_t
+
+
+@pytest.mark.parametrize("sigma_min", [0.0, 0.01, 0.3, 0.9])
+def test_three_forms_of_the_target_velocity_agree(rng, sigma_min):
+    path = LinearPath(sigma_min)
+    x_1, x_0 = rng.standard_normal((200, 2)) * 3, rng.standard_normal((200, 2))
+    t = rng.random(200) * 0.999
+    x_t, u_t = path.sample(x_1, t, x_0)
+    np.testing.assert_allclose(u_t, x_1 - (1 - sigma_min) * x_0, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(u_t, seed_target_velocity(x_1, t, x_t, sigma_min), rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(u_t, path.velocity_from_x_t(x_t, x_1, t), rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize("sigma_min", [0.0, 0.1])
+def test_target_velocity_is_the_time_derivative_of_x_t(rng, sigma_min):
+    path = LinearPath(sigma_min)
+    x_1, x_0 = rng.standard_normal((50, 3)), rng.standard_normal((50, 3))
+    t, h = rng.uniform(0.01, 0.99, 50), 1e-6
+    x_plus, _ = path.sample(x_1, t + h, x_0)
+    x_minus, _ = path.sample(x_1, t - h, x_0)
+    _, u_t = path.sample(x_1, t, x_0)
+    np.testing.assert_allclose((x_plus - x_minus) / (2 * h), u_t, rtol=1e-7, atol=1e-7)
+
+
+def test_end_points(rng):
+    path = LinearPath(0.05)
+    x_1, x_0 = rng.standard_normal((10, 2)), rng.standard_normal((10, 2))
+    np.testing.assert_array_equal(path.sample(x_1, np.zeros(10), x_0)[0], x_0)  # noise at t = 0
+    np.testing.assert_allclose(path.sample(x_1, np.ones(10), x_0)[0], x_1 + 0.05 * x_0)  # data at t = 1
+
+
+@pytest.mark.parametrize("bad", [-0.1, 1.0, 2.0, float("nan")])
+def test_sigma_min_out_of_range(bad):
+    with pytest.raises(ValueError, match="sigma_min must be in"):
+        LinearPath(bad)
