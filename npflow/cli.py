@@ -1,4 +1,4 @@
-"""The ``npflow`` command line: ``train``, ``sample`` and ``demo``.
+"""The ``npflow`` command line: ``train``, ``sample``, ``logprob``, ``evaluate`` and ``demo``.
 
 Bad input gets one line on stderr that names the value and what was expected, and exit
 status 2; nothing is written. Ctrl-C exits with 130 and leaves no half-written output.
@@ -88,6 +88,9 @@ def build_parser():
     train.add_argument("--seed", type=non_negative_int, default=42, help="random seed [42]")
     train.add_argument("--out", required=True, metavar="RUN_DIR", help="run directory to create")
     train.add_argument("--force", action="store_true", help="replace RUN_DIR if it is an existing run")
+    train.add_argument("--field-error-every", type=non_negative_int, default=0, metavar="K",
+                       help="every K steps, log the mean squared gap to the exact field (Gaussian-mixture "
+                            "datasets only) [0: never]")
     train.add_argument("--quiet", action="store_true", help="no progress lines")
     train.set_defaults(handler=_train)
 
@@ -101,6 +104,32 @@ def build_parser():
     sample.add_argument("--out", required=True, metavar="FILE.npy", help="where to save the samples")
     sample.add_argument("--force", action="store_true", help="replace FILE.npy if it exists")
     sample.set_defaults(handler=_sample)
+
+    logprob = commands.add_parser("logprob", help="log-likelihood of points under a trained run",
+                                  description="Score points by the reverse ODE: integrate [x, div v] from t=1 "
+                                              "back to t=0 and return log N(x(0); 0, I) - integral of div v. "
+                                              "Saves an array of shape (n,).")
+    logprob.add_argument("run_dir", metavar="RUN_DIR", help="a directory written by 'npflow train'")
+    logprob.add_argument("--points", required=True, metavar="FILE.npy", help="points to score, shape (n, d)")
+    logprob.add_argument("--out", required=True, metavar="FILE.npy", help="where to save log p, shape (n,)")
+    logprob.add_argument("--method", choices=["exact", "hutchinson"], default="exact",
+                         help="exact divergence (d autograd passes) or Hutchinson's estimate [exact]")
+    logprob.add_argument("--probes", type=positive_int, default=1, help="Hutchinson probes [1]")
+    _add_solver_arguments(logprob)
+    logprob.add_argument("--seed", type=non_negative_int, default=0, help="seed of the Hutchinson probes [0]")
+    logprob.add_argument("--force", action="store_true", help="replace FILE.npy if it exists")
+    logprob.set_defaults(handler=_logprob)
+
+    evaluate = commands.add_parser("evaluate", help="NLL, KL, field error and energy distance of a run",
+                                   description="Measure a run against fresh target samples: NLL by the reverse "
+                                               "ODE, KL(target || model) and the field error where the target "
+                                               "is a Gaussian mixture, and the energy distance of samples.")
+    evaluate.add_argument("run_dir", metavar="RUN_DIR", help="a directory written by 'npflow train'")
+    evaluate.add_argument("--n", type=positive_int, default=2000, help="target points and samples [2000]")
+    _add_solver_arguments(evaluate)
+    evaluate.add_argument("--seed", type=non_negative_int, default=0, help="seed of the evaluation draws [0]")
+    evaluate.add_argument("--json", action="store_true", help="print the figures as JSON")
+    evaluate.set_defaults(handler=_evaluate)
 
     demo = commands.add_parser("demo", help="the seed tutorial end to end: train, sample three ways, measure, plot",
                                description="Train the seed's recipe, sample with RK4 and RK45 and with the "
@@ -124,9 +153,9 @@ def _train(args):
     config = TrainConfig(dataset=args.dataset, steps=args.steps, batch_size=args.batch_size, lr=args.lr,
                          hidden=args.hidden, activation=args.activation, sigma_min=args.sigma_min, seed=args.seed)
     check_output_path(args.out, args.force, marker="config.json")  # refuse before the long work
-    result = train(config, stream=None if args.quiet else sys.stderr)
-    save_run(args.out, result.params, config, result.losses, force=args.force)
-    print(f"trained {config.steps} steps, final loss {result.losses[-1]:.4f}; run written to {args.out}")
+    run = train(config, stream=None if args.quiet else sys.stderr, field_error_every=args.field_error_every)
+    save_run(args.out, run, force=args.force)
+    print(f"trained {config.steps} steps, final loss {run.losses[-1]:.4f}; run written to {args.out}")
 
 
 def _sample(args):
@@ -143,6 +172,37 @@ def _sample(args):
     seconds = time.perf_counter() - start
     save_array(args.out, trajectory.x[-1], force=args.force)
     print(f"{args.n} samples by {args.solver}: NFE {trajectory.nfe}, {seconds:.3f} s; saved to {args.out}")
+
+
+def _logprob(args):
+    import numpy as np
+
+    from .io import check_output_path, load_points, load_run, save_array
+    from .likelihood import log_likelihood
+
+    run = load_run(args.run_dir)
+    points = load_points(args.points, run.dim)
+    check_output_path(args.out, args.force)
+    start = time.perf_counter()
+    log_p = log_likelihood(run.velocity, points, method=args.method, solver=args.solver, steps=args.steps,
+                           rtol=args.rtol, atol=args.atol, probes=args.probes, rng=np.random.default_rng(args.seed))
+    seconds = time.perf_counter() - start
+    save_array(args.out, log_p, force=args.force)
+    print(f"log p of {len(points)} points ({args.method}, {args.solver}): mean {log_p.mean():.4f} nats, "
+          f"{seconds:.3f} s; saved to {args.out}")
+
+
+def _evaluate(args):
+    import json
+
+    import numpy as np
+
+    from .evaluate import evaluate, format_table
+    from .io import load_run
+
+    report = evaluate(load_run(args.run_dir), n=args.n, rng=np.random.default_rng(args.seed), solver=args.solver,
+                      steps=args.steps, rtol=args.rtol, atol=args.atol)
+    print(json.dumps(report, indent=2) if args.json else format_table(report))
 
 
 def _demo(args):

@@ -3,26 +3,25 @@
 Every dataset is a function ``sample(n, rng) -> x_1`` of shape (n, d). All randomness comes
 from the ``numpy.random.Generator`` passed in, so the same seed gives the same points.
 
-The registry ``DATASETS`` maps a name to its sampler and the reference statistics a user can
-check samples against (``means``: the mode centres, ``std``: the within-mode standard deviation).
-Add a dataset by adding an entry.
+The registry ``DATASETS`` maps a name to its sampler and what is known about it: the mode
+centres (for the mode metrics) and, for a Gaussian mixture, the mixture itself, which gives the
+exact density and the exact flow (``npflow.oracle``). Add a dataset by adding an entry.
 """
 from dataclasses import dataclass
 from typing import Callable, Optional
 
 import numpy as np
 
-__all__ = ["Dataset", "DATASETS", "get_dataset", "two_gaussians", "TWO_GAUSSIAN_MEANS"]
+from .gmm import GaussianMixture
 
-#: Centres of the seed's two modes, shape (2, 2).
-TWO_GAUSSIAN_MEANS = np.array([[-4.0, 0.0], [4.0, 0.0]])
+__all__ = ["Dataset", "DATASETS", "TWO_GAUSSIANS", "get_dataset", "two_gaussians"]
+
+#: The seed's target: an equal mixture of N((-4, 0), I) and N((4, 0), I).
+TWO_GAUSSIANS = GaussianMixture(means=[[-4.0, 0.0], [4.0, 0.0]], std=1.0)
 
 
 def two_gaussians(n, rng):
-    """The seed's target: an equal mixture of N((-4, 0), I) and N((4, 0), I).
-
-    As in the tutorial's ``sample_target_data``: pick a centre with a fair coin, then add
-    standard normal noise.
+    """Draw from the seed's target, ``TWO_GAUSSIANS``: a fair coin picks (-4, 0) or (4, 0), plus N(0, I).
 
     Parameters
     ----------
@@ -41,8 +40,7 @@ def two_gaussians(n, rng):
     >>> x_1.shape
     (5, 2)
     """
-    component = rng.integers(0, 2, size=n)  # (n,) which mode each point comes from
-    return TWO_GAUSSIAN_MEANS[component] + rng.standard_normal((n, 2))
+    return TWO_GAUSSIANS.sample(n, rng)
 
 
 @dataclass(frozen=True)
@@ -58,19 +56,20 @@ class Dataset:
         Dimension d of one point.
     means : ndarray of shape (K, dim) or None
         Mode centres, when the dataset has modes (used by the mode metrics).
-    std : float or None
-        Within-mode standard deviation, when it is known.
+    mixture : GaussianMixture or None
+        The exact distribution, when it is a Gaussian mixture: its density gives KL and NLL
+        references, and ``npflow.exact_velocity`` its exact field.
     """
 
     name: str
     sample: Callable
     dim: int
     means: Optional[np.ndarray] = None
-    std: Optional[float] = None
+    mixture: Optional[GaussianMixture] = None
 
 
 DATASETS = {
-    "two_gaussians": Dataset("two_gaussians", two_gaussians, dim=2, means=TWO_GAUSSIAN_MEANS, std=1.0),
+    "two_gaussians": Dataset("two_gaussians", two_gaussians, dim=2, means=TWO_GAUSSIANS.means, mixture=TWO_GAUSSIANS),
 }
 
 

@@ -18,7 +18,6 @@ import numpy as np
 from .data import get_dataset
 from .io import atomic_directory, save_run
 from .metrics import energy_distance, mode_fractions, mode_stds
-from .mlp import velocity
 from .sampling import generate, noise, tutorial_generate
 from .train import TrainConfig, train
 
@@ -58,12 +57,9 @@ def run_demo(out, steps=None, n=4000, force=False, seed=42, stream=sys.stderr):
     config = TrainConfig(seed=seed) if steps is None else TrainConfig(steps=steps, seed=seed)
     dataset = get_dataset(config.dataset)
     with atomic_directory(out, force, marker="summary.txt") as tmp:
-        result = train(config, log_every=max(1, config.steps // 10), stream=stream)
-        save_run(os.path.join(tmp, "run"), result.params, config, result.losses)
-
-        def v(t, x):
-            return velocity(result.params, t, x, config.activation)
-
+        run = train(config, log_every=max(1, config.steps // 10), stream=stream)
+        save_run(os.path.join(tmp, "run"), run)
+        v = run.velocity
         rng = np.random.default_rng(seed + 1)
         x_0 = noise(n, dataset.dim, rng)  # (n, d), shared by all three samplers
         target = dataset.sample(n, rng)  # (n, d), fresh points from p_data
@@ -83,7 +79,7 @@ def run_demo(out, steps=None, n=4000, force=False, seed=42, stream=sys.stderr):
             rows.append(_row(name, generated[name], target, dataset.means, trajectory.nfe, seconds))
         reference = dataset.sample(n, rng)
         rows.append(_row("target itself (a second draw)", reference, target, dataset.means, None, None))
-        summary = (f"npflow demo: the seed's recipe, {config.steps} steps, final loss {result.losses[-1]:.4f}; "
+        summary = (f"npflow demo: the seed's recipe, {config.steps} steps, final loss {run.losses[-1]:.4f}; "
                    f"{n} samples each\n\n" + "\n".join(rows) + "\n")
         with open(os.path.join(tmp, "summary.txt"), "w") as file:
             file.write(summary)
@@ -92,5 +88,5 @@ def run_demo(out, steps=None, n=4000, force=False, seed=42, stream=sys.stderr):
 
         plot.samples(target, generated, title="two Gaussians: samples over the target").savefig(
             os.path.join(tmp, "samples.png"), dpi=110)
-        plot.loss(result.losses).savefig(os.path.join(tmp, "loss.png"), dpi=110)
+        plot.loss(run.losses).savefig(os.path.join(tmp, "loss.png"), dpi=110)
     return summary

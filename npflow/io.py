@@ -1,11 +1,12 @@
 """Runs on disk: save a trained field, load it back, and never leave a half-written file.
 
-A run directory holds three files:
+A run directory holds these files:
 
 - ``config.json``: ``{"format": "npflow-run", "format_version": 1, "config": {...}}``, the
   ``TrainConfig`` that made the run;
 - ``params.npz``: the arrays ``W0, b0, W1, b1, ...`` of the MLP;
-- ``losses.npy``: the loss at every training step, shape (steps,).
+- ``losses.npy``: the loss at every training step, shape (steps,);
+- ``field_errors.npy`` (only if they were logged): rows (step, field error).
 
 Loading trusts nothing: arrays are read with ``allow_pickle=False`` (a pickle can run code),
 and every key, shape, dtype and value is checked against the config. A bad directory raises
@@ -20,18 +21,16 @@ import shutil
 import tempfile
 import zipfile
 from contextlib import contextmanager
-from dataclasses import dataclass
 
 import numpy as np
 
 from . import __version__
-from .mlp import velocity
-from .train import TrainConfig
+from .train import Run, TrainConfig
 
-__all__ = ["FORMAT_VERSION", "Run", "RunError", "check_output_path", "atomic_directory", "save_run", "load_run", "save_array"]
+__all__ = ["FORMAT_VERSION", "RunError", "check_output_path", "atomic_directory", "save_run", "load_run", "save_array", "load_points"]
 
 FORMAT_VERSION = 1
-CONFIG_FILE, PARAMS_FILE, LOSSES_FILE = "config.json", "params.npz", "losses.npy"
+CONFIG_FILE, PARAMS_FILE, LOSSES_FILE, FIELD_ERRORS_FILE = "config.json", "params.npz", "losses.npy", "field_errors.npy"
 
 
 def _umask_mode(path, mode):
@@ -46,33 +45,6 @@ def _umask_mode(path, mode):
 
 class RunError(ValueError):
     """A run directory that is missing, incomplete or corrupt."""
-
-
-@dataclass
-class Run:
-    """A trained run, as ``load_run`` returns it.
-
-    Attributes
-    ----------
-    params : list of (W, b)
-    config : TrainConfig
-    losses : ndarray, shape (steps,)
-    """
-
-    params: list
-    config: TrainConfig
-    losses: np.ndarray
-
-    @property
-    def dim(self):
-        """Dimension d of the data."""
-        return self.config.dim
-
-    def velocity(self, t, x):
-        """The learned field v_theta(t, x), with x of shape (n, d); returns shape (n, d)."""
-        if np.ndim(x) != 2 or np.shape(x)[1] != self.dim:
-            raise ValueError(f"x must have shape (n, {self.dim}), got shape {np.shape(x)}")
-        return velocity(self.params, t, x, self.config.activation)
 
 
 def check_output_path(path, force, marker=None):
@@ -140,28 +112,29 @@ def save_array(path, array, force=False):
         raise
 
 
-def save_run(run_dir, params, config, losses, force=False):
+def save_run(run_dir, run, force=False):
     """Write a run directory atomically.
 
     Parameters
     ----------
     run_dir : str or path
-    params : list of (W, b)
-    config : TrainConfig
-    losses : ndarray, shape (steps,)
+    run : Run
+        What ``npflow.train`` returned.
     force : bool
         Replace an existing run directory.
     """
     with atomic_directory(run_dir, force, marker=CONFIG_FILE) as tmp:
         header = {"format": "npflow-run", "format_version": FORMAT_VERSION,
-                  "npflow_version": __version__, "config": config.to_dict()}
+                  "npflow_version": __version__, "config": run.config.to_dict()}
         with open(os.path.join(tmp, CONFIG_FILE), "w") as file:
             json.dump(header, file, indent=2)
         arrays = {}
-        for i, (W, b) in enumerate(params):
+        for i, (W, b) in enumerate(run.params):
             arrays[f"W{i}"], arrays[f"b{i}"] = W, b
         np.savez(os.path.join(tmp, PARAMS_FILE), **arrays)
-        np.save(os.path.join(tmp, LOSSES_FILE), np.asarray(losses, dtype=float))
+        np.save(os.path.join(tmp, LOSSES_FILE), np.asarray(run.losses, dtype=float))
+        if run.field_errors is not None:
+            np.save(os.path.join(tmp, FIELD_ERRORS_FILE), np.asarray(run.field_errors, dtype=float))
 
 
 def _read_config(run_dir):
@@ -252,4 +225,38 @@ def load_run(run_dir):
     losses = _read_array(os.path.join(run_dir, LOSSES_FILE), "loss")
     if not isinstance(losses, np.ndarray) or losses.shape != (config.steps,) or losses.dtype.kind != "f":
         raise RunError(f"loss file in {run_dir!r} does not hold {config.steps} floating-point losses")
-    return Run(params=params, config=config, losses=losses)
+    field_errors = None
+    if os.path.exists(os.path.join(run_dir, FIELD_ERRORS_FILE)):  # optional: only when they were logged
+        field_errors = _read_array(os.path.join(run_dir, FIELD_ERRORS_FILE), "field error")
+        if not isinstance(field_errors, np.ndarray) or field_errors.ndim != 2 or field_errors.shape[1:] != (2,):
+            raise RunError(f"field error file in {run_dir!r} does not hold rows of (step, error)")
+    return Run(params=params, config=config, losses=losses, field_errors=field_errors)
+
+
+def load_points(path, dim):
+    """Load points to score or encode from an ``.npy`` file, refusing anything doubtful.
+
+    Parameters
+    ----------
+    path : str or path
+    dim : int
+        The dimension d the points must have.
+
+    Returns
+    -------
+    ndarray of float, shape (n, dim)
+
+    Raises
+    ------
+    ValueError
+        For a missing or unreadable file, a pickle, the wrong shape, or NaN/inf values.
+    """
+    points = _read_array(os.fspath(path), "points")
+    if not isinstance(points, np.ndarray) or points.dtype.kind not in "fiu":
+        raise ValueError(f"points file {os.fspath(path)!r} must hold one numeric array")
+    if points.ndim != 2 or points.shape[1] != dim or points.shape[0] == 0:
+        raise ValueError(f"points in {os.fspath(path)!r} have shape {points.shape}, expected (n, {dim}) with n >= 1")
+    if not np.all(np.isfinite(points)):
+        bad = int(np.sum(~np.all(np.isfinite(points), axis=1)))
+        raise ValueError(f"points in {os.fspath(path)!r} include {bad} row(s) with NaN or infinite values")
+    return points.astype(float)

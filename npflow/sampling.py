@@ -15,7 +15,7 @@ import numpy as np
 
 from .solvers import integrate
 
-__all__ = ["noise", "generate", "tutorial_generate"]
+__all__ = ["noise", "generate", "decode", "encode", "tutorial_generate"]
 
 
 def noise(n, dim, rng):
@@ -41,6 +41,45 @@ def generate(f, x_0, method="rk4", steps=100, rtol=1e-5, atol=1e-5, callback=Non
         ``.x[-1]``, of shape (n, d), holds the samples.
     """
     return integrate(f, x_0, 0.0, 1.0, method=method, steps=steps, rtol=rtol, atol=atol, callback=callback)
+
+
+def decode(f, z, method="rk4", steps=100, rtol=1e-5, atol=1e-5):
+    """Noise to data: the end x(1) of dx/dt = f(t, x) started from x(0) = z.
+
+    Parameters
+    ----------
+    f : callable
+    z : ndarray, shape (n, d)
+        Points in noise space (t = 0).
+    method, steps, rtol, atol
+        As for ``npflow.integrate``.
+
+    Returns
+    -------
+    ndarray, shape (n, d)
+    """
+    return generate(f, z, method=method, steps=steps, rtol=rtol, atol=atol).x[-1]
+
+
+def encode(f, x, method="rk4", steps=100, rtol=1e-5, atol=1e-5):
+    """Data to noise: the reverse ODE, x(1) = x integrated back to t = 0. Undoes ``decode``.
+
+    Because the ODE is deterministic and invertible, ``decode(f, encode(f, x))`` returns x up
+    to the solver's error.
+
+    Parameters
+    ----------
+    f : callable
+    x : ndarray, shape (n, d)
+        Points in data space (t = 1).
+    method, steps, rtol, atol
+        As for ``npflow.integrate``.
+
+    Returns
+    -------
+    ndarray, shape (n, d)
+    """
+    return integrate(f, x, 1.0, 0.0, method=method, steps=steps, rtol=rtol, atol=atol).x[-1]
 
 
 def tutorial_generate(f, x_0, steps=100):

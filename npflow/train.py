@@ -23,11 +23,12 @@ import autograd.numpy as np
 import numpy
 
 from .data import get_dataset
+from .metrics import field_error
 from .mlp import ACTIVATIONS, init_mlp, layer_sizes, velocity
 from .optim import Adam
 from .paths import LinearPath
 
-__all__ = ["TrainConfig", "TrainResult", "cfm_loss", "training_step", "train"]
+__all__ = ["TrainConfig", "Run", "cfm_loss", "draw_batch", "training_step", "train"]
 
 
 @dataclass(frozen=True)
@@ -95,21 +96,36 @@ class TrainConfig:
 
 
 @dataclass
-class TrainResult:
-    """What ``train`` returns.
+class Run:
+    """A trained field: what ``train`` returns and ``npflow.load_run`` reads back.
 
     Attributes
     ----------
     params : list of (W, b)
-        The trained field's parameters.
+        The field's parameters.
+    config : TrainConfig
+        The recipe that trained them.
     losses : ndarray, shape (steps,)
         The loss at every step.
-    config : TrainConfig
+    field_errors : ndarray of shape (m, 2), or None
+        Rows (step, field error against the exact field), when they were logged.
     """
 
     params: list
-    losses: numpy.ndarray
     config: TrainConfig
+    losses: numpy.ndarray
+    field_errors: Optional[numpy.ndarray] = None
+
+    @property
+    def dim(self):
+        """Dimension d of the data."""
+        return self.config.dim
+
+    def velocity(self, t, x):
+        """The learned field v_theta(t, x): t a float or shape (n,), x of shape (n, d); returns (n, d)."""
+        if np.ndim(x) != 2 or np.shape(x)[1] != self.dim:
+            raise ValueError(f"x must have shape (n, {self.dim}), got shape {np.shape(x)}")
+        return velocity(self.params, t, x, self.config.activation)
 
 
 def cfm_loss(params, t, x_t, u_t, activation="relu"):
@@ -132,6 +148,21 @@ def cfm_loss(params, t, x_t, u_t, activation="relu"):
 
 #: (params, t, x_t, u_t, activation) -> (loss, dloss/dparams), by reverse-mode autograd.
 loss_and_grad = autograd.value_and_grad(cfm_loss)
+
+
+def draw_batch(sample_data, n, rng):
+    """Draw one training batch, in the seed's order: t ~ U(0, 1), then x_1 ~ p_data, then x_0 ~ N(0, I).
+
+    Returns
+    -------
+    t : ndarray, shape (n,)
+    x_1 : ndarray, shape (n, d)
+    x_0 : ndarray, shape (n, d)
+    """
+    t = rng.random(n)
+    x_1 = sample_data(n, rng)
+    x_0 = rng.standard_normal(x_1.shape)
+    return t, x_1, x_0
 
 
 def training_step(params, optimizer, path, x_1, t, x_0, activation="relu"):
@@ -169,18 +200,33 @@ class _Progress:
         self.total, self.every, self.stream = total, every, stream
         self.start = time.perf_counter()
 
-    def __call__(self, step, loss):
+    def __call__(self, step, loss, extra=""):
         done = step + 1
         if self.stream is None or not self.every or (done % self.every and done != self.total):
             return
         rate = done / max(time.perf_counter() - self.start, 1e-9)
         eta = (self.total - done) / rate
         width = len(str(self.total))
-        print(f"step {done:>{width}}/{self.total}  loss {loss:.4f}  {rate:,.0f} steps/s  ETA {eta:.0f}s",
+        print(f"step {done:>{width}}/{self.total}  loss {loss:.4f}{extra}  {rate:,.0f} steps/s  ETA {eta:.0f}s",
               file=self.stream, flush=True)
 
 
-def train(config=None, callback: Optional[Callable] = None, log_every=1000, stream=sys.stderr):
+def _field_error_probe(config, n=2000):
+    """A fixed set of path points (t, x_t) and the exact field, for logging the field error.
+
+    Drawn from its own generator, ``default_rng([seed, 1])``, so logging changes no training bit.
+    """
+    from .oracle import exact_velocity  # only needed when logging
+
+    mixture = get_dataset(config.dataset).mixture
+    if mixture is None:
+        raise ValueError(f"the field error needs a dataset with a known exact field; {config.dataset!r} has none")
+    t, x_1, x_0 = draw_batch(mixture.sample, n, numpy.random.default_rng([config.seed, 1]))
+    x_t, _ = LinearPath(config.sigma_min).sample(x_1, t, x_0)
+    return t, x_t, exact_velocity(mixture, config.sigma_min)
+
+
+def train(config=None, callback: Optional[Callable] = None, log_every=1000, stream=sys.stderr, field_error_every=0):
     """Train a vector field by conditional flow matching.
 
     Every random draw comes, in a fixed order, from ``numpy.random.default_rng(config.seed)``:
@@ -197,10 +243,14 @@ def train(config=None, callback: Optional[Callable] = None, log_every=1000, stre
         Print progress every this many steps (0 for never).
     stream : file-like or None
         Where progress goes; None for silence.
+    field_error_every : int
+        Every this many steps (and at the end), measure the mean squared gap between the
+        learned field and the exact one (``npflow.metrics.field_error``) on 2,000 fixed path
+        points. Needs a dataset with an exact field (a Gaussian mixture). 0 for never.
 
     Returns
     -------
-    TrainResult
+    Run
 
     Examples
     --------
@@ -209,20 +259,24 @@ def train(config=None, callback: Optional[Callable] = None, log_every=1000, stre
     (3,)
     """
     config = TrainConfig() if config is None else config
+    probe = _field_error_probe(config) if field_error_every else None
     rng = numpy.random.default_rng(config.seed)
     sample_data = get_dataset(config.dataset).sample
     path = LinearPath(config.sigma_min)
     params = init_mlp(config.layer_sizes, rng)
     optimizer = Adam(lr=config.lr)
-    losses = numpy.empty(config.steps)
+    losses, field_errors, extra = numpy.empty(config.steps), [], ""
     progress = _Progress(config.steps, log_every, stream)
-    n = config.batch_size
     for step in range(config.steps):
-        t = rng.random(n)  # (n,)
-        x_1 = sample_data(n, rng)  # (n, d)
-        x_0 = rng.standard_normal(x_1.shape)  # (n, d)
+        t, x_1, x_0 = draw_batch(sample_data, config.batch_size, rng)
         params, losses[step] = training_step(params, optimizer, path, x_1, t, x_0, config.activation)
         if callback is not None:
             callback(step, losses[step], params)
-        progress(step, losses[step])
-    return TrainResult(params=params, losses=losses, config=config)
+        if probe is not None and ((step + 1) % field_error_every == 0 or step + 1 == config.steps):
+            t_probe, x_probe, f_exact = probe
+            error = field_error(Run(params, config, losses).velocity, f_exact, t_probe, x_probe)
+            field_errors.append((step + 1, error))
+            extra = f"  field error {error:.4f}"
+        progress(step, losses[step], extra)
+    return Run(params=params, config=config, losses=losses,
+               field_errors=numpy.array(field_errors) if probe is not None else None)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from npflow.io import RunError, load_run, save_array, save_run
-from npflow.train import TrainConfig, train
+from npflow.train import Run, TrainConfig, train
 
 
 @pytest.fixture(scope="module")
@@ -17,7 +17,7 @@ def trained():
 @pytest.fixture
 def run_dir(tmp_path, trained):
     path = tmp_path / "run"
-    save_run(path, trained.params, trained.config, trained.losses)
+    save_run(path, trained)
     return path
 
 
@@ -43,19 +43,19 @@ def test_config_has_a_format_version(run_dir):
 def test_existing_output_is_refused_and_untouched(run_dir, trained):
     before = {p.name: p.read_bytes() for p in run_dir.iterdir()}
     with pytest.raises(FileExistsError, match="already exists; pass --force"):
-        save_run(run_dir, trained.params, TrainConfig(steps=5, hidden=(8, 4), seed=1), trained.losses)
+        save_run(run_dir, Run(trained.params, TrainConfig(steps=5, hidden=(8, 4), seed=1), trained.losses))
     assert {p.name: p.read_bytes() for p in run_dir.iterdir()} == before
 
 
 def test_force_replaces_a_run_but_never_another_folder(tmp_path, run_dir, trained):
     config = TrainConfig(steps=5, hidden=(8, 4), seed=9)
-    save_run(run_dir, trained.params, config, trained.losses, force=True)
+    save_run(run_dir, Run(trained.params, config, trained.losses), force=True)
     assert load_run(run_dir).config.seed == 9
     precious = tmp_path / "thesis"
     precious.mkdir()
     (precious / "chapter1.tex").write_text("...")
     with pytest.raises(FileExistsError, match="not a directory that npflow wrote"):
-        save_run(precious, trained.params, config, trained.losses, force=True)
+        save_run(precious, Run(trained.params, config, trained.losses), force=True)
     assert (precious / "chapter1.tex").read_text() == "..."
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run", "thesis"]  # no temporary left behind
 
