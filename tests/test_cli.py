@@ -127,3 +127,69 @@ def test_help_lists_the_commands():
     assert result.returncode == 0
     for command in ("train", "sample", "demo"):
         assert command in result.stdout
+
+
+@pytest.fixture
+def points(tmp_path):
+    path = tmp_path / "points.npy"
+    np.save(path, np.random.default_rng(0).standard_normal((30, 2)))
+    return path
+
+
+@pytest.mark.parametrize("extra", [[], ["--method", "hutchinson", "--probes", "3"], ["--solver", "RK45"]])
+def test_logprob_end_to_end(run_dir, points, tmp_path, capsys, extra):
+    out = tmp_path / "logp.npy"
+    assert main(["logprob", str(run_dir), "--points", str(points), "--out", str(out), "--steps", "20", *extra]) == 0
+    log_p = np.load(out)
+    assert log_p.shape == (30,) and np.all(np.isfinite(log_p))
+    assert "mean" in capsys.readouterr().out
+
+
+def test_logprob_matches_the_library(run_dir, points, tmp_path):
+    from npflow.likelihood import log_likelihood
+
+    out = tmp_path / "logp.npy"
+    assert main(["logprob", str(run_dir), "--points", str(points), "--out", str(out), "--steps", "20"]) == 0
+    expected = log_likelihood(load_run(run_dir).velocity, np.load(points), steps=20)
+    np.testing.assert_array_equal(np.load(out), expected)
+
+
+@pytest.mark.parametrize("content, message", [
+    (np.array([[0.0, np.nan], [1.0, 2.0]]), "include 1 row(s) with NaN or infinite values"),
+    (np.zeros((4, 3)), "have shape (4, 3), expected (n, 2)"),
+    (np.zeros(4), "have shape (4,), expected (n, 2)"),
+    (np.array([["a", "b"]]), "must hold one numeric array"),
+    (np.array([[{"x": 1}, 2]], dtype=object), "is unreadable or corrupt"),
+    (b"not an npy file", "is unreadable or corrupt"),
+])
+def test_logprob_refuses_bad_points(run_dir, tmp_path, capsys, content, message):
+    points, out = tmp_path / "points.npy", tmp_path / "logp.npy"
+    if isinstance(content, bytes):
+        points.write_bytes(content)
+    else:
+        np.save(points, content, allow_pickle=True)
+    assert main(["logprob", str(run_dir), "--points", str(points), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+    assert not out.exists()
+
+
+def test_evaluate_prints_a_table_and_json(run_dir, capsys):
+    import json
+
+    assert main(["evaluate", str(run_dir), "--n", "100", "--steps", "10"]) == 0
+    table = capsys.readouterr().out
+    for row in ("NLL of target samples", "KL(target || model)", "field error vs exact field", "energy distance"):
+        assert row in table
+    assert main(["evaluate", str(run_dir), "--n", "100", "--steps", "10", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["kl"] == pytest.approx(report["nll"] - report["target_entropy"])
+    assert report["field_error"] > 0 and report["n"] == 100
+
+
+def test_train_logs_the_field_error(tmp_path, capsys):
+    path = tmp_path / "run"
+    assert main(["train", "--steps", "20", "--hidden", "8", "--field-error-every", "10", "--out", str(path)]) == 0
+    assert "field error" in capsys.readouterr().err
+    errors = load_run(path).field_errors
+    assert errors.shape == (2, 2) and list(errors[:, 0]) == [10, 20]

@@ -103,3 +103,14 @@ def test_the_seed_recipe_matches_the_target():
     fractions, stds = mode_fractions(x, TWO_GAUSSIANS.means), mode_stds(x, TWO_GAUSSIANS.means)
     assert np.all((0.42 <= fractions) & (fractions <= 0.58)), fractions
     assert np.all((0.9 <= stds) & (stds <= 1.1)), stds
+
+
+def test_field_error_falls_and_logging_changes_no_bit():
+    config = TrainConfig(steps=1500)
+    logged = train(config, stream=None, field_error_every=500)
+    plain = train(config, stream=None)
+    np.testing.assert_array_equal(logged.losses, plain.losses)
+    assert plain.field_errors is None
+    steps, errors = logged.field_errors.T
+    assert list(steps) == [500, 1000, 1500]
+    assert errors[-1] < errors[0] / 3
