@@ -5,21 +5,29 @@ Data flows one way through the package, one module per idea::
     data -> paths (x_t, u_t) -> train (CFM loss, autograd, optim.Adam) -> params
          -> mlp.velocity v(t, x) -> solvers (RK4 / solve_ivp) -> samples -> metrics, plot
 
+and back: likelihood (the reverse ODE) scores data, and oracle gives the exact field of a
+Gaussian-mixture target to measure everything against.
+
 Time convention everywhere: t = 0 is noise, t = 1 is data.
 """
 __version__ = "0.1.0"
 
 from .data import DATASETS, get_dataset, two_gaussians
+from .gmm import GaussianMixture
 from .io import RunError, load_run, save_run
+from .likelihood import log_likelihood
+from .metrics import field_error
 from .mlp import init_mlp, mlp, velocity
 from .optim import SGD, Adam
+from .oracle import exact_velocity
 from .paths import LinearPath
-from .sampling import generate, noise, tutorial_generate
+from .sampling import decode, encode, generate, noise, tutorial_generate
 from .solvers import Trajectory, integrate, iterate
 from .train import Run, TrainConfig, cfm_loss, train, training_step
 
 __all__ = [
-    "DATASETS", "get_dataset", "two_gaussians", "Run", "RunError", "load_run", "save_run",
-    "init_mlp", "mlp", "velocity", "SGD", "Adam", "LinearPath", "generate", "noise", "tutorial_generate",
-    "Trajectory", "integrate", "iterate", "TrainConfig", "cfm_loss", "train", "training_step",
+    "DATASETS", "get_dataset", "two_gaussians", "GaussianMixture", "RunError", "load_run", "save_run",
+    "log_likelihood", "field_error", "init_mlp", "mlp", "velocity", "SGD", "Adam", "exact_velocity", "LinearPath",
+    "decode", "encode", "generate", "noise", "tutorial_generate", "Trajectory", "integrate", "iterate",
+    "Run", "TrainConfig", "cfm_loss", "train", "training_step",
 ]
