@@ -21,13 +21,14 @@ from .mlp import init_mlp, mlp, velocity
 from .optim import SGD, Adam
 from .oracle import exact_velocity
 from .paths import LinearPath
+from .run import Run, TrainConfig, start_run
 from .sampling import decode, encode, generate, noise, tutorial_generate
 from .solvers import Trajectory, integrate, iterate
-from .train import Run, TrainConfig, cfm_loss, train, training_step
+from .train import TrainingDiverged, TrainingInterrupted, cfm_loss, train, training_step
 
 __all__ = [
     "DATASETS", "get_dataset", "two_gaussians", "GaussianMixture", "RunError", "load_run", "save_run",
     "log_likelihood", "field_error", "init_mlp", "mlp", "velocity", "SGD", "Adam", "exact_velocity", "LinearPath",
     "decode", "encode", "generate", "noise", "tutorial_generate", "Trajectory", "integrate", "iterate",
-    "Run", "TrainConfig", "cfm_loss", "train", "training_step",
+    "Run", "TrainConfig", "start_run", "TrainingDiverged", "TrainingInterrupted", "cfm_loss", "train", "training_step",
 ]

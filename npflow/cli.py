@@ -1,7 +1,8 @@
 """The ``npflow`` command line: ``train``, ``sample``, ``logprob``, ``evaluate`` and ``demo``.
 
 Bad input gets one line on stderr that names the value and what was expected, and exit
-status 2; nothing is written. Ctrl-C exits with 130 and leaves no half-written output.
+status 2; nothing is written. Ctrl-C exits with 130 and leaves no half-written output; during
+training it first saves a checkpoint to resume from. A diverging training run exits with 1.
 """
 import argparse
 import math
@@ -77,17 +78,25 @@ def build_parser():
 
     train = commands.add_parser("train", help="train a vector field by conditional flow matching",
                                 description="Train v_theta(t, x) with the CFM loss and Adam, and write a run "
-                                            "directory. The defaults are the seed tutorial's recipe.")
-    train.add_argument("--dataset", choices=sorted(DATASETS), default="two_gaussians", help="target data [two_gaussians]")
-    train.add_argument("--steps", type=positive_int, default=10_000, help="Adam steps [10000]")
-    train.add_argument("--batch-size", type=positive_int, default=128, help="points per step [128]")
-    train.add_argument("--lr", type=positive_float, default=1e-3, help="Adam learning rate [1e-3]")
-    train.add_argument("--hidden", type=hidden_widths, default=(128, 128), help="hidden widths [128,128]")
-    train.add_argument("--activation", choices=list(ACTIVATIONS), default="relu", help="relu, silu or tanh [relu]")
-    train.add_argument("--sigma-min", type=unit_interval, default=0.0, help="path width at t=1, in [0, 1) [0.0]")
-    train.add_argument("--seed", type=non_negative_int, default=42, help="random seed [42]")
-    train.add_argument("--out", required=True, metavar="RUN_DIR", help="run directory to create")
+                                            "directory, checkpointed as it goes. The defaults are the seed "
+                                            "tutorial's recipe. Ctrl-C saves a checkpoint; --resume continues "
+                                            "it to the same bits as an uninterrupted run.")
+    # Recipe options default to None so that --resume can tell which were given; TrainConfig fills the rest.
+    recipe = train.add_argument_group("recipe (fixed for a run; with --resume only --steps may be given)")
+    recipe.add_argument("--dataset", choices=sorted(DATASETS), help="target data [two_gaussians]")
+    recipe.add_argument("--steps", type=positive_int, help="total Adam steps [10000]")
+    recipe.add_argument("--batch-size", type=positive_int, help="points per step [128]")
+    recipe.add_argument("--lr", type=positive_float, help="Adam learning rate [1e-3]")
+    recipe.add_argument("--hidden", type=hidden_widths, help="hidden widths [128,128]")
+    recipe.add_argument("--activation", choices=list(ACTIVATIONS), help="relu, silu or tanh [relu]")
+    recipe.add_argument("--sigma-min", type=unit_interval, help="path width at t=1, in [0, 1) [0.0]")
+    recipe.add_argument("--seed", type=non_negative_int, help="random seed [42]")
+    where = train.add_mutually_exclusive_group(required=True)
+    where.add_argument("--out", metavar="RUN_DIR", help="run directory to create")
+    where.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its checkpoint")
     train.add_argument("--force", action="store_true", help="replace RUN_DIR if it is an existing run")
+    train.add_argument("--checkpoint-every", type=non_negative_int, default=1000, metavar="K",
+                       help="save a checkpoint every K steps [1000; 0: only at the end or on Ctrl-C]")
     train.add_argument("--field-error-every", type=non_negative_int, default=0, metavar="K",
                        help="every K steps, log the mean squared gap to the exact field (Gaussian-mixture "
                             "datasets only) [0: never]")
@@ -146,16 +155,47 @@ def build_parser():
 
 # --- commands ------------------------------------------------------------------------------------
 
-def _train(args):
-    from .io import check_output_path, save_run
-    from .train import TrainConfig, train
+RECIPE = ("dataset", "steps", "batch_size", "lr", "hidden", "activation", "sigma_min", "seed")
 
-    config = TrainConfig(dataset=args.dataset, steps=args.steps, batch_size=args.batch_size, lr=args.lr,
-                         hidden=args.hidden, activation=args.activation, sigma_min=args.sigma_min, seed=args.seed)
-    check_output_path(args.out, args.force, marker="config.json")  # refuse before the long work
-    run = train(config, stream=None if args.quiet else sys.stderr, field_error_every=args.field_error_every)
-    save_run(args.out, run, force=args.force)
-    print(f"trained {config.steps} steps, final loss {run.losses[-1]:.4f}; run written to {args.out}")
+
+def _train(args):
+    from dataclasses import replace
+
+    from .io import check_output_path, load_run, save_checkpoint, save_run
+    from .run import TrainConfig, start_run
+    from .train import TrainingDiverged, TrainingInterrupted, train
+
+    if args.resume:
+        given = [name for name in RECIPE if name != "steps" and getattr(args, name) is not None]
+        if given:
+            raise ValueError(f"--resume continues the recipe saved in the run; drop --{given[0].replace('_', '-')}")
+        run_dir, run = args.resume, load_run(args.resume)
+        config = replace(run.config, steps=args.steps or run.config.steps)
+        if config.steps < run.step:
+            raise ValueError(f"--steps must be at least the {run.step} steps the run has taken, got {config.steps}")
+    else:
+        config = TrainConfig(**{name: getattr(args, name) for name in RECIPE if getattr(args, name) is not None})
+        run_dir = args.out
+        check_output_path(run_dir, args.force, marker="config.json")  # refuse before any work
+        run = start_run(config)
+        save_run(run_dir, run, force=args.force)  # step 0: from now on the run can always be resumed
+    try:
+        run = train(config, resume=run, stream=None if args.quiet else sys.stderr,
+                    field_error_every=args.field_error_every,
+                    checkpoint=lambda state: save_checkpoint(run_dir, state), checkpoint_every=args.checkpoint_every)
+    except TrainingInterrupted as interrupt:
+        save_checkpoint(run_dir, interrupt.run)
+        print(f"npflow train: interrupted at step {interrupt.run.step} of {config.steps}; checkpoint saved. "
+              f"Resume with: npflow train --resume {run_dir}", file=sys.stderr)
+        return 130
+    except TrainingDiverged as error:
+        step = load_run(run_dir).step
+        print(f"npflow train: error: {error}. The last good checkpoint (step {step}) is kept in {run_dir}",
+              file=sys.stderr)
+        return 1
+    save_checkpoint(run_dir, run)
+    print(f"trained {config.steps} steps, final loss {run.losses[-1]:.4f}; run written to {run_dir}")
+    return 0
 
 
 def _sample(args):
@@ -213,19 +253,18 @@ def _demo(args):
 
 
 def main(argv=None):
-    """Run the CLI; returns the exit status (0 ok, 2 bad input, 130 interrupted)."""
+    """Run the CLI; returns the exit status (0 ok, 1 training diverged, 2 bad input, 130 interrupted)."""
     from .io import RunError
 
     args = build_parser().parse_args(argv)
     try:
-        args.handler(args)
+        return args.handler(args) or 0
     except (RunError, ValueError, FileExistsError, FileNotFoundError) as error:
         print(f"npflow {args.command}: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"npflow {args.command}: interrupted; nothing was written", file=sys.stderr)
+        print(f"npflow {args.command}: interrupted; no file was left half-written", file=sys.stderr)
         return 130
-    return 0
 
 
 if __name__ == "__main__":

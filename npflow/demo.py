@@ -19,7 +19,8 @@ from .data import get_dataset
 from .io import atomic_directory, save_run
 from .metrics import energy_distance, mode_fractions, mode_stds
 from .sampling import generate, noise, tutorial_generate
-from .train import TrainConfig, train
+from .run import TrainConfig
+from .train import train
 
 __all__ = ["run_demo"]
 

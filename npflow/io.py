@@ -1,19 +1,25 @@
-"""Runs on disk: save a trained field, load it back, and never leave a half-written file.
+"""Runs on disk: save a training run, load it back, and never leave a half-written file.
 
-A run directory holds these files:
+A run directory holds two files:
 
 - ``config.json``: ``{"format": "npflow-run", "format_version": 1, "config": {...}}``, the
-  ``TrainConfig`` that made the run;
-- ``params.npz``: the arrays ``W0, b0, W1, b1, ...`` of the MLP;
-- ``losses.npy``: the loss at every training step, shape (steps,);
-- ``field_errors.npy`` (only if they were logged): rows (step, field error).
+  ``TrainConfig`` of the run (its ``steps`` is the step count the run is meant to reach);
+- ``checkpoint.npz``: everything that changes as training goes:
+
+  - ``W0, b0, W1, b1, ...``: the MLP's parameters;
+  - ``adam_m0, adam_v0, ...``: Adam's moments, one pair per parameter array (after step 1);
+  - ``losses``: the loss of every step taken, shape (step,);
+  - ``field_errors``: rows (step, field error), shape (m, 2), empty if not logged;
+  - ``state``: a JSON string with the step, Adam's step count and the random generator's
+    state, so that a resumed run draws exactly what an uninterrupted one would.
 
 Loading trusts nothing: arrays are read with ``allow_pickle=False`` (a pickle can run code),
 and every key, shape, dtype and value is checked against the config. A bad directory raises
 ``RunError`` with one line that says what is wrong.
 
-Writing is atomic: files go to a temporary sibling first and are moved into place with
-``os.replace``/``os.rename``, so an interrupted write never leaves a corrupt run behind.
+Writing is atomic: each file is written under a temporary name and moved into place with
+``os.replace`` (a new directory is built aside and renamed), so a crash mid-write leaves the
+previous checkpoint intact.
 """
 import json
 import os
@@ -25,12 +31,15 @@ from contextlib import contextmanager
 import numpy as np
 
 from . import __version__
-from .train import Run, TrainConfig
+from .checks import check_points
+from .optim import Adam
+from .run import Run, TrainConfig
 
-__all__ = ["FORMAT_VERSION", "RunError", "check_output_path", "atomic_directory", "save_run", "load_run", "save_array", "load_points"]
+__all__ = ["FORMAT_VERSION", "RunError", "check_output_path", "atomic_directory", "atomic_file", "save_array",
+           "load_points", "save_run", "save_checkpoint", "load_run"]
 
 FORMAT_VERSION = 1
-CONFIG_FILE, PARAMS_FILE, LOSSES_FILE, FIELD_ERRORS_FILE = "config.json", "params.npz", "losses.npy", "field_errors.npy"
+CONFIG_FILE, CHECKPOINT_FILE = "config.json", "checkpoint.npz"
 
 
 def _umask_mode(path, mode):
@@ -97,44 +106,82 @@ def atomic_directory(path, force=False, marker=CONFIG_FILE):
         raise
 
 
-def save_array(path, array, force=False):
-    """Write one array as ``.npy``, atomically (temporary file, then ``os.replace``)."""
-    check_output_path(path, force)
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".npflow-", suffix=".npy.tmp", dir=directory)
+@contextmanager
+def atomic_file(path):
+    """Yield a temporary path beside ``path``; on success move it over ``path`` with ``os.replace``.
+
+    If the block raises (or is interrupted), the temporary file is removed and ``path`` keeps
+    whatever it held before.
+    """
+    path = os.path.abspath(os.fspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=os.path.dirname(path))
+    os.close(fd)
     try:
         _umask_mode(tmp, 0o666)
-        with os.fdopen(fd, "wb") as file:
-            np.save(file, np.asarray(array), allow_pickle=False)
+        yield tmp
         os.replace(tmp, path)
     except BaseException:
-        os.unlink(tmp)
+        if os.path.exists(tmp):
+            os.unlink(tmp)
         raise
 
 
+def save_array(path, array, force=False):
+    """Write one array as ``.npy``, atomically, refusing to replace a file unless ``force``."""
+    check_output_path(path, force)
+    with atomic_file(path) as tmp, open(tmp, "wb") as file:
+        np.save(file, np.asarray(array), allow_pickle=False)
+
+
+def _write_config(path, config):
+    header = {"format": "npflow-run", "format_version": FORMAT_VERSION, "npflow_version": __version__,
+              "config": config.to_dict()}
+    with open(path, "w") as file:
+        json.dump(header, file, indent=2)
+
+
+def _write_checkpoint(path, run):
+    arrays = {}
+    for i, (W, b) in enumerate(run.params):
+        arrays[f"W{i}"], arrays[f"b{i}"] = W, b
+    adam_step = 0 if run.optimizer is None else run.optimizer.step_count
+    if adam_step:
+        for j, (m, v) in enumerate(zip(run.optimizer.m, run.optimizer.v)):
+            arrays[f"adam_m{j}"], arrays[f"adam_v{j}"] = m, v
+    state = {"step": run.step, "adam_step": adam_step,
+             "rng": None if run.rng is None else run.rng.bit_generator.state}
+    with open(path, "wb") as file:  # an open file: np.savez would add ".npz" to a temporary name
+        np.savez(file, losses=np.asarray(run.losses, dtype=float),
+                 field_errors=np.asarray(run.field_errors, dtype=float).reshape(-1, 2),
+                 state=np.array(json.dumps(state)), **arrays)
+
+
 def save_run(run_dir, run, force=False):
-    """Write a run directory atomically.
+    """Create a run directory holding ``run``, atomically.
 
     Parameters
     ----------
     run_dir : str or path
     run : Run
-        What ``npflow.train`` returned.
+        From ``npflow.train`` or ``npflow.run.start_run``.
     force : bool
         Replace an existing run directory.
     """
     with atomic_directory(run_dir, force, marker=CONFIG_FILE) as tmp:
-        header = {"format": "npflow-run", "format_version": FORMAT_VERSION,
-                  "npflow_version": __version__, "config": run.config.to_dict()}
-        with open(os.path.join(tmp, CONFIG_FILE), "w") as file:
-            json.dump(header, file, indent=2)
-        arrays = {}
-        for i, (W, b) in enumerate(run.params):
-            arrays[f"W{i}"], arrays[f"b{i}"] = W, b
-        np.savez(os.path.join(tmp, PARAMS_FILE), **arrays)
-        np.save(os.path.join(tmp, LOSSES_FILE), np.asarray(run.losses, dtype=float))
-        if run.field_errors is not None:
-            np.save(os.path.join(tmp, FIELD_ERRORS_FILE), np.asarray(run.field_errors, dtype=float))
+        _write_config(os.path.join(tmp, CONFIG_FILE), run.config)
+        _write_checkpoint(os.path.join(tmp, CHECKPOINT_FILE), run)
+
+
+def save_checkpoint(run_dir, run):
+    """Update an existing run directory with a newer state of the same run, one file at a time.
+
+    Each file is replaced atomically. The config goes first: if a crash falls between the two,
+    the directory still loads, as the older checkpoint of a run aiming at more steps.
+    """
+    with atomic_file(os.path.join(run_dir, CONFIG_FILE)) as tmp:
+        _write_config(tmp, run.config)
+    with atomic_file(os.path.join(run_dir, CHECKPOINT_FILE)) as tmp:
+        _write_checkpoint(tmp, run)
 
 
 def _read_config(run_dir):
@@ -184,12 +231,42 @@ def _archive_member(archive, key, shape, path):
 
 
 def _check_array(array, shape, where):
-    if array.shape != tuple(shape):
-        raise RunError(f"{where} has shape {array.shape}, expected {tuple(shape)}")
+    """Check shape (``None`` matches any length), floating dtype and finiteness."""
+    if array.ndim != len(shape) or any(want is not None and got != want for got, want in zip(array.shape, shape)):
+        expected = str(tuple("n" if want is None else want for want in shape)).replace("'", "")  # e.g. (n, 2)
+        raise RunError(f"{where} has shape {array.shape}, expected {expected}")
     if array.dtype.kind != "f":
         raise RunError(f"{where} has dtype {array.dtype}, expected floating point")
     if not np.all(np.isfinite(array)):
         raise RunError(f"{where} contains NaN or infinite values")
+
+
+def _read_state(archive, where):
+    """The JSON ``state`` entry of a checkpoint: step, adam_step and the generator's state."""
+    try:
+        text = archive["state"]
+        if text.shape != () or text.dtype.kind != "U":
+            raise ValueError("not a string")
+        state = json.loads(str(text))
+    except (KeyError, ValueError, OSError, EOFError, zipfile.BadZipFile) as error:
+        raise RunError(f"{where}: state is missing or unreadable ({error})") from None
+    if not (isinstance(state, dict) and isinstance(state.get("step"), int) and isinstance(state.get("adam_step"), int)):
+        raise RunError(f"{where}: state must hold integer 'step' and 'adam_step'")
+    return state
+
+
+def _restore_generator(rng_state, where):
+    """A Generator in the saved state. Only numpy's default PCG64 is accepted."""
+    if rng_state is None:
+        return None
+    if not isinstance(rng_state, dict) or rng_state.get("bit_generator") != "PCG64":
+        raise RunError(f"{where}: the random generator state is not a PCG64 state")
+    bit_generator = np.random.PCG64()
+    try:
+        bit_generator.state = rng_state
+    except (TypeError, ValueError, KeyError) as error:
+        raise RunError(f"{where}: the random generator state is invalid ({error})") from None
+    return np.random.Generator(bit_generator)
 
 
 def load_run(run_dir):
@@ -198,6 +275,7 @@ def load_run(run_dir):
     Returns
     -------
     Run
+        With its optimizer and generator, ready to sample from or to resume.
 
     Raises
     ------
@@ -208,29 +286,35 @@ def load_run(run_dir):
     if not os.path.isdir(run_dir):
         raise RunError(f"run directory {run_dir!r} does not exist")
     config = _read_config(run_dir)
-    params_path = os.path.join(run_dir, PARAMS_FILE)
-    archive = _read_array(params_path, "parameter")
+    path = os.path.join(run_dir, CHECKPOINT_FILE)
+    archive = _read_array(path, "checkpoint")
     if not isinstance(archive, np.lib.npyio.NpzFile):
-        raise RunError(f"parameter file {params_path!r} is not an .npz archive")
-    sizes = config.layer_sizes
-    expected = {f"{kind}{i}" for i in range(len(sizes) - 1) for kind in "Wb"}
+        raise RunError(f"checkpoint file {path!r} is not an .npz archive")
     with archive:
+        state = _read_state(archive, path)
+        step, adam_step = state["step"], state["adam_step"]
+        if not 0 <= step <= config.steps or adam_step not in (0, step):  # 0: saved without optimizer state
+            raise RunError(f"{path}: step {step} (Adam step {adam_step}) does not fit a run of {config.steps} steps")
+        sizes = config.layer_sizes
+        shapes = [shape for fan_in, fan_out in zip(sizes[:-1], sizes[1:]) for shape in ((fan_in, fan_out), (fan_out,))]
+        keys = [f"{kind}{i}" for i in range(len(sizes) - 1) for kind in "Wb"]
+        moments = [f"adam_{kind}{j}" for j in range(len(keys)) for kind in "mv"] if adam_step else []
+        expected = {*keys, *moments, "losses", "field_errors", "state"}
         if set(archive.files) != expected:
-            raise RunError(f"{params_path!r} holds arrays {sorted(archive.files)}, expected {sorted(expected)}")
-        params = []
-        for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
-            W = _archive_member(archive, f"W{i}", (fan_in, fan_out), params_path)
-            b = _archive_member(archive, f"b{i}", (fan_out,), params_path)
-            params.append((W, b))
-    losses = _read_array(os.path.join(run_dir, LOSSES_FILE), "loss")
-    if not isinstance(losses, np.ndarray) or losses.shape != (config.steps,) or losses.dtype.kind != "f":
-        raise RunError(f"loss file in {run_dir!r} does not hold {config.steps} floating-point losses")
-    field_errors = None
-    if os.path.exists(os.path.join(run_dir, FIELD_ERRORS_FILE)):  # optional: only when they were logged
-        field_errors = _read_array(os.path.join(run_dir, FIELD_ERRORS_FILE), "field error")
-        if not isinstance(field_errors, np.ndarray) or field_errors.ndim != 2 or field_errors.shape[1:] != (2,):
-            raise RunError(f"field error file in {run_dir!r} does not hold rows of (step, error)")
-    return Run(params=params, config=config, losses=losses, field_errors=field_errors)
+            raise RunError(f"{path!r} holds arrays {sorted(archive.files)}, expected {sorted(expected)}")
+        leaves = [_archive_member(archive, key, shape, path) for key, shape in zip(keys, shapes)]
+        params = [(leaves[i], leaves[i + 1]) for i in range(0, len(leaves), 2)]
+        losses = _archive_member(archive, "losses", (step,), path)
+        field_errors = _archive_member(archive, "field_errors", (None, 2), path)
+        optimizer = Adam(lr=config.lr) if adam_step == step else None
+        if adam_step:
+            optimizer.m = [_archive_member(archive, f"adam_m{j}", shape, path) for j, shape in enumerate(shapes)]
+            optimizer.v = [_archive_member(archive, f"adam_v{j}", shape, path) for j, shape in enumerate(shapes)]
+            if any(np.any(v < 0) for v in optimizer.v):
+                raise RunError(f"{path}: Adam's second moments must not be negative")
+            optimizer.step_count = adam_step
+    rng = _restore_generator(state.get("rng"), path)
+    return Run(params=params, config=config, losses=losses, field_errors=field_errors, optimizer=optimizer, rng=rng)
 
 
 def load_points(path, dim):
@@ -254,9 +338,4 @@ def load_points(path, dim):
     points = _read_array(os.fspath(path), "points")
     if not isinstance(points, np.ndarray) or points.dtype.kind not in "fiu":
         raise ValueError(f"points file {os.fspath(path)!r} must hold one numeric array")
-    if points.ndim != 2 or points.shape[1] != dim or points.shape[0] == 0:
-        raise ValueError(f"points in {os.fspath(path)!r} have shape {points.shape}, expected (n, {dim}) with n >= 1")
-    if not np.all(np.isfinite(points)):
-        bad = int(np.sum(~np.all(np.isfinite(points), axis=1)))
-        raise ValueError(f"points in {os.fspath(path)!r} include {bad} row(s) with NaN or infinite values")
-    return points.astype(float)
+    return check_points(points, f"the points in {os.fspath(path)!r}", dim)

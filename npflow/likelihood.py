@@ -34,6 +34,7 @@ not: E[exp] is not exp E); its noise shrinks as 1/sqrt(probes).
 import autograd
 import numpy as np
 
+from .checks import check_points
 from .solvers import integrate
 
 __all__ = ["divergence", "log_likelihood", "standard_normal_log_prob"]
@@ -113,11 +114,7 @@ def log_likelihood(f, x, method="exact", solver="rk4", steps=100, rtol=1e-5, ato
     >>> log_likelihood(lambda t, x: 0.0 * x, np.zeros((1, 2)), steps=2)
     array([-1.83787707])
     """
-    x = np.asarray(x, dtype=float)
-    if x.ndim != 2:
-        raise ValueError(f"x must have shape (n, d), got shape {x.shape}")
-    if not np.all(np.isfinite(x)):
-        raise ValueError("x contains NaN or infinite values")
+    x = check_points(x, "x")
     if method not in ("exact", "hutchinson"):
         raise ValueError(f"method must be 'exact' or 'hutchinson', got {method!r}")
     n, d = x.shape

@@ -11,8 +11,7 @@ noise. The model was trained with noise at t = 0, so the time labels are mirrore
 result lands near the modes but with the wrong spread and balance. ``tutorial_generate`` keeps
 that sampler, so the mistake can be measured next to ``generate``.
 """
-import numpy as np
-
+from .checks import check_points
 from .solvers import integrate
 
 __all__ = ["noise", "generate", "decode", "encode", "tutorial_generate"]
@@ -58,7 +57,7 @@ def decode(f, z, method="rk4", steps=100, rtol=1e-5, atol=1e-5):
     -------
     ndarray, shape (n, d)
     """
-    return generate(f, z, method=method, steps=steps, rtol=rtol, atol=atol).x[-1]
+    return generate(f, check_points(z, "z"), method=method, steps=steps, rtol=rtol, atol=atol).x[-1]
 
 
 def encode(f, x, method="rk4", steps=100, rtol=1e-5, atol=1e-5):
@@ -79,7 +78,7 @@ def encode(f, x, method="rk4", steps=100, rtol=1e-5, atol=1e-5):
     -------
     ndarray, shape (n, d)
     """
-    return integrate(f, x, 1.0, 0.0, method=method, steps=steps, rtol=rtol, atol=atol).x[-1]
+    return integrate(f, check_points(x, "x"), 1.0, 0.0, method=method, steps=steps, rtol=rtol, atol=atol).x[-1]
 
 
 def tutorial_generate(f, x_0, steps=100):

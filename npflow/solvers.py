@@ -23,6 +23,8 @@ import numpy as np
 import scipy.integrate
 import scipy.sparse
 
+from .checks import check_points
+
 __all__ = [
     "FIXED_STEP_METHODS", "SCIPY_METHODS", "METHODS", "Step", "Trajectory",
     "euler_step", "midpoint_step", "heun_step", "rk4_stages", "rk4_step", "iterate", "integrate",
@@ -133,13 +135,9 @@ class _CountedField:
         return dx
 
 
-def _check_arguments(x_0, t_0, t_1, method, steps, rtol, atol):
+def _check_arguments(t_0, t_1, method, steps, rtol, atol):
     if method not in METHODS:
         raise ValueError(f"unknown solver {method!r}; expected one of: {', '.join(METHODS)}")
-    if np.ndim(x_0) != 2:
-        raise ValueError(f"x_0 must have shape (n, d), got shape {np.shape(x_0)}")
-    if not np.all(np.isfinite(x_0)):
-        raise ValueError("x_0 contains NaN or infinite values")
     if not (np.isfinite(t_0) and np.isfinite(t_1)) or t_0 == t_1:
         raise ValueError(f"t_0 and t_1 must be finite and different, got {t_0!r} and {t_1!r}")
     if method in FIXED_STEP_METHODS and not (isinstance(steps, (int, np.integer)) and steps > 0):
@@ -196,8 +194,8 @@ def iterate(f, x_0, t_0=0.0, t_1=1.0, method="rk4", steps=100, rtol=1e-5, atol=1
     1 0.5 [0.5] 1
     2 1.0 [0.25] 2
     """
-    _check_arguments(x_0, t_0, t_1, method, steps, rtol, atol)
-    x_0 = np.asarray(x_0, dtype=float)
+    _check_arguments(t_0, t_1, method, steps, rtol, atol)
+    x_0 = check_points(x_0, "x_0")
     field = _CountedField(f)
     yield Step(0, float(t_0), x_0, 0)
     if method in FIXED_STEP_METHODS:

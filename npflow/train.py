@@ -11,11 +11,19 @@ One step, as in the seed tutorial::
 
 The gradient dL/dtheta comes from ``autograd.value_and_grad``, which traces ``cfm_loss``
 (written in autograd-safe NumPy, see ``npflow.mlp``) and runs it backward.
+
+A ``Run`` holds the whole state of training (parameters, Adam's moments, the random
+generator, the losses), so training can stop at any step and continue later to the same bits:
+``train(config, resume=run)``. Ctrl-C is held until the current step ends, then raises
+``TrainingInterrupted`` carrying that state; a non-finite loss or gradient raises
+``TrainingDiverged`` before it can reach the parameters.
 """
-import math
+import signal
 import sys
+import threading
 import time
-from dataclasses import asdict, dataclass
+from contextlib import contextmanager
+from dataclasses import replace
 from typing import Callable, Optional
 
 import autograd
@@ -24,108 +32,24 @@ import numpy
 
 from .data import get_dataset
 from .metrics import field_error
-from .mlp import ACTIVATIONS, init_mlp, layer_sizes, velocity
-from .optim import Adam
+from .mlp import velocity
+from .optim import tree_leaves
 from .paths import LinearPath
+from .run import Run, TrainConfig, start_run
 
-__all__ = ["TrainConfig", "Run", "cfm_loss", "draw_batch", "training_step", "train"]
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """Everything that defines a training run. The defaults are the seed tutorial's.
-
-    Attributes
-    ----------
-    dataset : str
-        A key of ``npflow.data.DATASETS``.
-    steps : int
-        Number of Adam steps.
-    batch_size : int
-    lr : float
-        Adam's learning rate.
-    hidden : tuple of int
-        Hidden layer widths.
-    activation : str
-        A key of ``npflow.mlp.ACTIVATIONS``.
-    sigma_min : float
-        Width of the conditional path at t = 1, in [0, 1).
-    seed : int
-        Seed of the one ``numpy.random.Generator`` behind every draw.
-    """
-
-    dataset: str = "two_gaussians"
-    steps: int = 10_000
-    batch_size: int = 128
-    lr: float = 1e-3
-    hidden: tuple = (128, 128)
-    activation: str = "relu"
-    sigma_min: float = 0.0
-    seed: int = 42
-
-    def __post_init__(self):
-        get_dataset(self.dataset)  # raises for an unknown name
-        for name in ("steps", "batch_size"):
-            value = getattr(self, name)
-            if not (isinstance(value, (int, numpy.integer)) and value > 0):
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0):
-            raise ValueError(f"lr must be a finite positive number, got {self.lr!r}")
-        object.__setattr__(self, "hidden", tuple(self.hidden))
-        if not self.hidden or not all(isinstance(w, (int, numpy.integer)) and w > 0 for w in self.hidden):
-            raise ValueError(f"hidden must be one or more positive integer widths, got {self.hidden!r}")
-        if self.activation not in ACTIVATIONS:
-            raise ValueError(f"unknown activation {self.activation!r}; expected one of: {', '.join(ACTIVATIONS)}")
-        LinearPath(self.sigma_min)  # raises unless 0 <= sigma_min < 1
-        if not (isinstance(self.seed, (int, numpy.integer)) and self.seed >= 0):
-            raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
-
-    @property
-    def dim(self):
-        """Dimension d of the data."""
-        return get_dataset(self.dataset).dim
-
-    @property
-    def layer_sizes(self):
-        """``[1 + d, *hidden, d]``."""
-        return layer_sizes(self.dim, self.hidden)
-
-    def to_dict(self):
-        """A JSON-ready dict (``hidden`` as a list)."""
-        return {**asdict(self), "hidden": list(self.hidden)}
+__all__ = ["TrainingInterrupted", "TrainingDiverged", "cfm_loss", "draw_batch", "training_step", "train"]
 
 
-@dataclass
-class Run:
-    """A trained field: what ``train`` returns and ``npflow.load_run`` reads back.
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped training between two steps; ``.run`` is the state after the last whole step."""
 
-    Attributes
-    ----------
-    params : list of (W, b)
-        The field's parameters.
-    config : TrainConfig
-        The recipe that trained them.
-    losses : ndarray, shape (steps,)
-        The loss at every step.
-    field_errors : ndarray of shape (m, 2), or None
-        Rows (step, field error against the exact field), when they were logged.
-    """
+    def __init__(self, run):
+        super().__init__(f"training interrupted at step {run.step} of {run.config.steps}")
+        self.run = run
 
-    params: list
-    config: TrainConfig
-    losses: numpy.ndarray
-    field_errors: Optional[numpy.ndarray] = None
 
-    @property
-    def dim(self):
-        """Dimension d of the data."""
-        return self.config.dim
-
-    def velocity(self, t, x):
-        """The learned field v_theta(t, x): t a float or shape (n,), x of shape (n, d); returns (n, d)."""
-        if np.ndim(x) != 2 or np.shape(x)[1] != self.dim:
-            raise ValueError(f"x must have shape (n, {self.dim}), got shape {np.shape(x)}")
-        return velocity(self.params, t, x, self.config.activation)
+class TrainingDiverged(FloatingPointError):
+    """The loss or its gradient stopped being finite; the parameters were not updated with it."""
 
 
 def cfm_loss(params, t, x_t, u_t, activation="relu"):
@@ -187,28 +111,62 @@ def training_step(params, optimizer, path, x_1, t, x_0, activation="relu"):
         Updated parameters.
     loss : float
         The loss before the update.
+
+    Raises
+    ------
+    TrainingDiverged
+        If the loss or any gradient is NaN or infinite (checked before the update).
     """
     x_t, u_t = path.sample(x_1, t, x_0)
-    loss, grads = loss_and_grad(params, t, x_t, u_t, activation)
+    with numpy.errstate(over="ignore", invalid="ignore", divide="ignore"):  # non-finite results are checked below
+        loss, grads = loss_and_grad(params, t, x_t, u_t, activation)
+    if not numpy.isfinite(loss):
+        raise TrainingDiverged(f"the loss is {float(loss)}")
+    if not all(numpy.all(numpy.isfinite(g)) for g in tree_leaves(grads)):
+        raise TrainingDiverged(f"the gradient is not finite (loss {float(loss):.4g})")
     return optimizer.step(params, grads), float(loss)
 
 
 class _Progress:
     """Prints 'step, loss, steps/s, ETA' every ``every`` steps and at the end."""
 
-    def __init__(self, total, every, stream):
-        self.total, self.every, self.stream = total, every, stream
+    def __init__(self, first, total, every, stream):
+        self.first, self.total, self.every, self.stream = first, total, every, stream
         self.start = time.perf_counter()
 
     def __call__(self, step, loss, extra=""):
         done = step + 1
         if self.stream is None or not self.every or (done % self.every and done != self.total):
             return
-        rate = done / max(time.perf_counter() - self.start, 1e-9)
+        rate = (done - self.first) / max(time.perf_counter() - self.start, 1e-9)
         eta = (self.total - done) / rate
         width = len(str(self.total))
         print(f"step {done:>{width}}/{self.total}  loss {loss:.4f}{extra}  {rate:,.0f} steps/s  ETA {eta:.0f}s",
               file=self.stream, flush=True)
+
+
+@contextmanager
+def _interrupts_between_steps():
+    """Hold Ctrl-C (SIGINT) until the current step has ended, so training stops in a whole state.
+
+    Yields a function that tells whether Ctrl-C was pressed. A second Ctrl-C interrupts at once.
+    Signal handlers can only be set in the main thread; elsewhere Ctrl-C is left as it is.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield lambda: False
+        return
+    pressed = []
+
+    def handler(signum, frame):
+        if pressed:
+            raise KeyboardInterrupt
+        pressed.append(signum)
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield lambda: bool(pressed)
+    finally:
+        signal.signal(signal.SIGINT, previous if previous is not None else signal.SIG_DFL)
 
 
 def _field_error_probe(config, n=2000):
@@ -226,17 +184,22 @@ def _field_error_probe(config, n=2000):
     return t, x_t, exact_velocity(mixture, config.sigma_min)
 
 
-def train(config=None, callback: Optional[Callable] = None, log_every=1000, stream=sys.stderr, field_error_every=0):
+def train(config=None, *, resume=None, callback: Optional[Callable] = None, log_every=1000, stream=sys.stderr,
+          field_error_every=0, checkpoint: Optional[Callable] = None, checkpoint_every=0):
     """Train a vector field by conditional flow matching.
 
     Every random draw comes, in a fixed order, from ``numpy.random.default_rng(config.seed)``:
     first the initial parameters, then per step t, x_1 and x_0 (the seed's order). The same
-    config therefore gives bit-identical parameters on one machine.
+    config therefore gives bit-identical parameters on one machine, and so does a run that was
+    stopped and resumed.
 
     Parameters
     ----------
     config : TrainConfig, optional
-        Defaults to the seed's recipe, ``TrainConfig()``.
+        The recipe. Defaults to the seed's, ``TrainConfig()``, or, when resuming, to the run's.
+    resume : Run, optional
+        Continue this run (from ``train``, ``TrainingInterrupted.run`` or ``npflow.load_run``)
+        up to ``config.steps``. Only ``steps`` may differ from the run's own config.
     callback : callable, optional
         ``callback(step, loss, params)`` after every step (step counts from 0), to look inside.
     log_every : int
@@ -247,36 +210,71 @@ def train(config=None, callback: Optional[Callable] = None, log_every=1000, stre
         Every this many steps (and at the end), measure the mean squared gap between the
         learned field and the exact one (``npflow.metrics.field_error``) on 2,000 fixed path
         points. Needs a dataset with an exact field (a Gaussian mixture). 0 for never.
+    checkpoint : callable, optional
+        ``checkpoint(run)`` every ``checkpoint_every`` steps with the state so far, e.g. to
+        save it with ``npflow.io.save_checkpoint``.
+    checkpoint_every : int
 
     Returns
     -------
     Run
 
+    Raises
+    ------
+    TrainingInterrupted
+        On Ctrl-C, after the step in progress; its ``.run`` can be resumed.
+    TrainingDiverged
+        When the loss or a gradient is NaN or infinite; the message names the step and the lr.
+
     Examples
     --------
-    >>> result = train(TrainConfig(steps=3, hidden=(8,)), stream=None)
-    >>> result.losses.shape
+    >>> run = train(TrainConfig(steps=3, hidden=(8,)), stream=None)
+    >>> run.losses.shape
     (3,)
+    >>> train(TrainConfig(steps=5, hidden=(8,)), resume=run, stream=None).step
+    5
     """
-    config = TrainConfig() if config is None else config
+    run = start_run(config or TrainConfig()) if resume is None else resume
+    config = run.config if config is None else config
+    if resume is not None:
+        if replace(config, steps=run.config.steps) != run.config:
+            raise ValueError("a resumed run keeps its recipe; only steps may change")
+        if config.steps < run.step:
+            raise ValueError(f"steps must be at least the {run.step} steps the run has taken, got {config.steps}")
+        if run.optimizer is None or run.rng is None:
+            raise ValueError("this run has no optimizer or generator state, so it cannot be resumed")
     probe = _field_error_probe(config) if field_error_every else None
-    rng = numpy.random.default_rng(config.seed)
     sample_data = get_dataset(config.dataset).sample
     path = LinearPath(config.sigma_min)
-    params = init_mlp(config.layer_sizes, rng)
-    optimizer = Adam(lr=config.lr)
-    losses, field_errors, extra = numpy.empty(config.steps), [], ""
-    progress = _Progress(config.steps, log_every, stream)
-    for step in range(config.steps):
-        t, x_1, x_0 = draw_batch(sample_data, config.batch_size, rng)
-        params, losses[step] = training_step(params, optimizer, path, x_1, t, x_0, config.activation)
-        if callback is not None:
-            callback(step, losses[step], params)
-        if probe is not None and ((step + 1) % field_error_every == 0 or step + 1 == config.steps):
-            t_probe, x_probe, f_exact = probe
-            error = field_error(Run(params, config, losses).velocity, f_exact, t_probe, x_probe)
-            field_errors.append((step + 1, error))
-            extra = f"  field error {error:.4f}"
-        progress(step, losses[step], extra)
-    return Run(params=params, config=config, losses=losses,
-               field_errors=numpy.array(field_errors) if probe is not None else None)
+    params, optimizer, rng = run.params, run.optimizer, run.rng
+    losses = numpy.empty(config.steps)
+    losses[:run.step] = run.losses
+    field_errors, extra = [tuple(row) for row in run.field_errors], ""
+
+    def state(done):
+        return Run(params, config, losses[:done].copy(), numpy.array(field_errors).reshape(-1, 2), optimizer, rng)
+
+    progress = _Progress(run.step, config.steps, log_every, stream)
+    with _interrupts_between_steps() as interrupted:
+        for step in range(run.step, config.steps):
+            if interrupted():
+                raise TrainingInterrupted(state(step))
+            t, x_1, x_0 = draw_batch(sample_data, config.batch_size, rng)
+            try:
+                params, losses[step] = training_step(params, optimizer, path, x_1, t, x_0, config.activation)
+            except TrainingDiverged as error:
+                raise TrainingDiverged(
+                    f"training diverged at step {step + 1}: {error}, with lr {config.lr:g}. Likely cause: a "
+                    "learning rate too large for this model (try a smaller --lr) or data with very large values"
+                ) from None
+            if callback is not None:
+                callback(step, losses[step], params)
+            if probe is not None and ((step + 1) % field_error_every == 0 or step + 1 == config.steps):
+                t_probe, x_probe, f_exact = probe
+                error = field_error(Run(params, config, losses).velocity, f_exact, t_probe, x_probe)
+                field_errors.append((step + 1, error))
+                extra = f"  field error {error:.4f}"
+            progress(step, losses[step], extra)
+            if checkpoint is not None and checkpoint_every and (step + 1) % checkpoint_every == 0:
+                checkpoint(state(step + 1))
+    return state(config.steps)

@@ -35,8 +35,11 @@ def test_sample_end_to_end(run_dir, tmp_path, capsys, solver):
 def test_same_command_twice_gives_the_same_bits(run_dir, tmp_path):
     other = tmp_path / "again"
     assert main(["train", *TINY, "--out", str(other)]) == 0
-    for name in ("params.npz", "losses.npy", "config.json"):
-        assert (other / name).read_bytes() == (run_dir / name).read_bytes()
+    assert (other / "config.json").read_bytes() == (run_dir / "config.json").read_bytes()
+    with np.load(other / "checkpoint.npz") as a, np.load(run_dir / "checkpoint.npz") as b:
+        assert a.files == b.files
+        for key in a.files:
+            np.testing.assert_array_equal(a[key], b[key])
     for name in ("a.npy", "b.npy"):
         assert main(["sample", str(run_dir), "--n", "50", "--seed", "3", "--out", str(tmp_path / name)]) == 0
     assert (tmp_path / "a.npy").read_bytes() == (tmp_path / "b.npy").read_bytes()
@@ -155,9 +158,9 @@ def test_logprob_matches_the_library(run_dir, points, tmp_path):
 
 
 @pytest.mark.parametrize("content, message", [
-    (np.array([[0.0, np.nan], [1.0, 2.0]]), "include 1 row(s) with NaN or infinite values"),
-    (np.zeros((4, 3)), "have shape (4, 3), expected (n, 2)"),
-    (np.zeros(4), "have shape (4,), expected (n, 2)"),
+    (np.array([[0.0, np.nan], [1.0, 2.0]]), "has NaN or infinite values in 1 of its 2 rows"),
+    (np.zeros((4, 3)), "must have shape (n, 2) with n >= 1, got shape (4, 3)"),
+    (np.zeros(4), "must have shape (n, 2) with n >= 1, got shape (4,)"),
     (np.array([["a", "b"]]), "must hold one numeric array"),
     (np.array([[{"x": 1}, 2]], dtype=object), "is unreadable or corrupt"),
     (b"not an npy file", "is unreadable or corrupt"),
@@ -193,3 +196,70 @@ def test_train_logs_the_field_error(tmp_path, capsys):
     assert "field error" in capsys.readouterr().err
     errors = load_run(path).field_errors
     assert errors.shape == (2, 2) and list(errors[:, 0]) == [10, 20]
+
+
+def checkpoint_arrays(run_dir):
+    with np.load(run_dir / "checkpoint.npz") as archive:
+        return {key: archive[key] for key in archive.files}
+
+
+def assert_same_checkpoints(a, b):
+    arrays_a, arrays_b = checkpoint_arrays(a), checkpoint_arrays(b)
+    assert arrays_a.keys() == arrays_b.keys()
+    for key in arrays_a:
+        np.testing.assert_array_equal(arrays_a[key], arrays_b[key])
+
+
+def test_resume_by_steps_gives_the_uninterrupted_bits(tmp_path, capsys):
+    assert main(["train", *TINY, "--steps", "90", "--out", str(tmp_path / "straight")]) == 0
+    assert main(["train", *TINY, "--steps", "35", "--out", str(tmp_path / "stopped")]) == 0
+    assert main(["train", "--resume", str(tmp_path / "stopped"), "--steps", "90", "--quiet"]) == 0
+    assert_same_checkpoints(tmp_path / "stopped", tmp_path / "straight")
+    assert load_run(tmp_path / "stopped").step == 90
+
+
+def test_ctrl_c_saves_a_checkpoint_that_resumes_to_the_same_bits(tmp_path):
+    import signal
+
+    argv = [sys.executable, "-m", "npflow", "train", "--steps", "6000", "--hidden", "8", "--batch-size", "16"]
+    process = subprocess.Popen([*argv, "--out", "stopped"], cwd=tmp_path, stderr=subprocess.PIPE, text=True)
+    first_progress_line = process.stderr.readline()  # step 1000 is done
+    assert first_progress_line.startswith("step 1000/6000")
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert "Traceback" not in err and "Resume with: npflow train --resume stopped" in err
+    step = load_run(tmp_path / "stopped").step
+    assert 1000 <= step < 6000
+    subprocess.run([*argv[:3], "train", "--resume", "stopped", "--quiet"], cwd=tmp_path, check=True)
+    subprocess.run([*argv, "--out", "straight", "--quiet"], cwd=tmp_path, check=True)
+    assert_same_checkpoints(tmp_path / "stopped", tmp_path / "straight")
+
+
+def test_divergence_stops_cleanly_and_keeps_a_run_that_samples(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "npflow", "train", *TINY, "--lr", "1e100", "--out", "run"],
+                            cwd=tmp_path, capture_output=True, text=True)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr and "Warning" not in result.stderr
+    assert "diverged at step 2" in result.stderr and "lr 1e+100" in result.stderr and "smaller --lr" in result.stderr
+    assert load_run(tmp_path / "run").step == 0
+    assert main(["sample", str(tmp_path / "run"), "--n", "4", "--out", str(tmp_path / "x.npy")]) == 0
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--lr", "0.1"], "drop --lr"),
+    (["--steps", "10"], "--steps must be at least the 30 steps the run has taken"),
+])
+def test_resume_refuses_changes(run_dir, capsys, extra, message):
+    before = checkpoint_arrays(run_dir)
+    assert main(["train", "--resume", str(run_dir), *extra]) == 2
+    assert message in capsys.readouterr().err
+    after = checkpoint_arrays(run_dir)
+    assert all(np.array_equal(before[key], after[key]) for key in before)
+
+
+def test_train_needs_out_or_resume(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", "--steps", "3"])
+    assert exit_info.value.code == 2
+    assert "one of the arguments --out --resume is required" in capsys.readouterr().err

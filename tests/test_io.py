@@ -1,17 +1,19 @@
 import json
 import os
-import pickle
 
 import numpy as np
 import pytest
 
-from npflow.io import RunError, load_run, save_array, save_run
-from npflow.train import Run, TrainConfig, train
+from npflow.io import RunError, load_run, save_array, save_checkpoint, save_run
+from npflow.run import Run, TrainConfig
+from npflow.train import train
+
+CONFIG = TrainConfig(steps=5, hidden=(8, 4))
 
 
 @pytest.fixture(scope="module")
 def trained():
-    return train(TrainConfig(steps=5, hidden=(8, 4)), stream=None)
+    return train(CONFIG, stream=None)
 
 
 @pytest.fixture
@@ -21,15 +23,23 @@ def run_dir(tmp_path, trained):
     return path
 
 
+def assert_same_run(a, b):
+    assert a.config == b.config
+    np.testing.assert_array_equal(a.losses, b.losses)
+    np.testing.assert_array_equal(a.field_errors, b.field_errors)
+    for (W, b_), (W_0, b_0) in zip(a.params, b.params):
+        np.testing.assert_array_equal(W, W_0)
+        np.testing.assert_array_equal(b_, b_0)
+    assert a.optimizer.step_count == b.optimizer.step_count
+    for x, y in zip(a.optimizer.m + a.optimizer.v, b.optimizer.m + b.optimizer.v):
+        np.testing.assert_array_equal(x, y)
+    assert a.rng.bit_generator.state == b.rng.bit_generator.state
+
+
 def test_round_trip(run_dir, trained):
     run = load_run(run_dir)
-    assert run.config == trained.config
-    np.testing.assert_array_equal(run.losses, trained.losses)
-    for (W, b), (W_0, b_0) in zip(run.params, trained.params):
-        np.testing.assert_array_equal(W, W_0)
-        np.testing.assert_array_equal(b, b_0)
-    x = np.ones((3, 2))
-    assert run.velocity(0.5, x).shape == (3, 2)
+    assert_same_run(run, trained)
+    assert run.velocity(0.5, np.ones((3, 2))).shape == (3, 2)
     with pytest.raises(ValueError, match=r"x must have shape \(n, 2\), got shape \(3, 3\)"):
         run.velocity(0.5, np.ones((3, 3)))
 
@@ -38,6 +48,47 @@ def test_config_has_a_format_version(run_dir):
     header = json.loads((run_dir / "config.json").read_text())
     assert header["format"] == "npflow-run" and header["format_version"] == 1
     assert header["config"]["hidden"] == [8, 4]
+    assert sorted(os.listdir(run_dir)) == ["checkpoint.npz", "config.json"]
+
+
+def test_checkpoints_resume_to_the_same_bits(tmp_path):
+    """Stop at step 7 (by steps), save, load, resume to 20: the same bits as 20 straight."""
+    config = TrainConfig(steps=20, hidden=(8,), batch_size=16)
+    straight = train(config, stream=None)
+    path = tmp_path / "run"
+    save_run(path, train(TrainConfig(steps=7, hidden=(8,), batch_size=16), stream=None))
+    resumed = train(config, resume=load_run(path), stream=None)
+    assert_same_run(resumed, straight)
+
+
+def test_checkpoint_callback_saves_whole_states(tmp_path):
+    config = TrainConfig(steps=12, hidden=(8,), batch_size=16)
+    path = tmp_path / "run"
+    seen = []
+
+    def checkpoint(run):
+        save_checkpoint(path, run)
+        seen.append(load_run(path).step)
+
+    save_run(path, train(TrainConfig(steps=0 + 1, hidden=(8,), batch_size=16), stream=None))
+    train(config, resume=load_run(path), stream=None, checkpoint=checkpoint, checkpoint_every=5)
+    assert seen == [5, 10]
+    assert json.loads((path / "config.json").read_text())["config"]["steps"] == 12
+    assert sorted(os.listdir(path)) == ["checkpoint.npz", "config.json"]  # no temporary left behind
+
+
+def test_a_crash_mid_write_keeps_the_previous_checkpoint(run_dir, trained, monkeypatch):
+    before = (run_dir / "checkpoint.npz").read_bytes()
+
+    def crash(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(np, "savez", crash)
+    with pytest.raises(OSError, match="disk full"):
+        save_checkpoint(run_dir, trained)
+    assert (run_dir / "checkpoint.npz").read_bytes() == before
+    assert sorted(os.listdir(run_dir)) == ["checkpoint.npz", "config.json"]
+    assert load_run(run_dir).step == 5
 
 
 def test_existing_output_is_refused_and_untouched(run_dir, trained):
@@ -60,6 +111,15 @@ def test_force_replaces_a_run_but_never_another_folder(tmp_path, run_dir, traine
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run", "thesis"]  # no temporary left behind
 
 
+def test_a_run_without_optimizer_state_loads_but_does_not_resume(tmp_path, trained):
+    path = tmp_path / "bare"
+    save_run(path, Run(trained.params, CONFIG, trained.losses))
+    run = load_run(path)
+    assert run.rng is None and run.optimizer is None
+    with pytest.raises(ValueError, match="cannot be resumed"):
+        train(TrainConfig(steps=8, hidden=(8, 4)), resume=run, stream=None)
+
+
 def test_save_array_is_atomic_and_refuses_overwrites(tmp_path):
     path = tmp_path / "x.npy"
     save_array(path, np.arange(3.0))
@@ -73,26 +133,48 @@ def test_save_array_is_atomic_and_refuses_overwrites(tmp_path):
         save_array(tmp_path / "missing" / "x.npy", np.zeros(2))
 
 
-def corrupt(run_dir, name, content):
-    (run_dir / name).write_bytes(content) if isinstance(content, bytes) else (run_dir / name).write_text(content)
+def write_config(run_dir, header):
+    (run_dir / "config.json").write_text(header if isinstance(header, str) else json.dumps(header))
+
+
+def rewrite_checkpoint(run_dir, change):
+    with np.load(run_dir / "checkpoint.npz") as archive:
+        arrays = dict(archive)
+    change(arrays)
+    np.savez(run_dir / "checkpoint.npz", **arrays)
+
+
+def set_state(arrays, **fields):
+    state = json.loads(str(arrays["state"]))
+    state.update(fields)
+    arrays["state"] = np.array(json.dumps(state))
+
+
+VALID = {"format": "npflow-run", "format_version": 1}
 
 
 @pytest.mark.parametrize("breakage, message", [
     (lambda d: (d / "config.json").unlink(), "config.json is missing"),
-    (lambda d: corrupt(d, "config.json", "{not json"), "is not valid JSON"),
-    (lambda d: corrupt(d, "config.json", '{"format": "other"}'), "is not an npflow run config"),
-    (lambda d: corrupt(d, "config.json", '{"format": "npflow-run", "format_version": 99, "config": {}}'),
-     "format_version 99"),
-    (lambda d: corrupt(d, "config.json", '{"format": "npflow-run", "format_version": 1, "config": {"steps": -1}}'),
-     "invalid config: steps must be a positive integer"),
-    (lambda d: corrupt(d, "config.json", '{"format": "npflow-run", "format_version": 1, "config": {"colour": 1}}'),
-     "invalid config"),
-    (lambda d: (d / "params.npz").unlink(), "parameter file .* is missing"),
-    (lambda d: corrupt(d, "params.npz", (d / "params.npz").read_bytes()[:200]), "unreadable or corrupt"),
-    (lambda d: corrupt(d, "params.npz", b"garbage" * 10), "unreadable or corrupt"),
-    (lambda d: np.savez(d / "params.npz", W0=np.zeros((3, 8))), "holds arrays"),
-    (lambda d: (d / "losses.npy").unlink(), "loss file .* is missing"),
-    (lambda d: np.save(d / "losses.npy", np.zeros(4)), "does not hold 5 floating-point losses"),
+    (lambda d: write_config(d, "{not json"), "is not valid JSON"),
+    (lambda d: write_config(d, {"format": "other"}), "is not an npflow run config"),
+    (lambda d: write_config(d, {**VALID, "format_version": 99, "config": {}}), "format_version 99"),
+    (lambda d: write_config(d, {**VALID, "config": {"steps": -1}}), "invalid config: steps must be a positive integer"),
+    (lambda d: write_config(d, {**VALID, "config": {"colour": 1}}), "invalid config"),
+    (lambda d: write_config(d, {**VALID, "config": {"steps": 5, "hidden": [8, 5]}}), r"W1 has shape \(8, 4\), expected \(8, 5\)"),
+    (lambda d: (d / "checkpoint.npz").unlink(), "checkpoint file .* is missing"),
+    (lambda d: (d / "checkpoint.npz").write_bytes((d / "checkpoint.npz").read_bytes()[:300]), "unreadable or corrupt"),
+    (lambda d: (d / "checkpoint.npz").write_bytes(b"garbage" * 10), "unreadable or corrupt"),
+    (lambda d: np.savez(d / "checkpoint.npz", W0=np.zeros((3, 8))), "state is missing or unreadable"),
+    (lambda d: rewrite_checkpoint(d, lambda a: a.pop("W2")), "holds arrays"),
+    (lambda d: rewrite_checkpoint(d, lambda a: a.update(extra=np.zeros(1))), "holds arrays"),
+    (lambda d: rewrite_checkpoint(d, lambda a: a.update(state=np.array("[1, 2]"))), "integer 'step' and 'adam_step'"),
+    (lambda d: rewrite_checkpoint(d, lambda a: set_state(a, step=9)), "step 9 .* does not fit a run of 5 steps"),
+    (lambda d: rewrite_checkpoint(d, lambda a: a.update(losses=np.zeros(4))), r"losses has shape \(4,\), expected \(5,\)"),
+    (lambda d: rewrite_checkpoint(d, lambda a: a.update(field_errors=np.zeros(3))), r"field_errors has shape"),
+    (lambda d: rewrite_checkpoint(d, lambda a: a.update(adam_v0=-np.ones((3, 8)))), "must not be negative"),
+    (lambda d: rewrite_checkpoint(d, lambda a: set_state(a, rng={"bit_generator": "MT19937"})), "not a PCG64 state"),
+    (lambda d: rewrite_checkpoint(d, lambda a: set_state(a, rng={"bit_generator": "PCG64", "state": 3})),
+     "generator state is invalid"),
 ])
 def test_broken_runs_are_refused_in_one_line(run_dir, breakage, message):
     breakage(run_dir)
@@ -101,20 +183,14 @@ def test_broken_runs_are_refused_in_one_line(run_dir, breakage, message):
     assert "\n" not in str(error.value)
 
 
-def rewrite_params(run_dir, change):
-    with np.load(run_dir / "params.npz") as archive:
-        arrays = dict(archive)
-    change(arrays)
-    np.savez(run_dir / "params.npz", **arrays)
-
-
 @pytest.mark.parametrize("change, message", [
     (lambda a: a.update(W0=np.zeros((3, 9))), r"W0 has shape \(3, 9\), expected \(3, 8\)"),
     (lambda a: a.update(b1=np.full(4, np.nan)), "b1 contains NaN"),
     (lambda a: a.update(W2=np.zeros((4, 2), dtype=int)), "W2 has dtype int64, expected floating point"),
+    (lambda a: a.update(adam_m3=np.full(4, np.inf)), "adam_m3 contains NaN or infinite"),
 ])
-def test_parameters_are_checked_against_the_config(run_dir, change, message):
-    rewrite_params(run_dir, change)
+def test_arrays_are_checked_against_the_config(run_dir, change, message):
+    rewrite_checkpoint(run_dir, change)
     with pytest.raises(RunError, match=message):
         load_run(run_dir)
 
@@ -129,15 +205,26 @@ class Exploit:
         return (open, (self.marker, "w"))
 
 
-def test_a_pickle_in_the_parameters_is_refused_and_never_runs(run_dir, tmp_path):
+@pytest.mark.parametrize("key", ["W0", "state", "losses"])
+def test_a_pickle_in_the_checkpoint_is_refused_and_never_runs(run_dir, tmp_path, key):
     marker = tmp_path / "pwned"
     payload = np.empty(1, dtype=object)
     payload[0] = Exploit(str(marker))
-    pickle.dumps(payload)  # the payload really is picklable
-    rewrite_params(run_dir, lambda a: a.update(W0=payload))
-    with pytest.raises(RunError, match="W0"):
+    rewrite_checkpoint(run_dir, lambda a: a.update({key: payload}))
+    with pytest.raises(RunError, match=key) as error:
         load_run(run_dir)
+    assert "pickle" in str(error.value)
     assert not marker.exists()
+
+
+def test_the_exploit_is_real(tmp_path):
+    """The payload above does run code when a careless loader allows pickles."""
+    marker = tmp_path / "pwned"
+    payload = np.empty(1, dtype=object)
+    payload[0] = Exploit(str(marker))
+    np.save(tmp_path / "x.npy", payload, allow_pickle=True)
+    np.load(tmp_path / "x.npy", allow_pickle=True)
+    assert marker.exists()
 
 
 def test_missing_run_directory(tmp_path):

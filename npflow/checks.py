@@ -1,0 +1,32 @@
+"""Argument checks shared by the public functions: one clear ``ValueError`` that names the argument."""
+import numpy as np
+
+__all__ = ["check_points"]
+
+
+def check_points(x, name="x", dim=None):
+    """Return ``x`` as a float array of shape (n, d), or raise ``ValueError`` naming ``name``.
+
+    Refuses anything that is not a non-empty 2-D numeric array, has the wrong dimension d
+    (when ``dim`` is given), or holds NaN or infinity.
+
+    Examples
+    --------
+    >>> check_points([[1, 2]]).dtype
+    dtype('float64')
+    >>> check_points([[0.0, np.nan]], name="z")
+    Traceback (most recent call last):
+    ...
+    ValueError: z has NaN or infinite values in 1 of its 1 rows
+    """
+    try:
+        array = np.asarray(x, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a numeric array of shape (n, d), got {type(x).__name__}") from None
+    expected = "(n, d)" if dim is None else f"(n, {dim})"
+    if array.ndim != 2 or array.shape[0] == 0 or (dim is not None and array.shape[1] != dim):
+        raise ValueError(f"{name} must have shape {expected} with n >= 1, got shape {array.shape}")
+    bad_rows = int(np.sum(~np.all(np.isfinite(array), axis=1)))
+    if bad_rows:
+        raise ValueError(f"{name} has NaN or infinite values in {bad_rows} of its {len(array)} rows")
+    return array

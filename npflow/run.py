@@ -1,0 +1,139 @@
+"""What a training run is: its recipe (``TrainConfig``) and its state (``Run``).
+
+The recipe is fixed when a run starts. The state is everything training changes: the
+parameters, Adam's moments, the random generator and the losses. Saving the state and
+loading it back (``npflow.io``) lets training stop at any step and continue to the same bits.
+"""
+import math
+from dataclasses import asdict, dataclass
+from typing import Optional
+
+import autograd.numpy as np
+import numpy
+
+from .data import get_dataset
+from .mlp import ACTIVATIONS, init_mlp, layer_sizes, velocity
+from .optim import Adam
+from .paths import LinearPath
+
+__all__ = ["TrainConfig", "Run", "start_run"]
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that defines a training run. The defaults are the seed tutorial's.
+
+    Attributes
+    ----------
+    dataset : str
+        A key of ``npflow.data.DATASETS``.
+    steps : int
+        Number of Adam steps.
+    batch_size : int
+    lr : float
+        Adam's learning rate.
+    hidden : tuple of int
+        Hidden layer widths.
+    activation : str
+        A key of ``npflow.mlp.ACTIVATIONS``.
+    sigma_min : float
+        Width of the conditional path at t = 1, in [0, 1).
+    seed : int
+        Seed of the one ``numpy.random.Generator`` behind every draw.
+    """
+
+    dataset: str = "two_gaussians"
+    steps: int = 10_000
+    batch_size: int = 128
+    lr: float = 1e-3
+    hidden: tuple = (128, 128)
+    activation: str = "relu"
+    sigma_min: float = 0.0
+    seed: int = 42
+
+    def __post_init__(self):
+        get_dataset(self.dataset)  # raises for an unknown name
+        for name in ("steps", "batch_size"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, numpy.integer)) and value > 0):
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0):
+            raise ValueError(f"lr must be a finite positive number, got {self.lr!r}")
+        object.__setattr__(self, "hidden", tuple(self.hidden))
+        if not self.hidden or not all(isinstance(w, (int, numpy.integer)) and w > 0 for w in self.hidden):
+            raise ValueError(f"hidden must be one or more positive integer widths, got {self.hidden!r}")
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(f"unknown activation {self.activation!r}; expected one of: {', '.join(ACTIVATIONS)}")
+        LinearPath(self.sigma_min)  # raises unless 0 <= sigma_min < 1
+        if not (isinstance(self.seed, (int, numpy.integer)) and self.seed >= 0):
+            raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
+
+    @property
+    def dim(self):
+        """Dimension d of the data."""
+        return get_dataset(self.dataset).dim
+
+    @property
+    def layer_sizes(self):
+        """``[1 + d, *hidden, d]``."""
+        return layer_sizes(self.dim, self.hidden)
+
+    def to_dict(self):
+        """A JSON-ready dict (``hidden`` as a list)."""
+        return {**asdict(self), "hidden": list(self.hidden)}
+
+
+@dataclass
+class Run:
+    """The state of a training run: what ``train`` returns, ``npflow.load_run`` reads back,
+    and ``train(..., resume=run)`` continues from.
+
+    Attributes
+    ----------
+    params : list of (W, b)
+        The field's parameters.
+    config : TrainConfig
+        The recipe; ``config.steps`` is the number of steps the run is meant to reach.
+    losses : ndarray, shape (step,)
+        The loss of every step taken so far.
+    field_errors : ndarray, shape (m, 2)
+        Rows (step, field error against the exact field), if they were logged; else empty.
+    optimizer : Adam or None
+        Adam with its moments, to continue from. None for a run that cannot be resumed.
+    rng : numpy.random.Generator or None
+        The generator in the state it has after the last step, to continue the same draws.
+    """
+
+    params: list
+    config: TrainConfig
+    losses: numpy.ndarray
+    field_errors: numpy.ndarray = None
+    optimizer: Optional[Adam] = None
+    rng: Optional[numpy.random.Generator] = None
+
+    def __post_init__(self):
+        if self.field_errors is None:
+            self.field_errors = numpy.empty((0, 2))
+
+    @property
+    def step(self):
+        """Number of training steps taken."""
+        return len(self.losses)
+
+    @property
+    def dim(self):
+        """Dimension d of the data."""
+        return self.config.dim
+
+    def velocity(self, t, x):
+        """The learned field v_theta(t, x): t a float or shape (n,), x of shape (n, d); returns (n, d)."""
+        if np.ndim(x) != 2 or np.shape(x)[1] != self.dim:
+            raise ValueError(f"x must have shape (n, {self.dim}), got shape {np.shape(x)}")
+        return velocity(self.params, t, x, self.config.activation)
+
+
+def start_run(config):
+    """A run at step 0: parameters drawn from ``default_rng(config.seed)``, a fresh Adam, no losses."""
+    rng = numpy.random.default_rng(config.seed)
+    params = init_mlp(config.layer_sizes, rng)
+    return Run(params=params, config=config, losses=numpy.empty(0), optimizer=Adam(lr=config.lr), rng=rng)
