@@ -115,3 +115,44 @@ def test_field_error_falls_and_logging_changes_no_bit():
     steps, errors = logged.field_errors.T
     assert list(steps) == [500, 1000, 1500]
     assert errors[-1] < errors[0] / 3
+
+
+def test_ctrl_c_stops_between_steps_and_resumes_to_the_same_bits():
+    import os
+    import signal
+
+    from npflow.train import TrainingInterrupted
+
+    config = TrainConfig(steps=30, hidden=(8,), batch_size=16)
+
+    def press_ctrl_c(step, loss, params):
+        if step == 11:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    with pytest.raises(TrainingInterrupted) as interrupt:
+        train(config, callback=press_ctrl_c, stream=None)
+    assert interrupt.value.run.step == 12  # the step in progress was finished, no more
+    resumed = train(config, resume=interrupt.value.run, stream=None)
+    straight = train(config, stream=None)
+    np.testing.assert_array_equal(resumed.losses, straight.losses)
+    for (W, b), (W_s, b_s) in zip(resumed.params, straight.params):
+        np.testing.assert_array_equal(W, W_s)
+        np.testing.assert_array_equal(b, b_s)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the handler was put back
+
+
+def test_divergence_names_the_step_and_the_learning_rate():
+    from npflow.train import TrainingDiverged
+
+    last = []
+    with pytest.raises(TrainingDiverged, match=r"diverged at step 2: the loss is (inf|nan), with lr 1e\+100"):
+        train(TrainConfig(steps=10, hidden=(8,), lr=1e100), callback=lambda s, l, p: last.append(p), stream=None)
+    assert len(last) == 1 and all(np.all(np.isfinite(W)) for W, _ in last[0])
+
+
+def test_resume_keeps_the_recipe():
+    run = train(TrainConfig(steps=3, hidden=(8,)), stream=None)
+    with pytest.raises(ValueError, match="only steps may change"):
+        train(TrainConfig(steps=6, hidden=(8,), lr=0.1), resume=run, stream=None)
+    with pytest.raises(ValueError, match="at least the 3 steps"):
+        train(TrainConfig(steps=2, hidden=(8,)), resume=run, stream=None)
