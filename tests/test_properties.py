@@ -18,7 +18,9 @@ from npflow.solvers import integrate
 from npflow.train import train
 
 finite = st.floats(-10, 10, allow_nan=False)
-SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+# derandomize: CI runs the same examples every time, so a red run is reproducible.
+SETTINGS = settings(max_examples=40, deadline=None, derandomize=True,
+                    suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
 @SETTINGS
@@ -43,7 +45,9 @@ def test_linear_odes_against_the_matrix_exponential(A, x_0, t_1, method):
     np.testing.assert_allclose(trajectory.x[-1], exact, rtol=1e-6, atol=1e-6 * (1 + np.abs(exact).max()))
 
 
-gradients = st.lists(arrays(float, 5, elements=st.floats(-1e3, 1e3)), min_size=1, max_size=8)
+# Magnitudes below 1e-100 would underflow when squared (v = g**2), a limit of floats, not of Adam.
+gradient_entries = st.one_of(st.just(0.0), st.floats(1e-100, 1e3), st.floats(-1e3, -1e-100))
+gradients = st.lists(arrays(float, 5, elements=gradient_entries), min_size=1, max_size=8)
 
 
 @SETTINGS
@@ -80,7 +84,7 @@ def test_adam_does_not_move_without_gradient(grads):
     np.testing.assert_array_equal(params[0], np.arange(5.0))
 
 
-@settings(max_examples=12, deadline=None)
+@settings(max_examples=12, deadline=None, derandomize=True)
 @given(hidden=st.lists(st.integers(1, 6), min_size=1, max_size=3), steps=st.integers(1, 6),
        activation=st.sampled_from(["relu", "silu", "tanh"]), sigma_min=st.floats(0, 0.5),
        seed=st.integers(0, 2**32), field_error_every=st.integers(0, 3))
@@ -113,7 +117,7 @@ def fuzz_run(tmp_path_factory):
     return path
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=150, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(argv=st.lists(st.one_of(st.sampled_from(TOKENS), st.text(max_size=12)), max_size=8))
 def test_cli_fuzzing_never_shows_a_traceback(fuzz_run, tmp_path, monkeypatch, capsys, argv):
     monkeypatch.chdir(tmp_path)  # whatever a command writes by default lands here
