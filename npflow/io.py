@@ -7,7 +7,7 @@ A run directory holds two files:
 - ``checkpoint.npz``: everything that changes as training goes:
 
   - ``W0, b0, W1, b1, ...``: the MLP's parameters;
-  - ``adam_m0, adam_v0, ...``: Adam's moments, one pair per parameter array (after step 1);
+  - ``adam_m, adam_v``: Adam's moments, one number per parameter (after step 1);
   - ``losses``: the loss of every step taken, shape (step,);
   - ``field_errors``: rows (step, field error), shape (m, 2), empty if not logged;
   - ``state``: a JSON string with the step, Adam's step count and the random generator's
@@ -22,6 +22,7 @@ Writing is atomic: each file is written under a temporary name and moved into pl
 previous checkpoint intact.
 """
 import json
+import math
 import os
 import shutil
 import tempfile
@@ -146,8 +147,7 @@ def _write_checkpoint(path, run):
         arrays[f"W{i}"], arrays[f"b{i}"] = W, b
     adam_step = 0 if run.optimizer is None else run.optimizer.step_count
     if adam_step:
-        for j, (m, v) in enumerate(zip(run.optimizer.m, run.optimizer.v)):
-            arrays[f"adam_m{j}"], arrays[f"adam_v{j}"] = m, v
+        arrays["adam_m"], arrays["adam_v"] = run.optimizer.m, run.optimizer.v
     state = {"step": run.step, "adam_step": adam_step,
              "rng": None if run.rng is None else run.rng.bit_generator.state}
     with open(path, "wb") as file:  # an open file: np.savez would add ".npz" to a temporary name
@@ -298,7 +298,7 @@ def load_run(run_dir):
         sizes = config.layer_sizes
         shapes = [shape for fan_in, fan_out in zip(sizes[:-1], sizes[1:]) for shape in ((fan_in, fan_out), (fan_out,))]
         keys = [f"{kind}{i}" for i in range(len(sizes) - 1) for kind in "Wb"]
-        moments = [f"adam_{kind}{j}" for j in range(len(keys)) for kind in "mv"] if adam_step else []
+        moments = ["adam_m", "adam_v"] if adam_step else []
         expected = {*keys, *moments, "losses", "field_errors", "state"}
         if set(archive.files) != expected:
             raise RunError(f"{path!r} holds arrays {sorted(archive.files)}, expected {sorted(expected)}")
@@ -308,9 +308,10 @@ def load_run(run_dir):
         field_errors = _archive_member(archive, "field_errors", (None, 2), path)
         optimizer = Adam(lr=config.lr) if adam_step == step else None
         if adam_step:
-            optimizer.m = [_archive_member(archive, f"adam_m{j}", shape, path) for j, shape in enumerate(shapes)]
-            optimizer.v = [_archive_member(archive, f"adam_v{j}", shape, path) for j, shape in enumerate(shapes)]
-            if any(np.any(v < 0) for v in optimizer.v):
+            size = sum(math.prod(shape) for shape in shapes)  # P, the number of parameters
+            optimizer.m = _archive_member(archive, "adam_m", (size,), path)
+            optimizer.v = _archive_member(archive, "adam_v", (size,), path)
+            if np.any(optimizer.v < 0):
                 raise RunError(f"{path}: Adam's second moments must not be negative")
             optimizer.step_count = adam_step
     rng = _restore_generator(state.get("rng"), path)

@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-__all__ = ["Adam", "SGD", "tree_leaves", "tree_rebuild"]
+__all__ = ["Adam", "SGD", "tree_leaves", "tree_rebuild", "tree_flatten", "tree_unflatten"]
 
 
 def tree_leaves(tree):
@@ -31,6 +31,19 @@ def tree_rebuild(like, leaves):
         return next(leaves)
 
     return rebuild(like)
+
+
+def tree_flatten(tree):
+    """All the numbers of a tree in one vector, shape (P,), leaves in depth-first order."""
+    return np.concatenate([np.ravel(leaf) for leaf in tree_leaves(tree)])
+
+
+def tree_unflatten(like, vector):
+    """The inverse of ``tree_flatten``: cut ``vector`` into arrays shaped like the leaves of ``like``."""
+    shapes = [np.shape(leaf) for leaf in tree_leaves(like)]
+    ends = np.cumsum([math.prod(shape) for shape in shapes])
+    pieces = np.split(vector, ends[:-1])
+    return tree_rebuild(like, [piece.reshape(shape) for piece, shape in zip(pieces, shapes)])
 
 
 def _check_learning_rate(lr):
@@ -71,7 +84,7 @@ class SGD:
 class Adam:
     """Adam (Kingma & Ba, 2015), step for step the same as ``torch.optim.Adam``'s defaults.
 
-    At step k, for every parameter array theta with gradient g::
+    At step k, with theta all the parameters as one vector and g its gradient::
 
         m_k     = beta1 * m_{k-1} + (1 - beta1) * g          # first moment
         v_k     = beta2 * v_{k-1} + (1 - beta2) * g**2       # second moment
@@ -82,9 +95,10 @@ class Adam:
     Attributes
     ----------
     lr, beta1, beta2, eps : float
-    m, v : list of ndarray or None
-        The moment estimates, one array per parameter array (flattened tree order), or None
-        before the first step. Open to inspection.
+    m, v : ndarray of shape (P,) or None
+        The moment estimates, one number per parameter, in the order of ``tree_flatten``
+        (``tree_unflatten(params, opt.m)`` shows them shaped like the parameters); None before
+        the first step.
     step_count : int
         Number of steps taken, k.
 
@@ -109,20 +123,21 @@ class Adam:
         self.step_count = 0
 
     def step(self, params, grads):
-        """Take one Adam step and return the updated parameters, a tree shaped like ``params``."""
-        p_leaves, g_leaves = _matching_leaves(params, grads)
+        """Take one Adam step and return the updated parameters, a tree shaped like ``params``.
+
+        The tree is flattened into one vector first, so the arithmetic below runs once on
+        every parameter together rather than once per array.
+        """
+        _matching_leaves(params, grads)
+        theta, g = tree_flatten(params), tree_flatten(grads)  # (P,), (P,)
         if self.m is None:
-            self.m = [np.zeros_like(p) for p in p_leaves]
-            self.v = [np.zeros_like(p) for p in p_leaves]
-        elif [np.shape(m) for m in self.m] != [np.shape(p) for p in p_leaves]:
+            self.m, self.v = np.zeros_like(theta), np.zeros_like(theta)
+        elif self.m.shape != theta.shape:
             raise ValueError("params do not have the shapes this Adam was started with; use a new Adam")
         self.step_count += 1
         k = self.step_count
-        new_leaves = []
-        for i, (theta, g) in enumerate(zip(p_leaves, g_leaves)):
-            self.m[i] = self.beta1 * self.m[i] + (1 - self.beta1) * g
-            self.v[i] = self.beta2 * self.v[i] + (1 - self.beta2) * g**2
-            m_hat = self.m[i] / (1 - self.beta1**k)
-            v_hat = self.v[i] / (1 - self.beta2**k)
-            new_leaves.append(theta - self.lr * m_hat / (np.sqrt(v_hat) + self.eps))
-        return tree_rebuild(params, new_leaves)
+        self.m = self.beta1 * self.m + (1 - self.beta1) * g
+        self.v = self.beta2 * self.v + (1 - self.beta2) * g**2
+        m_hat = self.m / (1 - self.beta1**k)
+        v_hat = self.v / (1 - self.beta2**k)
+        return tree_unflatten(params, theta - self.lr * m_hat / (np.sqrt(v_hat) + self.eps))

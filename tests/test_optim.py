@@ -44,8 +44,8 @@ def test_adam_state_is_open_to_inspection():
     assert opt.m is None and opt.step_count == 0
     opt.step([np.zeros(2)], [g])
     assert opt.step_count == 1
-    np.testing.assert_allclose(opt.m[0], 0.1 * g)
-    np.testing.assert_allclose(opt.v[0], 0.01 * g**2)
+    np.testing.assert_allclose(opt.m, 0.1 * g)
+    np.testing.assert_allclose(opt.v, 0.01 * g**2)
 
 
 def test_first_adam_step_has_size_lr():
@@ -84,3 +84,16 @@ def test_mismatched_gradients_are_refused():
     opt.step([np.zeros(3)], [np.ones(3)])
     with pytest.raises(ValueError, match="shapes this Adam was started with"):
         opt.step([np.zeros(4)], [np.ones(4)])
+
+
+def test_moments_unflatten_to_the_shape_of_the_parameters(rng):
+    from npflow.optim import tree_flatten, tree_unflatten
+
+    params = [(rng.standard_normal((3, 4)), rng.standard_normal(4)), (rng.standard_normal((4, 2)), rng.standard_normal(2))]
+    opt = Adam()
+    opt.step(params, params)  # g = params
+    m = tree_unflatten(params, opt.m)
+    for (W, b), (m_W, m_b) in zip(params, m):
+        np.testing.assert_allclose(m_W, 0.1 * W)
+        np.testing.assert_allclose(m_b, 0.1 * b)
+    np.testing.assert_array_equal(tree_flatten(tree_unflatten(params, opt.m)), opt.m)
