@@ -20,8 +20,6 @@ Time may run either way: t_1 < t_0 integrates backward (the reverse ODE, data to
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.integrate
-import scipy.sparse
 
 from .checks import check_points
 
@@ -157,6 +155,9 @@ def _fixed_steps(f, x, t_0, t_1, method, steps):
 
 
 def _scipy_steps(f, x_0, t_0, t_1, method, rtol, atol):
+    import scipy.integrate  # imported here: it takes a third of a second, and most solves never need it
+    import scipy.sparse
+
     n, d = x_0.shape
 
     def fun(t, y):  # scipy's view: one flat state of length n * d
