@@ -5,7 +5,7 @@ __all__ = ["check_points"]
 
 
 def check_points(x, name="x", dim=None):
-    """Return ``x`` as a float array of shape (n, d), or raise ``ValueError`` naming ``name``.
+    """Return ``x`` as a floating-point array of shape (n, d), or raise ``ValueError`` naming ``name``.
 
     Refuses anything that is not a non-empty 2-D numeric array, has the wrong dimension d
     (when ``dim`` is given), or holds NaN or infinity.
@@ -19,10 +19,11 @@ def check_points(x, name="x", dim=None):
     ...
     ValueError: z has NaN or infinite values in 1 of its 1 rows
     """
-    try:
-        array = np.asarray(x, dtype=float)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a numeric array of shape (n, d), got {type(x).__name__}") from None
+    array = np.asarray(x)
+    if array.dtype.kind not in "fiu":
+        raise ValueError(f"{name} must be a numeric array of shape (n, d), got dtype {array.dtype}")
+    if array.dtype.kind != "f":  # integers become float64; float32 stays float32 (it is faster)
+        array = array.astype(float)
     expected = "(n, d)" if dim is None else f"(n, {dim})"
     if array.ndim != 2 or array.shape[0] == 0 or (dim is not None and array.shape[1] != dim):
         raise ValueError(f"{name} must have shape {expected} with n >= 1, got shape {array.shape}")

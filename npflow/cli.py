@@ -110,6 +110,8 @@ def build_parser():
     sample.add_argument("--n", type=positive_int, default=1024, help="number of samples [1024]")
     _add_solver_arguments(sample)
     sample.add_argument("--seed", type=non_negative_int, default=0, help="seed of the noise [0]")
+    sample.add_argument("--dtype", choices=["float64", "float32"], default="float64",
+                        help="arithmetic of the fixed-step solvers; float32 is about twice as fast [float64]")
     sample.add_argument("--out", required=True, metavar="FILE.npy", help="where to save the samples")
     sample.add_argument("--force", action="store_true", help="replace FILE.npy if it exists")
     sample.set_defaults(handler=_sample)
@@ -204,9 +206,9 @@ def _sample(args):
     from .io import check_output_path, load_run, save_array
     from .sampling import generate, noise
 
-    run = load_run(args.run_dir)
+    run = load_run(args.run_dir).astype(args.dtype)
     check_output_path(args.out, args.force)
-    x_0 = noise(args.n, run.dim, np.random.default_rng(args.seed))
+    x_0 = noise(args.n, run.dim, np.random.default_rng(args.seed)).astype(args.dtype)  # the same draws either way
     start = time.perf_counter()
     trajectory = generate(run.velocity, x_0, args.solver, steps=args.steps, rtol=args.rtol, atol=args.atol)
     seconds = time.perf_counter() - start

@@ -158,6 +158,7 @@ def velocity(params, t, x, activation="relu"):
     (4, 2)
     """
     n = x.shape[0]
-    t_column = np.ones((n, 1)) * np.reshape(t, (-1, 1))  # (n, 1), for scalar or per-point t
+    # t is data, never differentiated: made an array in x's dtype, so float32 stays float32
+    t_column = np.ones((n, 1), dtype=x.dtype) * numpy.reshape(numpy.asarray(t, dtype=x.dtype), (-1, 1))  # (n, 1)
     inputs = np.concatenate([t_column, x], axis=1)  # (n, 1 + d), the seed's order [t, x]
     return mlp(params, inputs, activation)

@@ -136,8 +136,12 @@ class Adam:
             raise ValueError("params do not have the shapes this Adam was started with; use a new Adam")
         self.step_count += 1
         k = self.step_count
-        self.m = self.beta1 * self.m + (1 - self.beta1) * g
-        self.v = self.beta2 * self.v + (1 - self.beta2) * g**2
+        # m and v are Adam's own arrays, never differentiated, so they are updated in place:
+        # m = beta1 * m + (1 - beta1) * g and v = beta2 * v + (1 - beta2) * g**2 without new arrays.
+        self.m *= self.beta1
+        self.m += (1 - self.beta1) * g
+        self.v *= self.beta2
+        self.v += (1 - self.beta2) * g**2
         m_hat = self.m / (1 - self.beta1**k)
         v_hat = self.v / (1 - self.beta2**k)
         return tree_unflatten(params, theta - self.lr * m_hat / (np.sqrt(v_hat) + self.eps))

@@ -148,8 +148,9 @@ def _check_arguments(t_0, t_1, method, steps, rtol, atol):
 
 def _fixed_steps(f, x, t_0, t_1, method, steps):
     step = FIXED_STEP_METHODS[method]
-    times = np.linspace(t_0, t_1, steps + 1)  # exact end points; h < 0 when t_1 < t_0
+    times = np.linspace(t_0, t_1, steps + 1).tolist()  # exact end points; h < 0 when t_1 < t_0
     for i in range(steps):
+        # Python floats (not NumPy scalars) for t and h, so float32 points stay float32.
         x = step(f, times[i], x, times[i + 1] - times[i])
         yield times[i + 1], x
 

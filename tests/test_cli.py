@@ -263,3 +263,11 @@ def test_train_needs_out_or_resume(capsys):
         main(["train", "--steps", "3"])
     assert exit_info.value.code == 2
     assert "one of the arguments --out --resume is required" in capsys.readouterr().err
+
+
+def test_sample_in_float32_matches_float64(run_dir, tmp_path):
+    for dtype in ("float64", "float32"):
+        assert main(["sample", str(run_dir), "--n", "50", "--dtype", dtype, "--out", str(tmp_path / f"{dtype}.npy")]) == 0
+    x_64, x_32 = np.load(tmp_path / "float64.npy"), np.load(tmp_path / "float32.npy")
+    assert x_32.dtype == np.float32
+    np.testing.assert_allclose(x_32, x_64, atol=1e-4)

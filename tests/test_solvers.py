@@ -122,3 +122,11 @@ def test_field_of_the_wrong_shape_is_named():
     with pytest.raises(ValueError, match=r"returned shape \(2,\), expected \(2, 2\)"):
         integrate(lambda t, x: x[:, 0], X_0, 0.0, 1.0, "euler", steps=2)
 
+
+
+@pytest.mark.parametrize("method", ["euler", "rk4"])
+def test_float32_points_stay_float32(method):
+    trajectory = integrate(lambda t, x: -x, np.ones((3, 2), dtype=np.float32), 0.0, 1.0, method, steps=10)
+    assert trajectory.x.dtype == np.float32
+    expected = 0.9**10 if method == "euler" else np.exp(-1.0)  # Euler multiplies by (1 - h) each step
+    np.testing.assert_allclose(trajectory.x[-1], expected, rtol=1e-5)
