@@ -27,7 +27,7 @@ import autograd.numpy as np
 import numpy
 from autograd.extend import defvjp, primitive
 
-__all__ = ["ACTIVATIONS", "affine", "init_mlp", "layer_sizes", "mlp", "velocity"]
+__all__ = ["ACTIVATIONS", "affine", "init_mlp", "layer_input", "layer_sizes", "mlp", "velocity"]
 
 
 @primitive
@@ -157,8 +157,18 @@ def velocity(params, t, x, activation="relu"):
     >>> velocity(params, 0.5, numpy.zeros((4, 2))).shape
     (4, 2)
     """
+    return mlp(params, layer_input(t, x), activation)
+
+
+def layer_input(t, x):
+    """The network's input ``[t, x]``, shape (n, 1 + d): time first, as in the seed.
+
+    Parameters
+    ----------
+    t : float or ndarray of shape (n,)
+    x : ndarray, shape (n, d)
+    """
     n = x.shape[0]
     # t is data, never differentiated: made an array in x's dtype, so float32 stays float32
     t_column = np.ones((n, 1), dtype=x.dtype) * numpy.reshape(numpy.asarray(t, dtype=x.dtype), (-1, 1))  # (n, 1)
-    inputs = np.concatenate([t_column, x], axis=1)  # (n, 1 + d), the seed's order [t, x]
-    return mlp(params, inputs, activation)
+    return np.concatenate([t_column, x], axis=1)

@@ -40,6 +40,10 @@ class TrainConfig:
         Width of the conditional path at t = 1, in [0, 1).
     seed : int
         Seed of the one ``numpy.random.Generator`` behind every draw.
+    grad : str
+        How the gradient is computed: ``"autograd"`` (``autograd.value_and_grad``) or
+        ``"backprop"`` (the chain rule by hand, ``npflow.backprop``; the same numbers to
+        rounding, and faster).
     """
 
     dataset: str = "two_gaussians"
@@ -50,6 +54,7 @@ class TrainConfig:
     activation: str = "relu"
     sigma_min: float = 0.0
     seed: int = 42
+    grad: str = "autograd"
 
     def __post_init__(self):
         get_dataset(self.dataset)  # raises for an unknown name
@@ -67,6 +72,8 @@ class TrainConfig:
         LinearPath(self.sigma_min)  # raises unless 0 <= sigma_min < 1
         if not (isinstance(self.seed, (int, numpy.integer)) and self.seed >= 0):
             raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
+        if self.grad not in ("autograd", "backprop"):
+            raise ValueError(f"grad must be 'autograd' or 'backprop', got {self.grad!r}")
 
     @property
     def dim(self):

@@ -30,6 +30,7 @@ import autograd
 import autograd.numpy as np
 import numpy
 
+from . import backprop
 from .data import get_dataset
 from .metrics import field_error
 from .mlp import velocity
@@ -89,7 +90,7 @@ def draw_batch(sample_data, n, rng):
     return t, x_1, x_0
 
 
-def training_step(params, optimizer, path, x_1, t, x_0, activation="relu"):
+def training_step(params, optimizer, path, x_1, t, x_0, activation="relu", gradient=loss_and_grad):
     """One step of flow matching: build the batch on the path, take the gradient, update.
 
     Parameters
@@ -104,6 +105,9 @@ def training_step(params, optimizer, path, x_1, t, x_0, activation="relu"):
     x_0 : ndarray, shape (n, d)
         Noise.
     activation : str
+    gradient : callable
+        ``gradient(params, t, x_t, u_t, activation) -> (loss, grads)``: autograd's
+        ``loss_and_grad`` here, or ``npflow.backprop.loss_and_grad``.
 
     Returns
     -------
@@ -119,7 +123,7 @@ def training_step(params, optimizer, path, x_1, t, x_0, activation="relu"):
     """
     x_t, u_t = path.sample(x_1, t, x_0)
     with numpy.errstate(over="ignore", invalid="ignore", divide="ignore"):  # non-finite results are checked below
-        loss, grads = loss_and_grad(params, t, x_t, u_t, activation)
+        loss, grads = gradient(params, t, x_t, u_t, activation)
     if not numpy.isfinite(loss):
         raise TrainingDiverged(f"the loss is {float(loss)}")
     if not all(numpy.all(numpy.isfinite(g)) for g in tree_leaves(grads)):
@@ -246,6 +250,7 @@ def train(config=None, *, resume=None, callback: Optional[Callable] = None, log_
     probe = _field_error_probe(config) if field_error_every else None
     sample_data = get_dataset(config.dataset).sample
     path = LinearPath(config.sigma_min)
+    gradient = backprop.loss_and_grad if config.grad == "backprop" else loss_and_grad
     params, optimizer, rng = run.params, run.optimizer, run.rng
     losses = numpy.empty(config.steps)
     losses[:run.step] = run.losses
@@ -261,7 +266,7 @@ def train(config=None, *, resume=None, callback: Optional[Callable] = None, log_
                 raise TrainingInterrupted(state(step))
             t, x_1, x_0 = draw_batch(sample_data, config.batch_size, rng)
             try:
-                params, losses[step] = training_step(params, optimizer, path, x_1, t, x_0, config.activation)
+                params, losses[step] = training_step(params, optimizer, path, x_1, t, x_0, config.activation, gradient)
             except TrainingDiverged as error:
                 raise TrainingDiverged(
                     f"training diverged at step {step + 1}: {error}, with lr {config.lr:g}. Likely cause: a "

@@ -22,6 +22,11 @@ def test_train_writes_a_run(run_dir):
     assert run.config.steps == 30 and run.config.hidden == (8,) and run.losses.shape == (30,)
 
 
+def test_train_with_hand_written_backprop(tmp_path):
+    assert main(["train", *TINY, "--grad", "backprop", "--out", str(tmp_path / "run")]) == 0
+    assert load_run(tmp_path / "run").config.grad == "backprop"
+
+
 @pytest.mark.parametrize("solver", ["rk4", "euler", "RK45", "dop853"])
 def test_sample_end_to_end(run_dir, tmp_path, capsys, solver):
     out = tmp_path / "x.npy"
@@ -66,6 +71,7 @@ BAD_INPUTS = [
     (["train", "--hidden", "128,,128"], "--hidden: expected comma-separated positive layer widths"),
     (["train", "--hidden", "128,0"], "--hidden: expected comma-separated positive layer widths"),
     (["train", "--activation", "gelu"], "invalid choice: 'gelu'"),
+    (["train", "--grad", "jax"], "invalid choice: 'jax'"),
     (["sample", "RUN", "--n", "0"], "--n: expected a positive integer, got '0'"),
     (["sample", "RUN", "--solver", "rk5"], "--solver: expected one of euler, midpoint"),
     (["sample", "RUN", "--steps", "x"], "--steps: expected a positive integer, got 'x'"),
