@@ -36,6 +36,7 @@ positive_int = _number(int, lambda value: value > 0, "a positive integer")
 non_negative_int = _number(int, lambda value: value >= 0, "a non-negative integer")
 positive_float = _number(float, lambda value: math.isfinite(value) and value > 0, "a finite positive number")
 unit_interval = _number(float, lambda value: 0.0 <= value < 1.0, "a number in [0, 1)")
+ema_decay = _number(float, lambda value: 0.0 <= value < 1.0, "a decay in [0, 1) such as 0.999")
 hidden_widths = _number(lambda text: tuple(int(part) for part in text.split(",")),
                         lambda widths: min(widths) > 0, "comma-separated positive layer widths such as 128,128")
 
@@ -70,6 +71,7 @@ def _add_solver_arguments(parser):
 def build_parser():
     from .data import DATASETS
     from .mlp import ACTIVATIONS
+    from .run import RECIPES
 
     parser = _Parser(prog="npflow", description="Flow matching in NumPy: train a vector field, sample from it, "
                                                  "and see every step. Noise is at t=0, data at t=1.")
@@ -93,6 +95,12 @@ def build_parser():
     recipe.add_argument("--seed", type=non_negative_int, help="random seed [42]")
     recipe.add_argument("--grad", choices=["autograd", "backprop"],
                         help="gradient by autograd, or by the hand-written chain rule (faster) [autograd]")
+    recipe.add_argument("--lr-schedule", choices=["constant", "cosine"], help="learning-rate schedule [constant]")
+    recipe.add_argument("--ema", type=ema_decay, metavar="DECAY",
+                        help="keep a moving average of the weights with this decay and sample with it [0: off]")
+    recipe.add_argument("--recipe", choices=sorted(RECIPES),
+                        help="start from a named recipe, then apply the options above: 'seed' (the tutorial's, "
+                             "the default) or 'fast' (backprop, cosine lr 2e-3, EMA 0.999, batch 256)")
     where = train.add_mutually_exclusive_group(required=True)
     where.add_argument("--out", metavar="RUN_DIR", help="run directory to create")
     where.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its checkpoint")
@@ -159,14 +167,15 @@ def build_parser():
 
 # --- commands ------------------------------------------------------------------------------------
 
-RECIPE = ("dataset", "steps", "batch_size", "lr", "hidden", "activation", "sigma_min", "seed", "grad")
+RECIPE = ("dataset", "steps", "batch_size", "lr", "hidden", "activation", "sigma_min", "seed", "grad", "lr_schedule",
+          "ema", "recipe")
 
 
 def _train(args):
     from dataclasses import replace
 
     from .io import check_output_path, load_run, save_checkpoint, save_run
-    from .run import TrainConfig, start_run
+    from .run import RECIPES, TrainConfig, start_run
     from .train import TrainingDiverged, TrainingInterrupted, train
 
     if args.resume:
@@ -178,7 +187,8 @@ def _train(args):
         if config.steps < run.step:
             raise ValueError(f"--steps must be at least the {run.step} steps the run has taken, got {config.steps}")
     else:
-        config = TrainConfig(**{name: getattr(args, name) for name in RECIPE if getattr(args, name) is not None})
+        given = {name: getattr(args, name) for name in RECIPE if name != "recipe" and getattr(args, name) is not None}
+        config = TrainConfig(**{**RECIPES[args.recipe or "seed"], **given})
         run_dir = args.out
         check_output_path(run_dir, args.force, marker="config.json")  # refuse before any work
         run = start_run(config)

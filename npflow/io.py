@@ -8,6 +8,7 @@ A run directory holds two files:
 
   - ``W0, b0, W1, b1, ...``: the MLP's parameters;
   - ``adam_m, adam_v``: Adam's moments, one number per parameter (after step 1);
+  - ``ema``: the moving average of the weights, flattened (when the recipe keeps one);
   - ``losses``: the loss of every step taken, shape (step,);
   - ``field_errors``: rows (step, field error), shape (m, 2), empty if not logged;
   - ``state``: a JSON string with the step, Adam's step count and the random generator's
@@ -33,7 +34,7 @@ import numpy as np
 
 from . import __version__
 from .checks import check_points
-from .optim import Adam
+from .optim import Adam, tree_flatten, tree_unflatten
 from .run import Run, TrainConfig
 
 __all__ = ["FORMAT_VERSION", "RunError", "check_output_path", "atomic_directory", "atomic_file", "save_array",
@@ -148,6 +149,8 @@ def _write_checkpoint(path, run):
     adam_step = 0 if run.optimizer is None else run.optimizer.step_count
     if adam_step:
         arrays["adam_m"], arrays["adam_v"] = run.optimizer.m, run.optimizer.v
+    if run.ema is not None:
+        arrays["ema"] = tree_flatten(run.ema)
     state = {"step": run.step, "adam_step": adam_step,
              "rng": None if run.rng is None else run.rng.bit_generator.state}
     with open(path, "wb") as file:  # an open file: np.savez would add ".npz" to a temporary name
@@ -299,23 +302,26 @@ def load_run(run_dir):
         shapes = [shape for fan_in, fan_out in zip(sizes[:-1], sizes[1:]) for shape in ((fan_in, fan_out), (fan_out,))]
         keys = [f"{kind}{i}" for i in range(len(sizes) - 1) for kind in "Wb"]
         moments = ["adam_m", "adam_v"] if adam_step else []
-        expected = {*keys, *moments, "losses", "field_errors", "state"}
+        average = ["ema"] if config.ema else []
+        expected = {*keys, *moments, *average, "losses", "field_errors", "state"}
         if set(archive.files) != expected:
             raise RunError(f"{path!r} holds arrays {sorted(archive.files)}, expected {sorted(expected)}")
         leaves = [_archive_member(archive, key, shape, path) for key, shape in zip(keys, shapes)]
         params = [(leaves[i], leaves[i + 1]) for i in range(0, len(leaves), 2)]
         losses = _archive_member(archive, "losses", (step,), path)
         field_errors = _archive_member(archive, "field_errors", (None, 2), path)
+        size = sum(math.prod(shape) for shape in shapes)  # P, the number of parameters
+        ema = tree_unflatten(params, _archive_member(archive, "ema", (size,), path)) if config.ema else None
         optimizer = Adam(lr=config.lr) if adam_step == step else None
         if adam_step:
-            size = sum(math.prod(shape) for shape in shapes)  # P, the number of parameters
             optimizer.m = _archive_member(archive, "adam_m", (size,), path)
             optimizer.v = _archive_member(archive, "adam_v", (size,), path)
             if np.any(optimizer.v < 0):
                 raise RunError(f"{path}: Adam's second moments must not be negative")
             optimizer.step_count = adam_step
     rng = _restore_generator(state.get("rng"), path)
-    return Run(params=params, config=config, losses=losses, field_errors=field_errors, optimizer=optimizer, rng=rng)
+    return Run(params=params, config=config, losses=losses, field_errors=field_errors, optimizer=optimizer, rng=rng,
+               ema=ema)
 
 
 def load_points(path, dim):

@@ -18,6 +18,7 @@ generator, the losses), so training can stop at any step and continue later to t
 ``TrainingInterrupted`` carrying that state; a non-finite loss or gradient raises
 ``TrainingDiverged`` before it can reach the parameters.
 """
+import math
 import signal
 import sys
 import threading
@@ -38,7 +39,8 @@ from .optim import tree_leaves
 from .paths import LinearPath
 from .run import Run, TrainConfig, start_run
 
-__all__ = ["TrainingInterrupted", "TrainingDiverged", "cfm_loss", "draw_batch", "training_step", "train"]
+__all__ = ["TrainingInterrupted", "TrainingDiverged", "cfm_loss", "draw_batch", "training_step", "scheduled_lr",
+           "ema_update", "train"]
 
 
 class TrainingInterrupted(KeyboardInterrupt):
@@ -173,6 +175,19 @@ def _interrupts_between_steps():
         signal.signal(signal.SIGINT, previous if previous is not None else signal.SIG_DFL)
 
 
+def scheduled_lr(config, step):
+    """The learning rate at ``step`` (from 0): constant, or ``lr * (1 + cos(pi * step / steps)) / 2``."""
+    if config.lr_schedule == "cosine":
+        return config.lr * 0.5 * (1.0 + math.cos(math.pi * step / config.steps))
+    return config.lr
+
+
+def ema_update(ema, params, decay):
+    """One step of the weights' moving average: ``ema <- decay * ema + (1 - decay) * theta``."""
+    return [(decay * W_ema + (1 - decay) * W, decay * b_ema + (1 - decay) * b)
+            for (W_ema, b_ema), (W, b) in zip(ema, params)]
+
+
 def _field_error_probe(config, n=2000):
     """A fixed set of path points (t, x_t) and the exact field, for logging the field error.
 
@@ -251,13 +266,13 @@ def train(config=None, *, resume=None, callback: Optional[Callable] = None, log_
     sample_data = get_dataset(config.dataset).sample
     path = LinearPath(config.sigma_min)
     gradient = backprop.loss_and_grad if config.grad == "backprop" else loss_and_grad
-    params, optimizer, rng = run.params, run.optimizer, run.rng
+    params, optimizer, rng, ema = run.params, run.optimizer, run.rng, run.ema
     losses = numpy.empty(config.steps)
     losses[:run.step] = run.losses
     field_errors, extra = [tuple(row) for row in run.field_errors], ""
 
     def state(done):
-        return Run(params, config, losses[:done].copy(), numpy.array(field_errors).reshape(-1, 2), optimizer, rng)
+        return Run(params, config, losses[:done].copy(), numpy.array(field_errors).reshape(-1, 2), optimizer, rng, ema)
 
     progress = _Progress(run.step, config.steps, log_every, stream)
     with _interrupts_between_steps() as interrupted:
@@ -265,6 +280,7 @@ def train(config=None, *, resume=None, callback: Optional[Callable] = None, log_
             if interrupted():
                 raise TrainingInterrupted(state(step))
             t, x_1, x_0 = draw_batch(sample_data, config.batch_size, rng)
+            optimizer.lr = scheduled_lr(config, step)
             try:
                 params, losses[step] = training_step(params, optimizer, path, x_1, t, x_0, config.activation, gradient)
             except TrainingDiverged as error:
@@ -272,11 +288,13 @@ def train(config=None, *, resume=None, callback: Optional[Callable] = None, log_
                     f"training diverged at step {step + 1}: {error}, with lr {config.lr:g}. Likely cause: a "
                     "learning rate too large for this model (try a smaller --lr) or data with very large values"
                 ) from None
+            if ema is not None:
+                ema = ema_update(ema, params, config.ema)
             if callback is not None:
                 callback(step, losses[step], params)
             if probe is not None and ((step + 1) % field_error_every == 0 or step + 1 == config.steps):
                 t_probe, x_probe, f_exact = probe
-                error = field_error(Run(params, config, losses).velocity, f_exact, t_probe, x_probe)
+                error = field_error(Run(params, config, losses, ema=ema).velocity, f_exact, t_probe, x_probe)
                 field_errors.append((step + 1, error))
                 extra = f"  field error {error:.4f}"
             progress(step, losses[step], extra)

@@ -72,6 +72,8 @@ BAD_INPUTS = [
     (["train", "--hidden", "128,0"], "--hidden: expected comma-separated positive layer widths"),
     (["train", "--activation", "gelu"], "invalid choice: 'gelu'"),
     (["train", "--grad", "jax"], "invalid choice: 'jax'"),
+    (["train", "--ema", "1"], "--ema: expected a decay in [0, 1) such as 0.999, got '1'"),
+    (["train", "--recipe", "turbo"], "invalid choice: 'turbo'"),
     (["sample", "RUN", "--n", "0"], "--n: expected a positive integer, got '0'"),
     (["sample", "RUN", "--solver", "rk5"], "--solver: expected one of euler, midpoint"),
     (["sample", "RUN", "--steps", "x"], "--steps: expected a positive integer, got 'x'"),
@@ -277,3 +279,17 @@ def test_sample_in_float32_matches_float64(run_dir, tmp_path):
     x_64, x_32 = np.load(tmp_path / "float64.npy"), np.load(tmp_path / "float32.npy")
     assert x_32.dtype == np.float32
     np.testing.assert_allclose(x_32, x_64, atol=1e-4)
+
+
+def test_recipes_and_explicit_options(tmp_path):
+    from npflow.run import RECIPES
+
+    assert main(["train", *TINY, "--recipe", "fast", "--out", str(tmp_path / "fast")]) == 0
+    config = load_run(tmp_path / "fast").config
+    for name, value in RECIPES["fast"].items():
+        if name != "batch_size":  # TINY sets the batch size explicitly, and an explicit option wins
+            assert getattr(config, name) == value
+    assert config.batch_size == 16
+    assert main(["train", *TINY, "--recipe", "fast", "--lr", "0.01", "--ema", "0", "--out", str(tmp_path / "x")]) == 0
+    config = load_run(tmp_path / "x").config
+    assert config.lr == 0.01 and config.ema == 0.0 and config.lr_schedule == "cosine"

@@ -156,3 +156,54 @@ def test_resume_keeps_the_recipe():
         train(TrainConfig(steps=6, hidden=(8,), lr=0.1), resume=run, stream=None)
     with pytest.raises(ValueError, match="at least the 3 steps"):
         train(TrainConfig(steps=2, hidden=(8,)), resume=run, stream=None)
+
+
+def test_cosine_schedule():
+    from npflow.train import scheduled_lr
+
+    config = TrainConfig(steps=100, lr=0.01, lr_schedule="cosine")
+    assert scheduled_lr(config, 0) == pytest.approx(0.01)
+    assert scheduled_lr(config, 50) == pytest.approx(0.005)
+    assert scheduled_lr(config, 99) == pytest.approx(0.01 * 0.5 * (1 + np.cos(np.pi * 0.99)))
+    assert scheduled_lr(TrainConfig(steps=100, lr=0.01), 99) == 0.01
+
+
+def test_moving_average_of_the_weights(rng):
+    from npflow.run import start_run
+    from npflow.train import ema_update
+
+    config = TrainConfig(steps=20, hidden=(8,), ema=0.9)
+    seen = []
+    run = train(config, callback=lambda step, loss, params: seen.append(params), stream=None)
+    expected = start_run(config).params  # ema_0 = theta_0
+    for params in seen:  # replay ema_k = 0.9 ema_{k-1} + 0.1 theta_k
+        expected = ema_update(expected, params, 0.9)
+    for (W, b), (W_e, b_e) in zip(run.ema, expected):
+        np.testing.assert_allclose(W, W_e, rtol=1e-12)
+        np.testing.assert_allclose(b, b_e, rtol=1e-12)
+    x = rng.standard_normal((5, 2))
+    np.testing.assert_array_equal(run.velocity(0.3, x), velocity(run.ema, 0.3, x))  # it samples with the average
+    assert not np.allclose(run.velocity(0.3, x), velocity(run.params, 0.3, x))
+
+
+def test_resume_with_schedule_and_average_gives_the_same_bits(tmp_path):
+    from npflow.io import load_run, save_checkpoint, save_run
+    from npflow.run import start_run
+
+    config = TrainConfig(steps=30, hidden=(8,), batch_size=16, ema=0.99, lr_schedule="cosine", grad="backprop")
+    straight = train(config, stream=None)
+    path = tmp_path / "run"
+    save_run(path, start_run(config))
+
+    def keep_step_12(run):  # a run that "crashed" after its checkpoint at step 12
+        if run.step == 12:
+            save_checkpoint(path, run)
+
+    train(config, resume=load_run(path), stream=None, checkpoint=keep_step_12, checkpoint_every=12)
+    halfway = load_run(path)
+    assert halfway.step == 12
+    resumed = train(config, resume=halfway, stream=None)
+    np.testing.assert_array_equal(resumed.losses, straight.losses)
+    for (W, b), (W_s, b_s) in zip(resumed.ema, straight.ema):
+        np.testing.assert_array_equal(W, W_s)
+        np.testing.assert_array_equal(b, b_s)
