@@ -28,11 +28,7 @@ for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 import numpy as np  # noqa: E402
 
 import npflow  # noqa: E402
-from npflow.paths import LinearPath  # noqa: E402
 from npflow.run import TrainConfig, start_run  # noqa: E402
-from npflow.backprop import loss_and_grad as backprop_loss_and_grad  # noqa: E402
-from npflow.train import draw_batch, training_step  # noqa: E402
-from npflow.train import loss_and_grad as autograd_loss_and_grad  # noqa: E402
 
 try:
     import torch
@@ -60,18 +56,10 @@ def best_time(run, repeats=REPEATS):
     return min(times)
 
 
-def npflow_train_steps(steps, batch_size=128, hidden=(128, 128), gradient=autograd_loss_and_grad):
-    config = TrainConfig(steps=steps, batch_size=batch_size, hidden=hidden)
-    run = start_run(config)
-    params, optimizer, rng, path = run.params, run.optimizer, run.rng, LinearPath(0.0)
-
-    def train():
-        nonlocal params
-        for _ in range(steps):
-            t, x_1, x_0 = draw_batch(npflow.two_gaussians, batch_size, rng)
-            params, _ = training_step(params, optimizer, path, x_1, t, x_0, gradient=gradient)
-
-    return train
+def npflow_train_steps(steps, batch_size=128, hidden=(128, 128), **recipe):
+    """``steps`` steps of ``npflow.train``, exactly as users run it (start-up included, negligible)."""
+    config = TrainConfig(steps=steps, batch_size=batch_size, hidden=hidden, **recipe)
+    return lambda: npflow.train(config, stream=None)
 
 
 def peak_memory_mib(code):
@@ -111,8 +99,10 @@ print(f"npflow {npflow.__version__}, numpy {np.__version__}, torch {torch.__vers
 ours = best_time(npflow_train_steps(STEPS)) / STEPS
 theirs = best_time(torch_train_steps(STEPS)) / STEPS if torch else None
 report("train step, MLP 3-128-128-2, batch 128 (us)", ours * 1e6, theirs and theirs * 1e6, digits=0)
-ours = best_time(npflow_train_steps(STEPS, gradient=backprop_loss_and_grad)) / STEPS
-report("  the same, npflow --grad backprop (us)", ours * 1e6, theirs and theirs * 1e6, digits=0)
+for recipe in ({"grad": "backprop"}, {"grad": "backprop", "dtype": "float32"}, {"dtype": "float32"}):
+    ours = best_time(npflow_train_steps(STEPS, **recipe)) / STEPS
+    options = " ".join(f"--{name} {value}" for name, value in recipe.items())
+    report(f"  the same, npflow {options} (us)", ours * 1e6, theirs and theirs * 1e6, digits=0)
 
 # 2. Sampling 1,024 points with RK4, 100 steps, on the same network.
 params = start_run(TrainConfig()).params

@@ -307,6 +307,8 @@ def load_run(run_dir):
         if set(archive.files) != expected:
             raise RunError(f"{path!r} holds arrays {sorted(archive.files)}, expected {sorted(expected)}")
         leaves = [_archive_member(archive, key, shape, path) for key, shape in zip(keys, shapes)]
+        if any(leaf.dtype != config.dtype for leaf in leaves):
+            raise RunError(f"{path}: the parameters are not {config.dtype}, as the config says")
         params = [(leaves[i], leaves[i + 1]) for i in range(0, len(leaves), 2)]
         losses = _archive_member(archive, "losses", (step,), path)
         field_errors = _archive_member(archive, "field_errors", (None, 2), path)

@@ -35,15 +35,23 @@ def tree_rebuild(like, leaves):
 
 def tree_flatten(tree):
     """All the numbers of a tree in one vector, shape (P,), leaves in depth-first order."""
-    return np.concatenate([np.ravel(leaf) for leaf in tree_leaves(tree)])
+    return _concatenate(tree_leaves(tree))
 
 
 def tree_unflatten(like, vector):
     """The inverse of ``tree_flatten``: cut ``vector`` into arrays shaped like the leaves of ``like``."""
-    shapes = [np.shape(leaf) for leaf in tree_leaves(like)]
+    return tree_rebuild(like, _split(vector, tree_leaves(like)))
+
+
+def _concatenate(leaves):
+    return np.concatenate([np.ravel(leaf) for leaf in leaves])
+
+
+def _split(vector, like_leaves):
+    """Cut a vector into views shaped like ``like_leaves``."""
+    shapes = [np.shape(leaf) for leaf in like_leaves]
     ends = np.cumsum([math.prod(shape) for shape in shapes])
-    pieces = np.split(vector, ends[:-1])
-    return tree_rebuild(like, [piece.reshape(shape) for piece, shape in zip(pieces, shapes)])
+    return [piece.reshape(shape) for piece, shape in zip(np.split(vector, ends[:-1]), shapes)]
 
 
 def _check_learning_rate(lr):
@@ -128,8 +136,8 @@ class Adam:
         The tree is flattened into one vector first, so the arithmetic below runs once on
         every parameter together rather than once per array.
         """
-        _matching_leaves(params, grads)
-        theta, g = tree_flatten(params), tree_flatten(grads)  # (P,), (P,)
+        p_leaves, g_leaves = _matching_leaves(params, grads)
+        theta, g = _concatenate(p_leaves), _concatenate(g_leaves)  # (P,), (P,)
         if self.m is None:
             self.m, self.v = np.zeros_like(theta), np.zeros_like(theta)
         elif self.m.shape != theta.shape:
@@ -144,4 +152,9 @@ class Adam:
         self.v += (1 - self.beta2) * g**2
         m_hat = self.m / (1 - self.beta1**k)
         v_hat = self.v / (1 - self.beta2**k)
-        return tree_unflatten(params, theta - self.lr * m_hat / (np.sqrt(v_hat) + self.eps))
+        # step = lr * m_hat / (sqrt(v_hat) + eps), computed in the arrays just made (fewer large temporaries)
+        step = np.sqrt(v_hat, out=v_hat)
+        step += self.eps
+        np.divide(m_hat, step, out=step)
+        step *= self.lr
+        return tree_rebuild(params, _split(theta - step, p_leaves))

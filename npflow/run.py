@@ -51,6 +51,9 @@ class TrainConfig:
         Decay of an exponential moving average of the weights, in [0, 1); 0 turns it off.
         With it, ``ema <- ema * decay + theta * (1 - decay)`` after every step, and the
         averaged weights are the ones the run samples and scores with.
+    dtype : str
+        ``"float64"`` (the default) or ``"float32"`` for the weights, Adam's state and the
+        batches: about twice as fast, to single precision. The random draws are the same.
     """
 
     dataset: str = "two_gaussians"
@@ -64,6 +67,7 @@ class TrainConfig:
     grad: str = "autograd"
     lr_schedule: str = "constant"
     ema: float = 0.0
+    dtype: str = "float64"
 
     def __post_init__(self):
         get_dataset(self.dataset)  # raises for an unknown name
@@ -87,6 +91,8 @@ class TrainConfig:
             raise ValueError(f"lr_schedule must be 'constant' or 'cosine', got {self.lr_schedule!r}")
         if not (isinstance(self.ema, (int, float)) and 0.0 <= self.ema < 1.0):
             raise ValueError(f"ema must be a decay in [0, 1), got {self.ema!r}")
+        if self.dtype not in ("float64", "float32"):
+            raise ValueError(f"dtype must be 'float64' or 'float32', got {self.dtype!r}")
 
     @property
     def dim(self):
@@ -173,7 +179,7 @@ class Run:
 def start_run(config):
     """A run at step 0: parameters drawn from ``default_rng(config.seed)``, a fresh Adam, no losses."""
     rng = numpy.random.default_rng(config.seed)
-    params = init_mlp(config.layer_sizes, rng)
+    params = [(W.astype(config.dtype), b.astype(config.dtype)) for W, b in init_mlp(config.layer_sizes, rng)]
     ema = [(W.copy(), b.copy()) for W, b in params] if config.ema else None  # the average starts at theta_0
     return Run(params=params, config=config, losses=numpy.empty(0), optimizer=Adam(lr=config.lr), rng=rng, ema=ema)
 

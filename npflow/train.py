@@ -279,7 +279,7 @@ def train(config=None, *, resume=None, callback: Optional[Callable] = None, log_
         for step in range(run.step, config.steps):
             if interrupted():
                 raise TrainingInterrupted(state(step))
-            t, x_1, x_0 = draw_batch(sample_data, config.batch_size, rng)
+            t, x_1, x_0 = (a.astype(config.dtype, copy=False) for a in draw_batch(sample_data, config.batch_size, rng))
             optimizer.lr = scheduled_lr(config, step)
             try:
                 params, losses[step] = training_step(params, optimizer, path, x_1, t, x_0, config.activation, gradient)

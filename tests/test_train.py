@@ -207,3 +207,10 @@ def test_resume_with_schedule_and_average_gives_the_same_bits(tmp_path):
     for (W, b), (W_s, b_s) in zip(resumed.ema, straight.ema):
         np.testing.assert_array_equal(W, W_s)
         np.testing.assert_array_equal(b, b_s)
+
+
+def test_float32_training_follows_float64():
+    run_64 = train(TrainConfig(steps=200, hidden=(16, 16)), stream=None)
+    run_32 = train(TrainConfig(steps=200, hidden=(16, 16), dtype="float32"), stream=None)
+    assert run_32.params[0][0].dtype == np.float32 and run_32.optimizer.m.dtype == np.float32
+    np.testing.assert_allclose(run_32.losses, run_64.losses, rtol=1e-3)  # the same draws, in single precision
