@@ -70,12 +70,10 @@ trajectories = {
     "tutorial: -v backward, t 1 -> 0": npflow.tutorial_generate(v, x_0, steps=100),
 }
 means = npflow.get_dataset("two_gaussians").means
-print(f"{'sampler':<34} {'energy dist.':>12}   mode fractions   within-mode std (x y)")
 for name, trajectory in trajectories.items():
     x = trajectory.x[-1]
-    fractions = " / ".join(f"{p:.3f}" for p in mode_fractions(x, means))
-    stds = " / ".join(" ".join(f"{s:.2f}" for s in mode) for mode in mode_stds(x, means))
-    print(f"{name:<34} {energy_distance(x, target):>12.4f}   {fractions:<15}  {stds}")
+    print(f"{name}\n    energy distance {energy_distance(x, target):.4f}, mode fractions "
+          f"{mode_fractions(x, means).round(3)}, within-mode std (x, y) {mode_stds(x, means).round(2).tolist()}")
 
 # %% [markdown]
 # ## 3. Look at the paths

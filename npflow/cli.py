@@ -169,8 +169,9 @@ def build_parser():
 
 # --- commands ------------------------------------------------------------------------------------
 
-RECIPE = ("dataset", "steps", "batch_size", "lr", "hidden", "activation", "sigma_min", "seed", "grad", "lr_schedule",
-          "ema", "dtype", "recipe")
+#: The options that make up a run's recipe (TrainConfig's fields, and --recipe).
+RECIPE_OPTIONS = ("dataset", "steps", "batch_size", "lr", "hidden", "activation", "sigma_min", "seed", "grad",
+                  "lr_schedule", "ema", "dtype", "recipe")
 
 
 def _train(args):
@@ -181,15 +182,14 @@ def _train(args):
     from .train import TrainingDiverged, TrainingInterrupted, train
 
     if args.resume:
-        given = [name for name in RECIPE if name != "steps" and getattr(args, name) is not None]
+        given = [name for name in RECIPE_OPTIONS if name != "steps" and getattr(args, name) is not None]
         if given:
             raise ValueError(f"--resume continues the recipe saved in the run; drop --{given[0].replace('_', '-')}")
         run_dir, run = args.resume, load_run(args.resume)
-        config = replace(run.config, steps=args.steps or run.config.steps)
-        if config.steps < run.step:
-            raise ValueError(f"--steps must be at least the {run.step} steps the run has taken, got {config.steps}")
+        config = replace(run.config, steps=args.steps or run.config.steps)  # train() checks it against run.step
     else:
-        given = {name: getattr(args, name) for name in RECIPE if name != "recipe" and getattr(args, name) is not None}
+        given = {name: getattr(args, name) for name in RECIPE_OPTIONS
+                 if name != "recipe" and getattr(args, name) is not None}
         config = TrainConfig(**{**RECIPES[args.recipe or "seed"], **given})
         run_dir = args.out
         check_output_path(run_dir, args.force, marker="config.json")  # refuse before any work

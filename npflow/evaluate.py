@@ -18,7 +18,7 @@ from .metrics import energy_distance, field_error
 from .oracle import exact_velocity
 from .paths import LinearPath
 from .sampling import generate, noise
-from .train import draw_batch
+from .train import points_on_path
 
 __all__ = ["evaluate", "format_table"]
 
@@ -52,8 +52,7 @@ def evaluate(run, n=2000, rng=None, solver="rk4", steps=100, rtol=1e-5, atol=1e-
               "energy_distance": energy_distance(samples, x)}
     if dataset.mixture is not None:
         gap = dataset.mixture.log_prob(x) - log_model  # (n,) log p_data - log p_model
-        t, x_1, x_0 = draw_batch(dataset.mixture.sample, n, rng)
-        x_t, _ = LinearPath(run.config.sigma_min).sample(x_1, t, x_0)
+        t, x_t = points_on_path(dataset.mixture.sample, LinearPath(run.config.sigma_min), n, rng)
         report.update(
             target_entropy=float(-dataset.mixture.log_prob(x).mean()),
             kl=float(gap.mean()),

@@ -39,8 +39,8 @@ from .optim import tree_leaves
 from .paths import LinearPath
 from .run import Run, TrainConfig, start_run
 
-__all__ = ["TrainingInterrupted", "TrainingDiverged", "cfm_loss", "draw_batch", "training_step", "scheduled_lr",
-           "ema_update", "train"]
+__all__ = ["TrainingInterrupted", "TrainingDiverged", "cfm_loss", "draw_batch", "points_on_path", "training_step",
+           "scheduled_lr", "ema_update", "train"]
 
 
 class TrainingInterrupted(KeyboardInterrupt):
@@ -90,6 +90,19 @@ def draw_batch(sample_data, n, rng):
     x_1 = sample_data(n, rng)
     x_0 = rng.standard_normal(x_1.shape)
     return t, x_1, x_0
+
+
+def points_on_path(sample_data, path, n, rng):
+    """n points (t, x_t) with t ~ U(0, 1) and x_t ~ p_t: where the field is trained, and so where
+    its error is worth measuring. Drawn as a training batch is.
+
+    Returns
+    -------
+    t : ndarray, shape (n,)
+    x_t : ndarray, shape (n, d)
+    """
+    t, x_1, x_0 = draw_batch(sample_data, n, rng)
+    return t, path.sample(x_1, t, x_0)[0]
 
 
 def training_step(params, optimizer, path, x_1, t, x_0, activation="relu", gradient=loss_and_grad):
@@ -198,8 +211,7 @@ def _field_error_probe(config, n=2000):
     mixture = get_dataset(config.dataset).mixture
     if mixture is None:
         raise ValueError(f"the field error needs a dataset with a known exact field; {config.dataset!r} has none")
-    t, x_1, x_0 = draw_batch(mixture.sample, n, numpy.random.default_rng([config.seed, 1]))
-    x_t, _ = LinearPath(config.sigma_min).sample(x_1, t, x_0)
+    t, x_t = points_on_path(mixture.sample, LinearPath(config.sigma_min), n, numpy.random.default_rng([config.seed, 1]))
     return t, x_t, exact_velocity(mixture, config.sigma_min)
 
 

@@ -256,7 +256,7 @@ def test_divergence_stops_cleanly_and_keeps_a_run_that_samples(tmp_path):
 
 @pytest.mark.parametrize("extra, message", [
     (["--lr", "0.1"], "drop --lr"),
-    (["--steps", "10"], "--steps must be at least the 30 steps the run has taken"),
+    (["--steps", "10"], "steps must be at least the 30 steps the run has taken, got 10"),
 ])
 def test_resume_refuses_changes(run_dir, capsys, extra, message):
     before = checkpoint_arrays(run_dir)
