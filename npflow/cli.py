@@ -58,6 +58,10 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
 
+def _add_run_dir(parser):
+    parser.add_argument("run_dir", metavar="RUN_DIR", help="a directory written by 'npflow train'")
+
+
 def _add_solver_arguments(parser):
     group = parser.add_argument_group("solver")
     group.add_argument("--solver", type=solver_name, default="rk4",
@@ -118,7 +122,7 @@ def build_parser():
     sample = commands.add_parser("sample", help="generate samples from a trained run",
                                  description="Draw noise x_0 ~ N(0, I) and integrate dx/dt = v_theta(t, x) "
                                              "from t=0 to t=1. Saves an array of shape (n, d).")
-    sample.add_argument("run_dir", metavar="RUN_DIR", help="a directory written by 'npflow train'")
+    _add_run_dir(sample)
     sample.add_argument("--n", type=positive_int, default=1024, help="number of samples [1024]")
     _add_solver_arguments(sample)
     sample.add_argument("--seed", type=non_negative_int, default=0, help="seed of the noise [0]")
@@ -132,7 +136,7 @@ def build_parser():
                                   description="Score points by the reverse ODE: integrate [x, div v] from t=1 "
                                               "back to t=0 and return log N(x(0); 0, I) - integral of div v. "
                                               "Saves an array of shape (n,).")
-    logprob.add_argument("run_dir", metavar="RUN_DIR", help="a directory written by 'npflow train'")
+    _add_run_dir(logprob)
     logprob.add_argument("--points", required=True, metavar="FILE.npy", help="points to score, shape (n, d)")
     logprob.add_argument("--out", required=True, metavar="FILE.npy", help="where to save log p, shape (n,)")
     logprob.add_argument("--method", choices=["exact", "hutchinson"], default="exact",
@@ -147,7 +151,7 @@ def build_parser():
                                    description="Measure a run against fresh target samples: NLL by the reverse "
                                                "ODE, KL(target || model) and the field error where the target "
                                                "is a Gaussian mixture, and the energy distance of samples.")
-    evaluate.add_argument("run_dir", metavar="RUN_DIR", help="a directory written by 'npflow train'")
+    _add_run_dir(evaluate)
     evaluate.add_argument("--n", type=positive_int, default=2000, help="target points and samples [2000]")
     _add_solver_arguments(evaluate)
     evaluate.add_argument("--seed", type=non_negative_int, default=0, help="seed of the evaluation draws [0]")
