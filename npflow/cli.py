@@ -1,4 +1,4 @@
-"""The ``npflow`` command line: ``train``, ``sample``, ``logprob``, ``evaluate`` and ``demo``.
+"""The ``npflow`` command line: ``train``, ``sample``, ``logprob``, ``evaluate``, ``plot`` and ``demo``.
 
 Bad input gets one line on stderr that names the value and what was expected, and exit
 status 2; nothing is written. Ctrl-C exits with 130 and leaves no half-written output; during
@@ -75,6 +75,7 @@ def _add_solver_arguments(parser):
 def build_parser():
     from .data import DATASETS
     from .mlp import ACTIVATIONS
+    from .plot import KINDS
     from .run import RECIPES
 
     parser = _Parser(prog="npflow", description="Flow matching in NumPy: train a vector field, sample from it, "
@@ -157,6 +158,21 @@ def build_parser():
     evaluate.add_argument("--seed", type=non_negative_int, default=0, help="seed of the evaluation draws [0]")
     evaluate.add_argument("--json", action="store_true", help="print the figures as JSON")
     evaluate.set_defaults(handler=_evaluate)
+
+    plot = commands.add_parser("plot", help="draw a figure of a trained run",
+                               description="Draw one figure of a 2-D run: samples over the target, ODE "
+                                           "trajectories, the vector field (beside the exact one where known), "
+                                           "the density by the reverse ODE, the loss, histograms of x_t over "
+                                           "time, or a GIF of the flow.")
+    _add_run_dir(plot)
+    plot.add_argument("--kind", required=True, choices=KINDS, help="which figure")
+    plot.add_argument("--out", required=True, metavar="FILE",
+                      help="where to write it (.png, .svg, .pdf; .gif for --kind animation)")
+    plot.add_argument("--n", type=positive_int, default=1000, help="points to sample and draw [1000]")
+    _add_solver_arguments(plot)
+    plot.add_argument("--seed", type=non_negative_int, default=0, help="seed of the noise and target draws [0]")
+    plot.add_argument("--force", action="store_true", help="replace FILE if it exists")
+    plot.set_defaults(handler=_plot)
 
     demo = commands.add_parser("demo", help="the seed tutorial end to end: train, sample three ways, measure, plot",
                                description="Train the seed's recipe, sample with RK4 and RK45 and with the "
@@ -263,6 +279,52 @@ def _evaluate(args):
     report = evaluate(load_run(args.run_dir), n=args.n, rng=np.random.default_rng(args.seed), solver=args.solver,
                       steps=args.steps, rtol=args.rtol, atol=args.atol)
     print(json.dumps(report, indent=2) if args.json else format_table(report))
+
+
+def _plot(args):
+    import numpy as np
+
+    from . import plot
+    from .data import get_dataset
+    from .io import atomic_file, check_output_path, load_run
+    from .likelihood import log_likelihood
+    from .oracle import exact_velocity
+    from .sampling import generate, noise
+
+    run = load_run(args.run_dir)
+    if run.dim != 2 and args.kind != "loss":
+        raise ValueError(f"--kind {args.kind} draws 2-D data, and this run's data has d = {run.dim}")
+    if (args.kind == "animation") != args.out.lower().endswith(".gif"):
+        raise ValueError("--kind animation writes a .gif, and only it does; got --out " + repr(args.out))
+    check_output_path(args.out, args.force)
+    dataset, rng = get_dataset(run.config.dataset), np.random.default_rng(args.seed)
+    solver = {"method": args.solver, "steps": args.steps, "rtol": args.rtol, "atol": args.atol}
+    x_0, target = noise(args.n, run.dim, rng), dataset.sample(args.n, rng)
+    limits = np.quantile(target, [0.0, 1.0], axis=0) + np.array([[-1.5], [1.5]])  # (2, 2)
+    exact = None if dataset.mixture is None else exact_velocity(dataset.mixture, run.config.sigma_min)
+    with atomic_file(args.out) as tmp:
+        if args.kind == "loss":
+            fig = plot.loss(run.losses, field_errors=run.field_errors)
+        elif args.kind == "field":
+            fig = plot.field(run.velocity, limits=limits, exact=exact)
+        elif args.kind == "density":
+            fig = plot.density(lambda points: log_likelihood(run.velocity, points, solver=args.solver, steps=args.steps,
+                                                             rtol=args.rtol, atol=args.atol),
+                               limits, resolution=50,
+                               target_log_p=None if dataset.mixture is None else dataset.mixture.log_prob)
+        else:
+            trajectory = generate(run.velocity, x_0, **solver)
+            if args.kind == "samples":
+                fig = plot.samples(target, {f"{args.solver}, NFE {trajectory.nfe}": trajectory.x[-1]})
+            elif args.kind == "trajectories":
+                fig = plot.trajectories(trajectory, target=target)
+            elif args.kind == "time_slices":
+                fig = plot.time_slices(trajectory)
+            else:
+                fig = plot.animation(trajectory, tmp)
+        if args.kind != "animation":
+            fig.savefig(tmp, dpi=110)
+    print(f"{args.kind} written to {args.out}")
 
 
 def _demo(args):

@@ -116,7 +116,9 @@ def atomic_file(path):
     whatever it held before.
     """
     path = os.path.abspath(os.fspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=os.path.dirname(path))
+    extension = os.path.splitext(path)[1]  # kept, for writers that choose the format by it (.png, .gif)
+    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=f".tmp{extension}",
+                               dir=os.path.dirname(path))
     os.close(fd)
     try:
         _umask_mode(tmp, 0o666)

@@ -293,3 +293,19 @@ def test_recipes_and_explicit_options(tmp_path):
     assert main(["train", *TINY, "--recipe", "fast", "--lr", "0.01", "--ema", "0", "--out", str(tmp_path / "x")]) == 0
     config = load_run(tmp_path / "x").config
     assert config.lr == 0.01 and config.ema == 0.0 and config.lr_schedule == "cosine"
+
+
+@pytest.mark.parametrize("kind", ["samples", "trajectories", "field", "density", "loss", "time_slices", "animation"])
+def test_plot_every_kind(run_dir, tmp_path, kind):
+    out = tmp_path / ("figure.gif" if kind == "animation" else "figure.png")
+    assert main(["plot", str(run_dir), "--kind", kind, "--out", str(out), "--n", "100", "--steps", "10"]) == 0
+    assert out.stat().st_size > 5000
+    assert sorted(p.name for p in tmp_path.iterdir()) == [out.name]  # no temporary left behind
+
+
+def test_plot_refuses_a_gif_for_a_still_and_an_existing_file(run_dir, tmp_path, capsys):
+    assert main(["plot", str(run_dir), "--kind", "loss", "--out", str(tmp_path / "x.gif")]) == 2
+    assert "only it does" in capsys.readouterr().err
+    (tmp_path / "x.png").write_bytes(b"keep")
+    assert main(["plot", str(run_dir), "--kind", "loss", "--out", str(tmp_path / "x.png")]) == 2
+    assert (tmp_path / "x.png").read_bytes() == b"keep"
