@@ -1,0 +1,69 @@
+# %% [markdown]
+# # Likelihood by the reverse ODE, and the density it draws
+#
+# `npflow.log_likelihood` runs the flow backward from a data point to the noise it came from,
+# adding up the divergence of the field on the way:
+#
+#     log p_1(x) = log N(x(0); 0, I) - integral_0^1 div v(t, x(t)) dt
+#
+# This script checks it where the answer is known (the exact field of a Gaussian mixture),
+# compares the exact divergence with Hutchinson's estimate, and draws a trained model's density
+# beside the target's.
+#
+#     python examples/likelihood_and_density.py [--quick] [--out DIR]
+
+# %%
+import argparse
+import os
+
+import matplotlib
+
+matplotlib.use("Agg")
+import numpy as np
+
+import npflow
+from npflow import plot
+
+parser = argparse.ArgumentParser(description="Likelihood by the reverse ODE, and the density it draws.")
+parser.add_argument("--quick", action="store_true", help="a shorter training run and a coarser grid (under a minute)")
+parser.add_argument("--out", default="likelihood_out", help="folder for the figure [likelihood_out]")
+args = parser.parse_args()
+rng = np.random.default_rng(0)
+
+# %% [markdown]
+# ## 1. Where the answer is known
+# The flow of the exact field ends exactly at the mixture, so the reverse ODE must give back
+# the mixture's own log-density.
+
+# %%
+gmm = npflow.GaussianMixture(means=[[-3.0, 0.0], [3.0, 1.0]], std=[0.8, 1.2], weights=[0.4, 0.6])
+f = npflow.exact_velocity(gmm)
+x = gmm.sample(200, rng)
+for solver, options in (("rk4", {"steps": 100}), ("RK45", {"rtol": 1e-8, "atol": 1e-8})):
+    log_p = npflow.log_likelihood(f, x, solver=solver, **options)
+    print(f"{solver}: max |log p - true log p| = {np.abs(log_p - gmm.log_prob(x)).max():.1e}")
+
+# %% [markdown]
+# ## 2. Exact divergence against Hutchinson's estimate
+# Hutchinson trades exactness for a cost that does not grow with the dimension; its noise
+# falls like 1/sqrt(probes).
+
+# %%
+exact = npflow.log_likelihood(f, x, steps=50)
+for probes in (1, 4, 16):
+    estimate = npflow.log_likelihood(f, x, method="hutchinson", probes=probes, steps=50, rng=rng)
+    print(f"Hutchinson, {probes:2d} probes: mean |error| = {np.abs(estimate - exact).mean():.4f} nats")
+
+# %% [markdown]
+# ## 3. A trained model's density, and KL to the target
+
+# %%
+run = npflow.train(npflow.TrainConfig(steps=1500 if args.quick else 10_000), log_every=500 if args.quick else 2000)
+target = npflow.two_gaussians(1000, rng)
+gap = npflow.data.TWO_GAUSSIANS.log_prob(target) - npflow.log_likelihood(run.velocity, target)
+print(f"KL(target || model) = {gap.mean():.4f} +- {gap.std() / np.sqrt(len(gap)):.4f} nats")
+fig = plot.density(lambda points: npflow.log_likelihood(run.velocity, points, steps=50), [[-8, -4], [8, 4]],
+                   resolution=30 if args.quick else 80, target_log_p=npflow.data.TWO_GAUSSIANS.log_prob)
+os.makedirs(args.out, exist_ok=True)
+fig.savefig(os.path.join(args.out, "density.png"), dpi=110)
+print(f"figure written to {os.path.join(args.out, 'density.png')}")
