@@ -1,4 +1,4 @@
-"""The ``npflow`` command line: ``train``, ``sample``, ``logprob``, ``evaluate``, ``plot`` and ``demo``.
+"""The ``npflow`` command line: ``train``, ``sample``, ``logprob``, ``evaluate``, ``plot``, ``export`` and ``demo``.
 
 Bad input gets one line on stderr that names the value and what was expected, and exit
 status 2; nothing is written. Ctrl-C exits with 130 and leaves no half-written output; during
@@ -174,6 +174,17 @@ def build_parser():
     plot.add_argument("--force", action="store_true", help="replace FILE if it exists")
     plot.set_defaults(handler=_plot)
 
+    export = commands.add_parser("export", help="save a run's weights in the PyTorch tutorial's state_dict layout",
+                                 description="Write the weights the run samples with (its moving average, if "
+                                             "it keeps one) as an .npz with the keys of the tutorial's "
+                                             "VectorField.state_dict(): net.0.weight (fan_out, fan_in), "
+                                             "net.0.bias, net.2.weight, ... See npflow/torch_bridge.py for the "
+                                             "lines that load it in PyTorch.")
+    _add_run_dir(export)
+    export.add_argument("--out", required=True, metavar="FILE.npz", help="where to write the weights")
+    export.add_argument("--force", action="store_true", help="replace FILE.npz if it exists")
+    export.set_defaults(handler=_export)
+
     demo = commands.add_parser("demo", help="the seed tutorial end to end: train, sample three ways, measure, plot",
                                description="Train the seed's recipe, sample with RK4 and RK45 and with the "
                                            "tutorial's own (wrong) sampler, print energy distance, mode "
@@ -325,6 +336,15 @@ def _plot(args):
         if args.kind != "animation":
             fig.savefig(tmp, dpi=110)
     print(f"{args.kind} written to {args.out}")
+
+
+def _export(args):
+    from .io import load_run
+    from .torch_bridge import export_state_dict
+
+    run = load_run(args.run_dir)
+    export_state_dict(run.field_params, args.out, force=args.force)
+    print(f"weights of {args.run_dir} written to {args.out} in the tutorial's state_dict layout")
 
 
 def _demo(args):
