@@ -15,7 +15,6 @@ import os
 import matplotlib
 
 matplotlib.use("Agg")
-import numpy as np
 
 import npflow
 from npflow import plot

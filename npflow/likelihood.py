@@ -73,9 +73,11 @@ def divergence(f, t, x, probes=None):
     """
     vjp, v = autograd.make_vjp(lambda y: f(t, y))(x)  # one forward pass, kept for the reverse passes
     if probes is None:
+        # >>> exercise divergence: div v = sum_j dv_j/dx_j, one vjp per coordinate j with the unit vector e_j
         n, d = x.shape
         # Row i of vjp(e_j) is grad_x of v_j at point i (points do not interact): take its j-th entry.
         div = sum(vjp(np.broadcast_to(np.eye(d)[j], (n, d)))[:, j] for j in range(d))
+        # <<< exercise
     else:
         div = np.mean([np.sum(vjp(eps) * eps, axis=1) for eps in probes], axis=0)  # eps^T J eps
     return v, div

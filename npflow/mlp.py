@@ -126,12 +126,14 @@ def mlp(params, inputs, activation="relu"):
     -------
     outputs : ndarray, shape (n, fan_out of the last layer)
     """
+    # >>> exercise mlp_forward: h = act(h @ W + b) for every layer but the last, which has no activation
     act = ACTIVATIONS[activation]
     h = inputs
     for W, b in params[:-1]:
         h = act(affine(h, W, b))  # (n, fan_out)
     W, b = params[-1]
     return affine(h, W, b)
+    # <<< exercise
 
 
 def velocity(params, t, x, activation="relu"):

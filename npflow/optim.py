@@ -142,6 +142,7 @@ class Adam:
             self.m, self.v = np.zeros_like(theta), np.zeros_like(theta)
         elif self.m.shape != theta.shape:
             raise ValueError("params do not have the shapes this Adam was started with; use a new Adam")
+        # >>> exercise adam_step: update m and v, correct their bias, step theta by lr * m_hat / (sqrt(v_hat) + eps)
         self.step_count += 1
         k = self.step_count
         # m and v are Adam's own arrays, never differentiated, so they are updated in place:
@@ -158,3 +159,4 @@ class Adam:
         np.divide(m_hat, step, out=step)
         step *= self.lr
         return tree_rebuild(params, _split(theta - step, p_leaves))
+        # <<< exercise

@@ -81,10 +81,12 @@ class LinearPath:
         x_t : ndarray, shape (n, d)
         u_t : ndarray, shape (n, d)
         """
+        # >>> exercise path: x_t = alpha_t x_1 + sigma_t x_0 and u_t = d_alpha_t x_1 + d_sigma_t x_0, t per row
         t = np.reshape(t, (-1, 1))  # (n, 1): one time per row
         x_t = self.alpha(t) * x_1 + self.sigma(t) * x_0
         u_t = self.d_alpha(t) * x_1 + self.d_sigma(t) * x_0
         return x_t, u_t
+        # <<< exercise
 
     def velocity_from_x_t(self, x_t, x_1, t):
         """The target velocity written through x_t: ``u_t = (x_1 - (1 - sigma_min) * x_t) / sigma_t``.

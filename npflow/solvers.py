@@ -57,11 +57,13 @@ def rk4_stages(f, t, x, h):
     k1, k2, k3, k4 : ndarray, each shaped like x
         Slopes at the start, twice at the midpoint, and at the end of the step.
     """
+    # >>> exercise rk4_step: the slope at the start, twice at the midpoint (each from the last), and at the end
     k1 = f(t, x)
     k2 = f(t + h / 2, x + h / 2 * k1)
     k3 = f(t + h / 2, x + h / 2 * k2)
     k4 = f(t + h, x + h * k3)
     return k1, k2, k3, k4
+    # <<< exercise
 
 
 def rk4_step(f, t, x, h):

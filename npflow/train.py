@@ -136,6 +136,7 @@ def training_step(params, optimizer, path, x_1, t, x_0, activation="relu", gradi
     TrainingDiverged
         If the loss or any gradient is NaN or infinite (checked before the update).
     """
+    # >>> exercise training_step: x_t and u_t on the path, the loss and its gradient, one optimizer step
     x_t, u_t = path.sample(x_1, t, x_0)
     with numpy.errstate(over="ignore", invalid="ignore", divide="ignore"):  # non-finite results are checked below
         loss, grads = gradient(params, t, x_t, u_t, activation)
@@ -144,6 +145,7 @@ def training_step(params, optimizer, path, x_1, t, x_0, activation="relu", gradi
     if not all(numpy.all(numpy.isfinite(g)) for g in tree_leaves(grads)):
         raise TrainingDiverged(f"the gradient is not finite (loss {float(loss):.4g})")
     return optimizer.step(params, grads), float(loss)
+    # <<< exercise
 
 
 class _Progress:
