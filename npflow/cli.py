@@ -51,7 +51,7 @@ def solver_name(text):
     return by_lower[text.lower()]
 
 
-class _Parser(argparse.ArgumentParser):
+class OneLineErrorParser(argparse.ArgumentParser):
     """argparse, but a usage error is one line: what was wrong, and where to read more."""
 
     def error(self, message):
@@ -78,10 +78,10 @@ def build_parser():
     from .plot import KINDS
     from .run import RECIPES
 
-    parser = _Parser(prog="npflow", description="Flow matching in NumPy: train a vector field, sample from it, "
-                                                 "and see every step. Noise is at t=0, data at t=1.")
+    parser = OneLineErrorParser(prog="npflow", description="Flow matching in NumPy: train a vector field, sample "
+                                                           "from it, and see every step. Noise is at t=0, data at t=1.")
     parser.add_argument("--version", action="version", version=f"npflow {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser, required=True)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineErrorParser, required=True)
 
     train = commands.add_parser("train", help="train a vector field by conditional flow matching",
                                 description="Train v_theta(t, x) with the CFM loss and Adam, and write a run "

@@ -19,7 +19,6 @@ Adam, Simpson's rule, finite differences), never the reference code, and their m
 what went wrong: a wrong shape ("expected shape (8, 2), got (2, 8)"), or where the values first
 differ. It exits with 0 only if every exercise passes.
 """
-import argparse
 import importlib.util
 import os
 import re
@@ -240,9 +239,11 @@ def grade(package=None, stream=sys.stdout):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m npflow.teach",
-                                     description="Hand out npflow with its exercises blanked, and grade the result.")
-    commands = parser.add_subparsers(dest="command", required=True)
+    from .cli import OneLineErrorParser
+
+    parser = OneLineErrorParser(prog="python -m npflow.teach",
+                                description="Hand out npflow with its exercises blanked, and grade the result.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=OneLineErrorParser)
     student = commands.add_parser("student", help="write a student copy of the package")
     student.add_argument("out_dir", metavar="OUT_DIR", help="folder to create; the copy goes in OUT_DIR/npflow")
     student.add_argument("--force", action="store_true", help="replace OUT_DIR if it holds an earlier copy")
