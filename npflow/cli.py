@@ -210,7 +210,7 @@ def _train(args):
 
     from .io import check_output_path, load_run, save_checkpoint, save_run
     from .run import RECIPES, TrainConfig, start_run
-    from .train import TrainingDiverged, TrainingInterrupted, train
+    from .train import TrainingDiverged, TrainingInterrupted, exact_mixture, train
 
     if args.resume:
         given = [name for name in RECIPE_OPTIONS if name != "steps" and getattr(args, name) is not None]
@@ -224,6 +224,8 @@ def _train(args):
         config = TrainConfig(**{**RECIPES[args.recipe or "seed"], **given})
         run_dir = args.out
         check_output_path(run_dir, args.force, marker="config.json")  # refuse before any work
+        if args.field_error_every:
+            exact_mixture(config)  # refuses a dataset without an exact field
         run = start_run(config)
         save_run(run_dir, run, force=args.force)  # step 0: from now on the run can always be resumed
     try:

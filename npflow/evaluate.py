@@ -8,13 +8,15 @@
   ``KL = NLL - H(p_data)``, the target's entropy is reported too;
 - **field error**: the mean squared gap to the exact field (``npflow.metrics.field_error``),
   where the exact field is known;
-- **energy distance** between generated samples and the target samples.
+- **energy distance**, **W2** and **RBF MMD** between generated samples and target samples;
+- **mode coverage and balance**, where the target has modes;
+- **straightness** of the sampling paths and the **NFE** of the solver.
 """
 import numpy as np
 
 from .data import get_dataset
 from .likelihood import log_likelihood
-from .metrics import energy_distance, field_error
+from .metrics import energy_distance, field_error, mmd_rbf, mode_coverage, straightness, wasserstein2
 from .oracle import exact_velocity
 from .paths import LinearPath
 from .sampling import generate, noise
@@ -39,17 +41,24 @@ def evaluate(run, n=2000, rng=None, solver="rk4", steps=100, rtol=1e-5, atol=1e-
     Returns
     -------
     dict
-        ``nll``, ``energy_distance`` and ``n`` always; ``target_entropy``, ``kl``, ``kl_stderr``
-        and ``field_error`` when the dataset is a Gaussian mixture; ``solver``.
+        ``nll``, ``energy_distance``, ``w2``, ``mmd``, ``straightness``, ``nfe``, ``n`` and
+        ``solver`` always; ``modes_covered``, ``mode_balance`` and ``modes`` where the target has
+        modes; ``target_entropy``, ``kl``, ``kl_stderr`` and ``field_error`` when it is a
+        Gaussian mixture.
     """
     rng = np.random.default_rng(0) if rng is None else rng
     dataset = get_dataset(run.config.dataset)
     options = {"steps": steps, "rtol": rtol, "atol": atol}
     x = dataset.sample(n, rng)  # (n, d) fresh target samples
     log_model = log_likelihood(run.velocity, x, solver=solver, **options)  # (n,)
-    samples = generate(run.velocity, noise(n, dataset.dim, rng), solver, **options).x[-1]
+    trajectory = generate(run.velocity, noise(n, dataset.dim, rng), solver, **options)
+    samples = trajectory.x[-1]
     report = {"n": n, "solver": solver, "nll": float(-log_model.mean()),
-              "energy_distance": energy_distance(samples, x)}
+              "energy_distance": energy_distance(samples, x), "w2": wasserstein2(samples, x),
+              "mmd": mmd_rbf(samples, x), "straightness": straightness(trajectory), "nfe": trajectory.nfe}
+    if dataset.means is not None:
+        report["modes_covered"], report["mode_balance"] = mode_coverage(samples, dataset.means)
+        report["modes"] = len(dataset.means)
     if dataset.mixture is not None:
         gap = dataset.mixture.log_prob(x) - log_model  # (n,) log p_data - log p_model
         t, x_t = points_on_path(dataset.mixture.sample, LinearPath(run.config.sigma_min), n, rng)
@@ -69,7 +78,13 @@ def format_table(report):
         rows += [("target entropy H(p_data) (nats)", f"{report['target_entropy']:.4f}"),
                  ("KL(target || model) (nats)", f"{report['kl']:.4f} +- {report['kl_stderr']:.4f}"),
                  ("field error vs exact field", f"{report['field_error']:.4f}")]
-    rows.append(("energy distance of samples", f"{report['energy_distance']:.4f}"))
+    rows += [("energy distance of samples", f"{report['energy_distance']:.4f}"),
+             ("W2 of samples", f"{report['w2']:.4f}"),
+             ("RBF MMD^2 of samples (h = 1)", f"{report['mmd']:.4f}")]
+    if "modes" in report:
+        rows.append(("modes covered, balance", f"{report['modes_covered']}/{report['modes']}, "
+                                               f"{report['mode_balance']:.3f}"))
+    rows.append(("straightness of the paths, NFE", f"{report['straightness']:.4f}, {report['nfe']}"))
     width = max(len(name) for name, _ in rows)
     lines = [f"{name:<{width}}  {value}" for name, value in rows]
     return "\n".join(lines + [f"({report['n']} target points, solver {report['solver']})"])

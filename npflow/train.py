@@ -36,6 +36,7 @@ from .data import get_dataset
 from .metrics import field_error
 from .mlp import velocity
 from .optim import tree_leaves
+from .oracle import exact_velocity
 from .paths import LinearPath
 from .run import Run, TrainConfig, start_run
 
@@ -203,16 +204,20 @@ def ema_update(ema, params, decay):
             for (W_ema, b_ema), (W, b) in zip(ema, params)]
 
 
+def exact_mixture(config):
+    """The Gaussian mixture behind ``config.dataset``, whose exact field the field error needs; else ValueError."""
+    mixture = get_dataset(config.dataset).mixture
+    if mixture is None:
+        raise ValueError(f"the field error needs a dataset with a known exact field; {config.dataset!r} has none")
+    return mixture
+
+
 def _field_error_probe(config, n=2000):
     """A fixed set of path points (t, x_t) and the exact field, for logging the field error.
 
     Drawn from its own generator, ``default_rng([seed, 1])``, so logging changes no training bit.
     """
-    from .oracle import exact_velocity  # only needed when logging
-
-    mixture = get_dataset(config.dataset).mixture
-    if mixture is None:
-        raise ValueError(f"the field error needs a dataset with a known exact field; {config.dataset!r} has none")
+    mixture = exact_mixture(config)
     t, x_t = points_on_path(mixture.sample, LinearPath(config.sigma_min), n, numpy.random.default_rng([config.seed, 1]))
     return t, x_t, exact_velocity(mixture, config.sigma_min)
 

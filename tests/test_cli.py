@@ -309,3 +309,17 @@ def test_plot_refuses_a_gif_for_a_still_and_an_existing_file(run_dir, tmp_path, 
     (tmp_path / "x.png").write_bytes(b"keep")
     assert main(["plot", str(run_dir), "--kind", "loss", "--out", str(tmp_path / "x.png")]) == 2
     assert (tmp_path / "x.png").read_bytes() == b"keep"
+
+
+def test_field_error_needs_an_exact_field_and_nothing_is_written(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", *TINY, "--dataset", "moons", "--field-error-every", "10", "--out", str(out)]) == 2
+    assert "'moons' has none" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_evaluate_a_dataset_without_a_known_density(tmp_path, capsys):
+    assert main(["train", *TINY, "--dataset", "moons", "--out", str(tmp_path / "run")]) == 0
+    assert main(["evaluate", str(tmp_path / "run"), "--n", "100", "--steps", "10"]) == 0
+    table = capsys.readouterr().out
+    assert "W2 of samples" in table and "straightness" in table and "KL" not in table and "modes" not in table

@@ -39,3 +39,57 @@ def test_mode_statistics():
 
 def test_a_mode_with_one_point_has_no_std():
     assert np.isnan(mode_stds(np.array([[-4.0, 0.0]]), np.array([[-4.0, 0.0], [4.0, 0.0]]))[1]).all()
+
+
+def test_w2_by_hand():
+    from npflow.metrics import wasserstein2
+
+    # The crossing pairing (0-3, 1-1) costs (9 + 0) / 2; the best one (0-1, 1-3) costs (1 + 4) / 2.
+    assert wasserstein2(np.array([[0.0], [1.0]]), np.array([[3.0], [1.0]])) == pytest.approx(np.sqrt(2.5))
+    x = np.random.default_rng(0).standard_normal((50, 2))
+    assert wasserstein2(x, x[::-1]) == pytest.approx(0.0, abs=1e-12)  # a permutation of itself
+    assert wasserstein2(x, x + [3.0, 4.0]) == pytest.approx(5.0)  # a shift moves every point by 5
+
+
+def test_w2_against_brute_force(rng):
+    import itertools
+
+    from npflow.metrics import wasserstein2
+
+    x, y = rng.standard_normal((6, 2)), rng.standard_normal((6, 2))
+    best = min(np.mean(np.sum((x - y[list(p)]) ** 2, axis=1)) for p in itertools.permutations(range(6)))
+    assert wasserstein2(x, y) == pytest.approx(np.sqrt(best))
+
+
+def test_mmd(rng):
+    from npflow.metrics import mmd_rbf
+
+    x, y = rng.standard_normal((300, 2)), rng.standard_normal((300, 2))
+    assert abs(mmd_rbf(x, y)) < 0.01
+    assert mmd_rbf(x, y + 2.0) > 0.2
+    # one point each: k(x, x') and k(y, y') have no off-diagonal terms -> 0/0; two points each by hand
+    a, b = np.array([[0.0], [1.0]]), np.array([[0.0], [3.0]])
+    k = lambda d: np.exp(-d**2 / 2)  # noqa: E731
+    expected = k(1) + k(3) - 2 * (k(0) + k(3) + k(1) + k(2)) / 4
+    assert mmd_rbf(a, b) == pytest.approx(expected)
+
+
+def test_mode_coverage():
+    from npflow.metrics import mode_coverage
+
+    means = np.array([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0]])
+    x = np.repeat(means, [50, 40, 10], axis=0)
+    assert mode_coverage(x, means) == (3, pytest.approx(10 / 50))
+    assert mode_coverage(x[:90], means) == (2, 0.0)
+
+
+def test_straightness_and_kinetic_energy():
+    from npflow.metrics import kinetic_energy, straightness
+    from npflow.solvers import Trajectory
+
+    t = np.linspace(0, 1, 11)
+    line = Trajectory(t=t, x=t[:, None, None] * np.array([[[3.0, 4.0]]]), nfe=0, method="rk4")
+    assert straightness(line) == pytest.approx(0.0, abs=1e-20) and kinetic_energy(line) == pytest.approx(12.5)
+    bent = Trajectory(t=t, x=np.stack([np.column_stack([t, np.sin(np.pi * t)])], axis=1), nfe=0, method="rk4")
+    # velocity (1, pi cos(pi t)) against the chord (1, 0): S ~ mean of pi^2 cos^2 = pi^2 / 2
+    assert straightness(bent) == pytest.approx(np.pi**2 / 2, rel=0.05)
