@@ -105,6 +105,8 @@ def build_parser():
                         help="keep a moving average of the weights with this decay and sample with it [0: off]")
     recipe.add_argument("--dtype", choices=["float64", "float32"],
                         help="precision of the weights and batches; float32 is about twice as fast [float64]")
+    recipe.add_argument("--coupling", choices=["independent", "ot"],
+                        help="pair noise and data in a batch independently, or by optimal transport [independent]")
     recipe.add_argument("--recipe", choices=sorted(RECIPES),
                         help="start from a named recipe, then apply the options above: 'seed' (the tutorial's, "
                              "the default) or 'fast' (backprop, cosine lr 2e-3, EMA 0.999, batch 256)")
@@ -202,7 +204,7 @@ def build_parser():
 
 #: The options that make up a run's recipe (TrainConfig's fields, and --recipe).
 RECIPE_OPTIONS = ("dataset", "steps", "batch_size", "lr", "hidden", "activation", "sigma_min", "seed", "grad",
-                  "lr_schedule", "ema", "dtype", "recipe")
+                  "lr_schedule", "ema", "dtype", "coupling", "recipe")
 
 
 def _train(args):

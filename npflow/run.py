@@ -11,6 +11,7 @@ from typing import Optional
 import autograd.numpy as np
 import numpy
 
+from .couplings import COUPLINGS
 from .data import get_dataset
 from .mlp import ACTIVATIONS, init_mlp, layer_sizes, velocity
 from .optim import Adam
@@ -54,6 +55,9 @@ class TrainConfig:
     dtype : str
         ``"float64"`` (the default) or ``"float32"`` for the weights, Adam's state and the
         batches: about twice as fast, to single precision. The random draws are the same.
+    coupling : str
+        How noise and data are paired in a batch: ``"independent"`` (the seed's) or ``"ot"``
+        (minibatch optimal transport, ``npflow.couplings``).
     """
 
     dataset: str = "two_gaussians"
@@ -68,6 +72,7 @@ class TrainConfig:
     lr_schedule: str = "constant"
     ema: float = 0.0
     dtype: str = "float64"
+    coupling: str = "independent"
 
     def __post_init__(self):
         get_dataset(self.dataset)  # raises for an unknown name
@@ -93,6 +98,8 @@ class TrainConfig:
             raise ValueError(f"ema must be a decay in [0, 1), got {self.ema!r}")
         if self.dtype not in ("float64", "float32"):
             raise ValueError(f"dtype must be 'float64' or 'float32', got {self.dtype!r}")
+        if self.coupling not in COUPLINGS:
+            raise ValueError(f"coupling must be one of {', '.join(COUPLINGS)}, got {self.coupling!r}")
 
     @property
     def dim(self):

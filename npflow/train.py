@@ -32,6 +32,7 @@ import autograd.numpy as np
 import numpy
 
 from . import backprop
+from .couplings import COUPLINGS
 from .data import get_dataset
 from .metrics import field_error
 from .mlp import velocity
@@ -285,6 +286,7 @@ def train(config=None, *, resume=None, callback: Optional[Callable] = None, log_
     sample_data = get_dataset(config.dataset).sample
     path = LinearPath(config.sigma_min)
     gradient = backprop.loss_and_grad if config.grad == "backprop" else loss_and_grad
+    pair = COUPLINGS[config.coupling]
     params, optimizer, rng, ema = run.params, run.optimizer, run.rng, run.ema
     losses = numpy.empty(config.steps)
     losses[:run.step] = run.losses
@@ -299,6 +301,7 @@ def train(config=None, *, resume=None, callback: Optional[Callable] = None, log_
             if interrupted():
                 raise TrainingInterrupted(state(step))
             t, x_1, x_0 = (a.astype(config.dtype, copy=False) for a in draw_batch(sample_data, config.batch_size, rng))
+            x_0, x_1 = pair(x_0, x_1)
             optimizer.lr = scheduled_lr(config, step)
             try:
                 params, losses[step] = training_step(params, optimizer, path, x_1, t, x_0, config.activation, gradient)
