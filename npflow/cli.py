@@ -6,6 +6,7 @@ training it first saves a checkpoint to resume from. A diverging training run ex
 """
 import argparse
 import math
+import os
 import sys
 import time
 
@@ -371,6 +372,9 @@ def main(argv=None):
     except KeyboardInterrupt:
         print(f"npflow {args.command}: interrupted; no file was left half-written", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (npflow evaluate RUN | head): not an error of ours
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the exit flush cannot fail again
+        return 0
 
 
 if __name__ == "__main__":

@@ -50,8 +50,9 @@ class TrainConfig:
         which decays to 0 at the last step.
     ema : float
         Decay of an exponential moving average of the weights, in [0, 1); 0 turns it off.
-        With it, ``ema <- ema * decay + theta * (1 - decay)`` after every step, and the
-        averaged weights are the ones the run samples and scores with.
+        With it, ``ema <- ema * decay_k + theta * (1 - decay_k)`` after every step k, with
+        ``decay_k = min(decay, (1 + k) / (10 + k))`` (a warm-up), and the averaged weights are
+        the ones the run samples and scores with.
     dtype : str
         ``"float64"`` (the default) or ``"float32"`` for the weights, Adam's state and the
         batches: about twice as fast, to single precision. The random draws are the same.

@@ -42,7 +42,7 @@ from .paths import LinearPath
 from .run import Run, TrainConfig, start_run
 
 __all__ = ["TrainingInterrupted", "TrainingDiverged", "cfm_loss", "draw_batch", "points_on_path", "training_step",
-           "scheduled_lr", "ema_update", "train"]
+           "scheduled_lr", "ema_decay", "ema_update", "train"]
 
 
 class TrainingInterrupted(KeyboardInterrupt):
@@ -199,6 +199,16 @@ def scheduled_lr(config, step):
     return config.lr
 
 
+def ema_decay(decay, step):
+    """The moving average's decay at ``step`` (from 0): ``min(decay, (1 + step) / (10 + step))``.
+
+    It starts low and rises to ``decay``, so that early on the average follows the weights
+    instead of staying near their random start (with decay 0.999, a fixed decay would need
+    some thousands of steps to forget theta_0).
+    """
+    return min(decay, (1 + step) / (10 + step))
+
+
 def ema_update(ema, params, decay):
     """One step of the weights' moving average: ``ema <- decay * ema + (1 - decay) * theta``."""
     return [(decay * W_ema + (1 - decay) * W, decay * b_ema + (1 - decay) * b)
@@ -311,7 +321,7 @@ def train(config=None, *, resume=None, callback: Optional[Callable] = None, log_
                     "learning rate too large for this model (try a smaller --lr) or data with very large values"
                 ) from None
             if ema is not None:
-                ema = ema_update(ema, params, config.ema)
+                ema = ema_update(ema, params, ema_decay(config.ema, step))
             if callback is not None:
                 callback(step, losses[step], params)
             if probe is not None and ((step + 1) % field_error_every == 0 or step + 1 == config.steps):

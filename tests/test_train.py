@@ -170,14 +170,15 @@ def test_cosine_schedule():
 
 def test_moving_average_of_the_weights(rng):
     from npflow.run import start_run
-    from npflow.train import ema_update
+    from npflow.train import ema_decay, ema_update
 
     config = TrainConfig(steps=20, hidden=(8,), ema=0.9)
     seen = []
     run = train(config, callback=lambda step, loss, params: seen.append(params), stream=None)
     expected = start_run(config).params  # ema_0 = theta_0
-    for params in seen:  # replay ema_k = 0.9 ema_{k-1} + 0.1 theta_k
-        expected = ema_update(expected, params, 0.9)
+    for step, params in enumerate(seen):  # replay ema_k = d_k ema_{k-1} + (1 - d_k) theta_k
+        expected = ema_update(expected, params, min(0.9, (1 + step) / (10 + step)))
+    assert ema_decay(0.9, 0) == 0.1 and ema_decay(0.9, 1000) == 0.9
     for (W, b), (W_e, b_e) in zip(run.ema, expected):
         np.testing.assert_allclose(W, W_e, rtol=1e-12)
         np.testing.assert_allclose(b, b_e, rtol=1e-12)
