@@ -151,10 +151,12 @@ def build_parser():
     logprob.add_argument("--force", action="store_true", help="replace FILE.npy if it exists")
     logprob.set_defaults(handler=_logprob)
 
-    evaluate = commands.add_parser("evaluate", help="NLL, KL, field error and energy distance of a run",
+    evaluate = commands.add_parser("evaluate", help="NLL, KL, field error and sample distances of a run",
                                    description="Measure a run against fresh target samples: NLL by the reverse "
-                                               "ODE, KL(target || model) and the field error where the target "
-                                               "is a Gaussian mixture, and the energy distance of samples.")
+                                               "ODE; KL(target || model) and the field error where the target "
+                                               "is a Gaussian mixture; energy distance, W2 and MMD of samples; "
+                                               "mode coverage where the target has modes; straightness and NFE "
+                                               "of the sampling paths.")
     _add_run_dir(evaluate)
     evaluate.add_argument("--n", type=positive_int, default=2000, help="target points and samples [2000]")
     _add_solver_arguments(evaluate)
