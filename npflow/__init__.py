@@ -20,7 +20,7 @@ from .metrics import field_error
 from .mlp import init_mlp, mlp, velocity
 from .optim import SGD, Adam
 from .oracle import exact_velocity
-from .paths import LinearPath
+from .paths import LinearPath, VPPath
 from .run import Run, TrainConfig, start_run
 from .sampling import decode, encode, generate, noise, tutorial_generate
 from .solvers import Trajectory, integrate, iterate
@@ -28,7 +28,8 @@ from .train import TrainingDiverged, TrainingInterrupted, cfm_loss, train, train
 
 __all__ = [
     "DATASETS", "get_dataset", "two_gaussians", "GaussianMixture", "RunError", "load_run", "save_run",
-    "log_likelihood", "field_error", "init_mlp", "mlp", "velocity", "SGD", "Adam", "exact_velocity", "LinearPath",
+    "log_likelihood", "field_error", "init_mlp", "mlp", "velocity", "SGD", "Adam", "exact_velocity",
+    "LinearPath", "VPPath",
     "decode", "encode", "generate", "noise", "tutorial_generate", "Trajectory", "integrate", "iterate",
     "Run", "TrainConfig", "start_run", "TrainingDiverged", "TrainingInterrupted", "cfm_loss", "train", "training_step",
 ]

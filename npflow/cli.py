@@ -108,6 +108,8 @@ def build_parser():
                         help="precision of the weights and batches; float32 is about twice as fast [float64]")
     recipe.add_argument("--coupling", choices=["independent", "ot"],
                         help="pair noise and data in a batch independently, or by optimal transport [independent]")
+    recipe.add_argument("--path", choices=["linear", "vp"],
+                        help="conditional path: the seed's linear one, or variance-preserving cosine [linear]")
     recipe.add_argument("--recipe", choices=sorted(RECIPES),
                         help="start from a named recipe, then apply the options above: 'seed' (the tutorial's, "
                              "the default) or 'fast' (backprop, cosine lr 2e-3, EMA 0.999, batch 256)")
@@ -207,7 +209,7 @@ def build_parser():
 
 #: The options that make up a run's recipe (TrainConfig's fields, and --recipe).
 RECIPE_OPTIONS = ("dataset", "steps", "batch_size", "lr", "hidden", "activation", "sigma_min", "seed", "grad",
-                  "lr_schedule", "ema", "dtype", "coupling", "recipe")
+                  "lr_schedule", "ema", "dtype", "coupling", "path", "recipe")
 
 
 def _train(args):

@@ -19,13 +19,68 @@ derivative of x_t for fixed (x_0, x_1), and it can be written three equal ways::
 
 The last form needs only x_t and x_1; it is the one to average over x_1 to get the marginal
 field E[u_t | x_t = x].
+
+Every path here is such a schedule (alpha_t, sigma_t) with alpha_0 = 0 and sigma_0 = 1 (pure
+noise at t = 0); ``AffinePath`` does the sampling once for all of them, and a path class only
+says its schedule. ``VPPath`` is the variance-preserving cosine schedule of diffusion models,
+alpha_t = sin(pi t / 2), sigma_t = cos(pi t / 2), for which alpha_t^2 + sigma_t^2 = 1.
 """
 import numpy as np
 
-__all__ = ["LinearPath"]
+__all__ = ["AffinePath", "LinearPath", "VPPath", "PATHS", "make_path"]
 
 
-class LinearPath:
+class AffinePath:
+    """A conditional path x_t = alpha_t x_1 + sigma_t x_0; subclasses give the schedule.
+
+    Subclasses define ``alpha(t)``, ``sigma(t)``, ``d_alpha(t)`` and ``d_sigma(t)``.
+    """
+
+    def sample(self, x_1, t, x_0):
+        """A point on the path and its target velocity.
+
+        ``x_t = alpha_t * x_1 + sigma_t * x_0`` and ``u_t = d_alpha_t * x_1 + d_sigma_t * x_0``.
+
+        Parameters
+        ----------
+        x_1 : ndarray, shape (n, d)
+            Data points.
+        t : ndarray, shape (n,)
+            Times in [0, 1].
+        x_0 : ndarray, shape (n, d)
+            Noise points, N(0, I) draws.
+
+        Returns
+        -------
+        x_t : ndarray, shape (n, d)
+        u_t : ndarray, shape (n, d)
+        """
+        # >>> exercise path: x_t = alpha_t x_1 + sigma_t x_0 and u_t = d_alpha_t x_1 + d_sigma_t x_0, t per row
+        t = np.reshape(t, (-1, 1))  # (n, 1): one time per row
+        x_t = self.alpha(t) * x_1 + self.sigma(t) * x_0
+        u_t = self.d_alpha(t) * x_1 + self.d_sigma(t) * x_0
+        return x_t, u_t
+        # <<< exercise
+
+    def velocity_from_x_t(self, x_t, x_1, t):
+        """The target velocity written through x_t, with x_0 = (x_t - alpha_t x_1) / sigma_t:
+
+        ``u_t = d_alpha_t * x_1 + d_sigma_t * (x_t - alpha_t * x_1) / sigma_t``  (for t < 1).
+
+        Parameters
+        ----------
+        x_t, x_1 : ndarray, shape (n, d)
+        t : float or ndarray of shape (n,)
+
+        Returns
+        -------
+        u_t : ndarray, shape (n, d)
+        """
+        t = np.reshape(t, (-1, 1))  # (n, 1) or (1, 1)
+        return self.d_alpha(t) * x_1 + self.d_sigma(t) * (x_t - self.alpha(t) * x_1) / self.sigma(t)
+
+
+class LinearPath(AffinePath):
     """The seed's linear conditional path with minimum width ``sigma_min`` in [0, 1).
 
     Parameters
@@ -62,43 +117,44 @@ class LinearPath:
         """d sigma_t / dt = -(1 - sigma_min)."""
         return np.full_like(t, -(1.0 - self.sigma_min))
 
-    def sample(self, x_1, t, x_0):
-        """A point on the path and its target velocity.
 
-        ``x_t = alpha_t * x_1 + sigma_t * x_0`` and ``u_t = d_alpha_t * x_1 + d_sigma_t * x_0``.
+class VPPath(AffinePath):
+    """The variance-preserving cosine path: alpha_t = sin(pi t / 2), sigma_t = cos(pi t / 2).
 
-        Parameters
-        ----------
-        x_1 : ndarray, shape (n, d)
-            Data points.
-        t : ndarray, shape (n,)
-            Times in [0, 1].
-        x_0 : ndarray, shape (n, d)
-            Noise points, N(0, I) draws.
+    x_t keeps unit variance all the way when x_1 has it; the path ends exactly on x_1.
 
-        Returns
-        -------
-        x_t : ndarray, shape (n, d)
-        u_t : ndarray, shape (n, d)
-        """
-        # >>> exercise path: x_t = alpha_t x_1 + sigma_t x_0 and u_t = d_alpha_t x_1 + d_sigma_t x_0, t per row
-        t = np.reshape(t, (-1, 1))  # (n, 1): one time per row
-        x_t = self.alpha(t) * x_1 + self.sigma(t) * x_0
-        u_t = self.d_alpha(t) * x_1 + self.d_sigma(t) * x_0
-        return x_t, u_t
-        # <<< exercise
+    Examples
+    --------
+    >>> x_t, u_t = VPPath().sample(np.array([[2.0]]), np.array([1.0]), np.array([[5.0]]))
+    >>> bool(np.allclose(x_t, 2.0) and np.allclose(u_t, -np.pi / 2 * 5.0))
+    True
+    """
 
-    def velocity_from_x_t(self, x_t, x_1, t):
-        """The target velocity written through x_t: ``u_t = (x_1 - (1 - sigma_min) * x_t) / sigma_t``.
+    def alpha(self, t):
+        """alpha_t = sin(pi t / 2)."""
+        return np.sin(np.pi * t / 2)
 
-        Parameters
-        ----------
-        x_t, x_1 : ndarray, shape (n, d)
-        t : float or ndarray of shape (n,)
+    def sigma(self, t):
+        """sigma_t = cos(pi t / 2)."""
+        return np.cos(np.pi * t / 2)
 
-        Returns
-        -------
-        u_t : ndarray, shape (n, d)
-        """
-        sigma_t = self.sigma(np.reshape(t, (-1, 1)))  # (n, 1) or (1, 1)
-        return (x_1 - (1.0 - self.sigma_min) * x_t) / sigma_t
+    def d_alpha(self, t):
+        """d alpha_t / dt = (pi / 2) cos(pi t / 2)."""
+        return np.pi / 2 * np.cos(np.pi * t / 2)
+
+    def d_sigma(self, t):
+        """d sigma_t / dt = -(pi / 2) sin(pi t / 2)."""
+        return -np.pi / 2 * np.sin(np.pi * t / 2)
+
+
+#: Path names for ``TrainConfig.path`` and ``--path``.
+PATHS = ("linear", "vp")
+
+
+def make_path(name, sigma_min=0.0):
+    """The path of a given name: ``"linear"`` (the seed's, with sigma_min) or ``"vp"``."""
+    if name == "linear":
+        return LinearPath(sigma_min)
+    if name == "vp":
+        return VPPath()
+    raise ValueError(f"path must be one of {', '.join(PATHS)}, got {name!r}")

@@ -15,7 +15,7 @@ from .couplings import COUPLINGS
 from .data import get_dataset
 from .mlp import ACTIVATIONS, init_mlp, layer_sizes, velocity
 from .optim import Adam
-from .paths import LinearPath
+from .paths import make_path
 
 __all__ = ["TrainConfig", "RECIPES", "Run", "start_run"]
 
@@ -59,6 +59,9 @@ class TrainConfig:
     coupling : str
         How noise and data are paired in a batch: ``"independent"`` (the seed's) or ``"ot"``
         (minibatch optimal transport, ``npflow.couplings``).
+    path : str
+        The conditional path: ``"linear"`` (the seed's, with sigma_min) or ``"vp"`` (the
+        variance-preserving cosine schedule; sigma_min does not apply), see ``npflow.paths``.
     """
 
     dataset: str = "two_gaussians"
@@ -74,6 +77,7 @@ class TrainConfig:
     ema: float = 0.0
     dtype: str = "float64"
     coupling: str = "independent"
+    path: str = "linear"
 
     def __post_init__(self):
         get_dataset(self.dataset)  # raises for an unknown name
@@ -88,7 +92,7 @@ class TrainConfig:
             raise ValueError(f"hidden must be one or more positive integer widths, got {self.hidden!r}")
         if self.activation not in ACTIVATIONS:
             raise ValueError(f"unknown activation {self.activation!r}; expected one of: {', '.join(ACTIVATIONS)}")
-        LinearPath(self.sigma_min)  # raises unless 0 <= sigma_min < 1
+        make_path(self.path, self.sigma_min)  # raises for an unknown path, or unless 0 <= sigma_min < 1
         if not (isinstance(self.seed, (int, numpy.integer)) and self.seed >= 0):
             raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
         if self.grad not in ("autograd", "backprop"):

@@ -38,7 +38,7 @@ from .metrics import field_error
 from .mlp import velocity
 from .optim import tree_leaves
 from .oracle import exact_velocity
-from .paths import LinearPath
+from .paths import LinearPath, make_path
 from .run import Run, TrainConfig, start_run
 
 __all__ = ["TrainingInterrupted", "TrainingDiverged", "cfm_loss", "draw_batch", "points_on_path", "training_step",
@@ -114,7 +114,8 @@ def training_step(params, optimizer, path, x_1, t, x_0, activation="relu", gradi
     ----------
     params : list of (W, b)
     optimizer : Adam or SGD
-    path : LinearPath
+    path : AffinePath
+        E.g. ``LinearPath`` or ``VPPath``.
     x_1 : ndarray, shape (n, d)
         Data.
     t : ndarray, shape (n,)
@@ -220,6 +221,8 @@ def exact_mixture(config):
     mixture = get_dataset(config.dataset).mixture
     if mixture is None:
         raise ValueError(f"the field error needs a dataset with a known exact field; {config.dataset!r} has none")
+    if config.path != "linear":
+        raise ValueError(f"the exact field is derived for the linear path, not for path {config.path!r}")
     return mixture
 
 
@@ -294,7 +297,7 @@ def train(config=None, *, resume=None, callback: Optional[Callable] = None, log_
             raise ValueError("this run has no optimizer or generator state, so it cannot be resumed")
     probe = _field_error_probe(config) if field_error_every else None
     sample_data = get_dataset(config.dataset).sample
-    path = LinearPath(config.sigma_min)
+    path = make_path(config.path, config.sigma_min)
     gradient = backprop.loss_and_grad if config.grad == "backprop" else loss_and_grad
     pair = COUPLINGS[config.coupling]
     params, optimizer, rng, ema = run.params, run.optimizer, run.rng, run.ema

@@ -323,3 +323,13 @@ def test_evaluate_a_dataset_without_a_known_density(tmp_path, capsys):
     assert main(["evaluate", str(tmp_path / "run"), "--n", "100", "--steps", "10"]) == 0
     table = capsys.readouterr().out
     assert "W2 of samples" in table and "straightness" in table and "KL" not in table and "modes" not in table
+
+
+def test_train_on_the_vp_path(tmp_path, capsys):
+    assert main(["train", *TINY, "--path", "vp", "--out", str(tmp_path / "vp")]) == 0
+    assert load_run(tmp_path / "vp").config.path == "vp"
+    assert main(["evaluate", str(tmp_path / "vp"), "--n", "100", "--steps", "10"]) == 0
+    table = capsys.readouterr().out
+    assert "KL(target || model)" in table and "field error" not in table  # the exact field is the linear path's
+    assert main(["train", *TINY, "--path", "vp", "--field-error-every", "5", "--out", str(tmp_path / "x")]) == 2
+    assert "derived for the linear path" in capsys.readouterr().err and not (tmp_path / "x").exists()

@@ -47,3 +47,33 @@ def test_end_points(rng):
 def test_sigma_min_out_of_range(bad):
     with pytest.raises(ValueError, match="sigma_min must be in"):
         LinearPath(bad)
+
+
+def test_vp_path_end_points_and_unit_variance(rng):
+    from npflow.paths import VPPath
+
+    path = VPPath()
+    x_1, x_0 = rng.standard_normal((20000, 2)), rng.standard_normal((20000, 2))
+    np.testing.assert_allclose(path.sample(x_1, np.zeros(20000), x_0)[0], x_0, atol=1e-15)  # noise at t = 0
+    np.testing.assert_allclose(path.sample(x_1, np.ones(20000), x_0)[0], x_1, atol=1e-15)  # data at t = 1
+    x_t, _ = path.sample(x_1, np.full(20000, 0.37), x_0)
+    assert x_t.std() == pytest.approx(1.0, abs=0.02)  # alpha^2 + sigma^2 = 1 keeps unit variance
+
+
+def test_vp_velocity_is_the_time_derivative_and_has_its_x_t_form(rng):
+    from npflow.paths import VPPath
+
+    path = VPPath()
+    x_1, x_0 = rng.standard_normal((50, 3)), rng.standard_normal((50, 3))
+    t, h = rng.uniform(0.01, 0.99, 50), 1e-6
+    x_t, u_t = path.sample(x_1, t, x_0)
+    derivative = (path.sample(x_1, t + h, x_0)[0] - path.sample(x_1, t - h, x_0)[0]) / (2 * h)
+    np.testing.assert_allclose(derivative, u_t, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(path.velocity_from_x_t(x_t, x_1, t), u_t, rtol=1e-9, atol=1e-9)
+
+
+def test_make_path_refuses_an_unknown_name():
+    from npflow.paths import make_path
+
+    with pytest.raises(ValueError, match="path must be one of linear, vp, got 'icfm'"):
+        make_path("icfm")
