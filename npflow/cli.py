@@ -207,27 +207,23 @@ def build_parser():
 
 # --- commands ------------------------------------------------------------------------------------
 
-#: The options that make up a run's recipe (TrainConfig's fields, and --recipe).
-RECIPE_OPTIONS = ("dataset", "steps", "batch_size", "lr", "hidden", "activation", "sigma_min", "seed", "grad",
-                  "lr_schedule", "ema", "dtype", "coupling", "path", "recipe")
-
-
 def _train(args):
-    from dataclasses import replace
+    from dataclasses import fields, replace
 
     from .io import check_output_path, load_run, save_checkpoint, save_run
     from .run import RECIPES, TrainConfig, start_run
     from .train import TrainingDiverged, TrainingInterrupted, exact_mixture, train
 
+    # Every field of TrainConfig is an option of the same name; they default to None, so None means "not given".
+    given = {field.name: getattr(args, field.name) for field in fields(TrainConfig)
+             if getattr(args, field.name) is not None}
     if args.resume:
-        given = [name for name in RECIPE_OPTIONS if name != "steps" and getattr(args, name) is not None]
-        if given:
-            raise ValueError(f"--resume continues the recipe saved in the run; drop --{given[0].replace('_', '-')}")
+        refused = [name for name in [*given, *(["recipe"] if args.recipe else [])] if name != "steps"]
+        if refused:
+            raise ValueError(f"--resume continues the recipe saved in the run; drop --{refused[0].replace('_', '-')}")
         run_dir, run = args.resume, load_run(args.resume)
         config = replace(run.config, steps=args.steps or run.config.steps)  # train() checks it against run.step
     else:
-        given = {name: getattr(args, name) for name in RECIPE_OPTIONS
-                 if name != "recipe" and getattr(args, name) is not None}
         config = TrainConfig(**{**RECIPES[args.recipe or "seed"], **given})
         run_dir = args.out
         check_output_path(run_dir, args.force, marker="config.json")  # refuse before any work
@@ -320,7 +316,7 @@ def _plot(args):
     dataset, rng = get_dataset(run.config.dataset), np.random.default_rng(args.seed)
     solver = {"method": args.solver, "steps": args.steps, "rtol": args.rtol, "atol": args.atol}
     x_0, target = noise(args.n, run.dim, rng), dataset.sample(args.n, rng)
-    limits = np.quantile(target, [0.0, 1.0], axis=0) + np.array([[-1.5], [1.5]])  # (2, 2)
+    limits = plot.bounds_around(target, margin=1.5)  # (2, 2)
     exact = None if dataset.mixture is None else exact_velocity(dataset.mixture, run.config.sigma_min)
     with atomic_file(args.out) as tmp:
         if args.kind == "loss":

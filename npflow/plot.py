@@ -6,7 +6,7 @@ quick to start. All of them draw 2-D data.
 """
 import numpy as np
 
-__all__ = ["samples", "trajectories", "field", "density", "loss", "time_slices", "animation", "KINDS"]
+__all__ = ["bounds_around", "samples", "trajectories", "field", "density", "loss", "time_slices", "animation", "KINDS"]
 
 #: The figure kinds ``npflow plot --kind`` draws.
 KINDS = ("samples", "trajectories", "field", "density", "loss", "time_slices", "animation")
@@ -19,7 +19,7 @@ def _figure(ncols, nrows=1, width=4.0, height=4.0):
     return fig, fig.subplots(nrows, ncols, squeeze=False)
 
 
-def _limits(points, margin=1.0):
+def bounds_around(points, margin=1.0):
     """Axis limits around the points, shape (2, 2): rows low/high, columns x/y."""
     return np.quantile(points, [0.0, 1.0], axis=0) + np.array([[-margin], [margin]])
 
@@ -48,11 +48,11 @@ def samples(target, generated, title=None):
     matplotlib.figure.Figure
     """
     fig, axes = _figure(len(generated), width=4.5, height=3.2)
-    limits = _limits(target)
+    box = bounds_around(target)
     for ax, (name, x) in zip(axes[0], generated.items()):
         ax.scatter(target[:, 0], target[:, 1], s=2, c="0.75", label="target")
         ax.scatter(x[:, 0], x[:, 1], s=2, c="C0", label="generated")
-        ax.set(title=name, xlim=limits[:, 0], ylim=limits[:, 1], aspect="equal")
+        ax.set(title=name, xlim=box[:, 0], ylim=box[:, 1], aspect="equal")
     axes[0, 0].legend(loc="upper left", markerscale=4)
     if title:
         fig.suptitle(title)
@@ -88,8 +88,8 @@ def trajectories(trajectory, n_paths=200, target=None):
     ax.add_collection(lines)
     ax.scatter(x[0, :, 0], x[0, :, 1], s=4, c="k", label="start")
     ax.scatter(x[-1, :, 0], x[-1, :, 1], s=4, c="C3", label="end")
-    limits = _limits(x.reshape(-1, 2), margin=0.5)
-    ax.set(xlim=limits[:, 0], ylim=limits[:, 1], aspect="equal",
+    box = bounds_around(x.reshape(-1, 2), margin=0.5)
+    ax.set(xlim=box[:, 0], ylim=box[:, 1], aspect="equal",
            title=f"{x.shape[1]} paths from t = {trajectory.t[0]:g} to t = {trajectory.t[-1]:g}")
     fig.colorbar(lines, ax=ax, label="t")
     ax.legend(loc="upper left", markerscale=3)
@@ -208,11 +208,11 @@ def time_slices(trajectory, times=(0.0, 0.25, 0.5, 0.75, 1.0), bins=60):
     matplotlib.figure.Figure
     """
     fig, axes = _figure(len(times), width=3.0, height=3.0)
-    limits = _limits(trajectory.x.reshape(-1, 2), margin=0.2)
+    box = bounds_around(trajectory.x.reshape(-1, 2), margin=0.2)
     for ax, t in zip(axes[0], times):
         k = int(np.argmin(np.abs(trajectory.t - t)))
         x = trajectory.x[k]
-        ax.hist2d(x[:, 0], x[:, 1], bins=bins, range=limits.T, cmap="Blues")
+        ax.hist2d(x[:, 0], x[:, 1], bins=bins, range=box.T, cmap="Blues")
         ax.set(title=f"x_t at t = {trajectory.t[k]:.2f}", aspect="equal")
     return fig
 
@@ -239,8 +239,8 @@ def animation(trajectory, path, frames=40, n_points=1000, fps=12):
     fig, axes = _figure(1, width=4.5, height=4.0)
     ax = axes[0, 0]
     x = trajectory.x[:, :n_points]  # (k, n, 2)
-    limits = _limits(x.reshape(-1, 2), margin=0.5)
-    ax.set(xlim=limits[:, 0], ylim=limits[:, 1], aspect="equal")
+    box = bounds_around(x.reshape(-1, 2), margin=0.5)
+    ax.set(xlim=box[:, 0], ylim=box[:, 1], aspect="equal")
     dots = ax.scatter(x[0, :, 0], x[0, :, 1], s=3)
     steps = np.linspace(0, len(trajectory.t) - 1, frames).round().astype(int)
 
