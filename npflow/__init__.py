@@ -8,28 +8,29 @@ Data flows one way through the package, one module per idea::
 and back: likelihood (the reverse ODE) scores data, and oracle gives the exact field of a
 Gaussian-mixture target to measure everything against.
 
-Time convention everywhere: t = 0 is noise, t = 1 is data.
+Time convention everywhere: t = 0 is noise (or the source), t = 1 is data.
 """
 __version__ = "0.1.0"
 
 from .data import DATASETS, get_dataset, two_gaussians
 from .gmm import GaussianMixture
-from .io import RunError, load_run, save_run
+from .io import RunError, load_run, save_pairs, save_run
 from .likelihood import log_likelihood
 from .metrics import field_error
 from .mlp import init_mlp, mlp, velocity
 from .optim import SGD, Adam
 from .oracle import exact_velocity
-from .paths import LinearPath, VPPath
+from .paths import ICFMPath, LinearPath, VPPath
+from .reflow import reflow_config, reflow_pairs
 from .run import Run, TrainConfig, start_run
 from .sampling import decode, encode, generate, noise, tutorial_generate
 from .solvers import Trajectory, integrate, iterate
 from .train import TrainingDiverged, TrainingInterrupted, cfm_loss, train, training_step
 
 __all__ = [
-    "DATASETS", "get_dataset", "two_gaussians", "GaussianMixture", "RunError", "load_run", "save_run",
+    "DATASETS", "get_dataset", "two_gaussians", "GaussianMixture", "RunError", "load_run", "save_run", "save_pairs",
     "log_likelihood", "field_error", "init_mlp", "mlp", "velocity", "SGD", "Adam", "exact_velocity",
-    "LinearPath", "VPPath",
+    "LinearPath", "VPPath", "ICFMPath", "reflow_pairs", "reflow_config",
     "decode", "encode", "generate", "noise", "tutorial_generate", "Trajectory", "integrate", "iterate",
     "Run", "TrainConfig", "start_run", "TrainingDiverged", "TrainingInterrupted", "cfm_loss", "train", "training_step",
 ]

@@ -1,4 +1,5 @@
-"""The ``npflow`` command line: ``train``, ``sample``, ``logprob``, ``evaluate``, ``plot``, ``export`` and ``demo``.
+"""The ``npflow`` command line: ``train``, ``reflow``, ``sample``, ``logprob``, ``evaluate``, ``plot``, ``export``
+and ``demo``.
 
 Bad input gets one line on stderr that names the value and what was expected, and exit
 status 2; nothing is written. Ctrl-C exits with 130 and leaves no half-written output; during
@@ -63,19 +64,30 @@ def _add_run_dir(parser):
     parser.add_argument("run_dir", metavar="RUN_DIR", help="a directory written by 'npflow train'")
 
 
-def _add_solver_arguments(parser):
-    group = parser.add_argument_group("solver")
-    group.add_argument("--solver", type=solver_name, default="rk4",
-                       help="euler, midpoint, heun, rk4 (fixed step, with --steps) or a solve_ivp method: "
-                            "RK45, RK23, DOP853, Radau, BDF, LSODA (adaptive, with --rtol/--atol) [rk4]")
-    group.add_argument("--steps", type=positive_int, default=100, help="fixed steps from t=0 to t=1 [100]")
-    group.add_argument("--rtol", type=positive_float, default=1e-5, help="relative tolerance [1e-5]")
-    group.add_argument("--atol", type=positive_float, default=1e-5, help="absolute tolerance [1e-5]")
+def _add_solver_arguments(parser, solver="rk4", tolerance=1e-5, title="solver", steps_flag="--steps"):
+    group = parser.add_argument_group(title)
+    group.add_argument("--solver", type=solver_name, default=solver,
+                       help=f"euler, midpoint, heun, rk4 (fixed step, with {steps_flag}) or a solve_ivp method: "
+                            f"RK45, RK23, DOP853, Radau, BDF, LSODA (adaptive, with --rtol/--atol) [{solver}]")
+    group.add_argument(steps_flag, dest="solver_steps", type=positive_int, default=100, metavar="K",
+                       help="fixed steps from t=0 to t=1 [100]")
+    group.add_argument("--rtol", type=positive_float, default=tolerance, help=f"relative tolerance [{tolerance:g}]")
+    group.add_argument("--atol", type=positive_float, default=tolerance, help=f"absolute tolerance [{tolerance:g}]")
+
+
+def _add_training_output(parser, out="RUN_DIR"):
+    """The options of a command that trains into ``out``: replace it, how often to checkpoint, and quiet."""
+    parser.add_argument("--force", action="store_true", help=f"replace {out} if it is an existing run")
+    parser.add_argument("--checkpoint-every", type=non_negative_int, default=1000, metavar="K",
+                        help="save a checkpoint every K steps [1000; 0: only at the end or on Ctrl-C]")
+    parser.add_argument("--quiet", action="store_true", help="no progress lines")
 
 
 def build_parser():
+    from .couplings import COUPLING_NAMES
     from .data import DATASETS
     from .mlp import ACTIVATIONS
+    from .paths import PATHS
     from .plot import KINDS
     from .run import RECIPES
 
@@ -91,13 +103,19 @@ def build_parser():
                                             "it to the same bits as an uninterrupted run.")
     # Recipe options default to None so that --resume can tell which were given; TrainConfig fills the rest.
     recipe = train.add_argument_group("recipe (fixed for a run; with --resume only --steps may be given)")
-    recipe.add_argument("--dataset", choices=sorted(DATASETS), help="target data [two_gaussians]")
+    recipe.add_argument("--dataset", metavar="NAME|FILE",
+                        help=f"target data: one of {', '.join(sorted(DATASETS))}, or a .npy or .csv file of "
+                             "shape (n, d), any d, whose rows are drawn with replacement [two_gaussians]")
+    recipe.add_argument("--source", metavar="gaussian|NAME|FILE",
+                        help="where the flow starts at t=0: N(0, I), or a dataset like --dataset for "
+                             "data-to-data transport [gaussian]")
     recipe.add_argument("--steps", type=positive_int, help="total Adam steps [10000]")
     recipe.add_argument("--batch-size", type=positive_int, help="points per step [128]")
     recipe.add_argument("--lr", type=positive_float, help="Adam learning rate [1e-3]")
     recipe.add_argument("--hidden", type=hidden_widths, help="hidden widths [128,128]")
     recipe.add_argument("--activation", choices=list(ACTIVATIONS), help="relu, silu or tanh [relu]")
-    recipe.add_argument("--sigma-min", type=unit_interval, help="path width at t=1, in [0, 1) [0.0]")
+    recipe.add_argument("--sigma-min", type=unit_interval,
+                        help="path width, in [0, 1): at t=1 for --path linear, everywhere for icfm [0.0]")
     recipe.add_argument("--seed", type=non_negative_int, help="random seed [42]")
     recipe.add_argument("--grad", choices=["autograd", "backprop"],
                         help="gradient by autograd, or by the hand-written chain rule (faster) [autograd]")
@@ -106,32 +124,50 @@ def build_parser():
                         help="keep a moving average of the weights with this decay and sample with it [0: off]")
     recipe.add_argument("--dtype", choices=["float64", "float32"],
                         help="precision of the weights and batches; float32 is about twice as fast [float64]")
-    recipe.add_argument("--coupling", choices=["independent", "ot"],
-                        help="pair noise and data in a batch independently, or by optimal transport [independent]")
-    recipe.add_argument("--path", choices=["linear", "vp"],
-                        help="conditional path: the seed's linear one, or variance-preserving cosine [linear]")
+    recipe.add_argument("--coupling", choices=COUPLING_NAMES,
+                        help="pair noise and data in a batch independently, by optimal transport, or take "
+                             "whole pairs from --pairs-file [independent]")
+    recipe.add_argument("--pairs-file", metavar="FILE.npz",
+                        help="with --coupling pairs: arrays x_0 and x_1 of shape (N, d), e.g. from 'npflow reflow'")
+    recipe.add_argument("--path", choices=PATHS,
+                        help="conditional path: the seed's linear one, icfm (the straight line blurred by a "
+                             "constant --sigma-min), or variance-preserving cosine [linear]")
     recipe.add_argument("--recipe", choices=sorted(RECIPES),
                         help="start from a named recipe, then apply the options above: 'seed' (the tutorial's, "
                              "the default) or 'fast' (backprop, cosine lr 2e-3, EMA 0.999, batch 256)")
     where = train.add_mutually_exclusive_group(required=True)
     where.add_argument("--out", metavar="RUN_DIR", help="run directory to create")
     where.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its checkpoint")
-    train.add_argument("--force", action="store_true", help="replace RUN_DIR if it is an existing run")
-    train.add_argument("--checkpoint-every", type=non_negative_int, default=1000, metavar="K",
-                       help="save a checkpoint every K steps [1000; 0: only at the end or on Ctrl-C]")
+    _add_training_output(train)
     train.add_argument("--field-error-every", type=non_negative_int, default=0, metavar="K",
                        help="every K steps, log the mean squared gap to the exact field (Gaussian-mixture "
                             "datasets only) [0: never]")
-    train.add_argument("--quiet", action="store_true", help="no progress lines")
     train.set_defaults(handler=_train)
 
+    reflow = commands.add_parser("reflow", help="straighten a trained flow: train a new one on the pairs it makes",
+                                 description="Rectified flow's reflow: draw N source points x_0, carry each "
+                                             "through RUN_DIR's flow to x_1 with a tight solver, and train a new "
+                                             "run on the straight lines between these fixed pairs (coupling "
+                                             "'pairs', linear path, sigma_min 0). The rest of the recipe is "
+                                             "RUN_DIR's. Its paths are straighter, so few Euler steps suffice.")
+    _add_run_dir(reflow)
+    reflow.add_argument("--out", required=True, metavar="NEW_RUN", help="run directory to create")
+    reflow.add_argument("--pairs", type=positive_int, default=10_000, metavar="N", help="pairs to make [10000]")
+    reflow.add_argument("--steps", type=positive_int, help="training steps [RUN_DIR's]")
+    reflow.add_argument("--seed", type=non_negative_int, help="seed of the pairs and of the new run [RUN_DIR's]")
+    _add_solver_arguments(reflow, solver="RK45", tolerance=1e-6, title="solver that makes the pairs",
+                          steps_flag="--solver-steps")
+    _add_training_output(reflow, out="NEW_RUN")
+    reflow.set_defaults(handler=_reflow)
+
     sample = commands.add_parser("sample", help="generate samples from a trained run",
-                                 description="Draw noise x_0 ~ N(0, I) and integrate dx/dt = v_theta(t, x) "
-                                             "from t=0 to t=1. Saves an array of shape (n, d).")
+                                 description="Draw x_0 from the run's source (noise, N(0, I), unless it was "
+                                             "trained from another) and integrate dx/dt = v_theta(t, x) from "
+                                             "t=0 to t=1. Saves an array of shape (n, d).")
     _add_run_dir(sample)
     sample.add_argument("--n", type=positive_int, default=1024, help="number of samples [1024]")
     _add_solver_arguments(sample)
-    sample.add_argument("--seed", type=non_negative_int, default=0, help="seed of the noise [0]")
+    sample.add_argument("--seed", type=non_negative_int, default=0, help="seed of the source draws [0]")
     sample.add_argument("--dtype", choices=["float64", "float32"], default="float64",
                         help="arithmetic of the fixed-step solvers; float32 is about twice as fast [float64]")
     sample.add_argument("--out", required=True, metavar="FILE.npy", help="where to save the samples")
@@ -140,8 +176,9 @@ def build_parser():
 
     logprob = commands.add_parser("logprob", help="log-likelihood of points under a trained run",
                                   description="Score points by the reverse ODE: integrate [x, div v] from t=1 "
-                                              "back to t=0 and return log N(x(0); 0, I) - integral of div v. "
-                                              "Saves an array of shape (n,).")
+                                              "back to t=0 and return log p_0(x(0)) - integral of div v, with "
+                                              "p_0 = N(0, I) (or the run's Gaussian-mixture source). Saves an "
+                                              "array of shape (n,).")
     _add_run_dir(logprob)
     logprob.add_argument("--points", required=True, metavar="FILE.npy", help="points to score, shape (n, d)")
     logprob.add_argument("--out", required=True, metavar="FILE.npy", help="where to save log p, shape (n,)")
@@ -210,9 +247,9 @@ def build_parser():
 def _train(args):
     from dataclasses import fields, replace
 
-    from .io import check_output_path, load_run, save_checkpoint, save_run
+    from .io import check_output_path, load_run, save_run
     from .run import RECIPES, TrainConfig, start_run
-    from .train import TrainingDiverged, TrainingInterrupted, exact_mixture, train
+    from .train import exact_mixture
 
     # Every field of TrainConfig is an option of the same name; they default to None, so None means "not given".
     given = {field.name: getattr(args, field.name) for field in fields(TrainConfig)
@@ -229,20 +266,28 @@ def _train(args):
         check_output_path(run_dir, args.force, marker="config.json")  # refuse before any work
         if args.field_error_every:
             exact_mixture(config)  # refuses a dataset without an exact field
-        run = start_run(config)
-        save_run(run_dir, run, force=args.force)  # step 0: from now on the run can always be resumed
+        save_run(run_dir, start_run(config), force=args.force)  # step 0: from now on the run can always be resumed
+        run = load_run(run_dir)  # which reads the run's own copies of any data files
+        config = run.config
+    return _train_in(run_dir, run, config, args, field_error_every=args.field_error_every)
+
+
+def _train_in(run_dir, run, config, args, field_error_every=0):
+    """Train ``run`` up to ``config.steps``, checkpointing into ``run_dir``; the exit status."""
+    from .io import load_run, save_checkpoint
+    from .train import TrainingDiverged, TrainingInterrupted, train
+
     try:
-        run = train(config, resume=run, stream=None if args.quiet else sys.stderr,
-                    field_error_every=args.field_error_every,
+        run = train(config, resume=run, stream=None if args.quiet else sys.stderr, field_error_every=field_error_every,
                     checkpoint=lambda state: save_checkpoint(run_dir, state), checkpoint_every=args.checkpoint_every)
     except TrainingInterrupted as interrupt:
         save_checkpoint(run_dir, interrupt.run)
-        print(f"npflow train: interrupted at step {interrupt.run.step} of {config.steps}; checkpoint saved. "
+        print(f"npflow {args.command}: interrupted at step {interrupt.run.step} of {config.steps}; checkpoint saved. "
               f"Resume with: npflow train --resume {run_dir}", file=sys.stderr)
         return 130
     except TrainingDiverged as error:
         step = load_run(run_dir).step
-        print(f"npflow train: error: {error}. The last good checkpoint (step {step}) is kept in {run_dir}",
+        print(f"npflow {args.command}: error: {error}. The last good checkpoint (step {step}) is kept in {run_dir}",
               file=sys.stderr)
         return 1
     save_checkpoint(run_dir, run)
@@ -250,17 +295,50 @@ def _train(args):
     return 0
 
 
+def _reflow(args):
+    import tempfile
+
+    import numpy as np
+
+    from .io import check_output_path, load_run, save_pairs, save_run
+    from .reflow import reflow_config, reflow_pairs
+    from .run import start_run
+
+    first = load_run(args.run_dir)
+    check_output_path(args.out, args.force, marker="config.json")  # refuse before any work
+    seed = first.config.seed if args.seed is None else args.seed
+    if not args.quiet:
+        print(f"making {args.pairs} pairs with {args.solver} ...", file=sys.stderr, flush=True)
+    start = time.perf_counter()
+    x_0, x_1 = reflow_pairs(first, args.pairs, np.random.default_rng([seed, 2]), args.solver,
+                            **_solver_options(args))
+    if not args.quiet:
+        print(f"made {args.pairs} pairs in {time.perf_counter() - start:.1f} s", file=sys.stderr)
+    with tempfile.TemporaryDirectory() as scratch:  # the new run keeps its own copy, pairs.npz
+        pairs_file = os.path.join(scratch, "pairs.npz")
+        save_pairs(pairs_file, x_0, x_1)
+        config = reflow_config(first.config, pairs_file, steps=args.steps or first.config.steps, seed=seed)
+        save_run(args.out, start_run(config), force=args.force)
+    run = load_run(args.out)
+    return _train_in(args.out, run, run.config, args)
+
+
+def _solver_options(args):
+    """A command's --steps, --rtol and --atol, named as ``npflow.integrate`` names them (with --solver beside)."""
+    return {"steps": args.solver_steps, "rtol": args.rtol, "atol": args.atol}
+
+
 def _sample(args):
     import numpy as np
 
     from .io import check_output_path, load_run, save_array
-    from .sampling import generate, noise
+    from .sampling import generate
 
     run = load_run(args.run_dir).astype(args.dtype)
     check_output_path(args.out, args.force)
-    x_0 = noise(args.n, run.dim, np.random.default_rng(args.seed)).astype(args.dtype)  # the same draws either way
+    x_0 = run.config.source_distribution.sample(args.n, np.random.default_rng(args.seed)).astype(args.dtype)
     start = time.perf_counter()
-    trajectory = generate(run.velocity, x_0, args.solver, steps=args.steps, rtol=args.rtol, atol=args.atol)
+    trajectory = generate(run.velocity, x_0, args.solver, **_solver_options(args))
     seconds = time.perf_counter() - start
     save_array(args.out, trajectory.x[-1], force=args.force)
     print(f"{args.n} samples by {args.solver}: NFE {trajectory.nfe}, {seconds:.3f} s; saved to {args.out}")
@@ -273,11 +351,16 @@ def _logprob(args):
     from .likelihood import log_likelihood
 
     run = load_run(args.run_dir)
+    source = run.config.source_distribution
+    if source.mixture is None:
+        raise ValueError(f"the likelihood needs the density of the run's source, and {run.config.source!r} has none "
+                         "(only gaussian and Gaussian-mixture sources do)")
     points = load_points(args.points, run.dim)
     check_output_path(args.out, args.force)
     start = time.perf_counter()
-    log_p = log_likelihood(run.velocity, points, method=args.method, solver=args.solver, steps=args.steps,
-                           rtol=args.rtol, atol=args.atol, probes=args.probes, rng=np.random.default_rng(args.seed))
+    log_p = log_likelihood(run.velocity, points, method=args.method, solver=args.solver, probes=args.probes,
+                           rng=np.random.default_rng(args.seed), log_p_0=source.mixture.log_prob,
+                           **_solver_options(args))
     seconds = time.perf_counter() - start
     save_array(args.out, log_p, force=args.force)
     print(f"log p of {len(points)} points ({args.method}, {args.solver}): mean {log_p.mean():.4f} nats, "
@@ -293,7 +376,7 @@ def _evaluate(args):
     from .io import load_run
 
     report = evaluate(load_run(args.run_dir), n=args.n, rng=np.random.default_rng(args.seed), solver=args.solver,
-                      steps=args.steps, rtol=args.rtol, atol=args.atol)
+                      **_solver_options(args))
     print(json.dumps(report, indent=2) if args.json else format_table(report))
 
 
@@ -305,31 +388,37 @@ def _plot(args):
     from .io import atomic_file, check_output_path, load_run
     from .likelihood import log_likelihood
     from .oracle import exact_velocity
-    from .sampling import generate, noise
+    from .sampling import generate
 
     run = load_run(args.run_dir)
+    config = run.config
     if run.dim != 2 and args.kind != "loss":
         raise ValueError(f"--kind {args.kind} draws 2-D data, and this run's data has d = {run.dim}")
     if (args.kind == "animation") != args.out.lower().endswith(".gif"):
         raise ValueError("--kind animation writes a .gif, and only it does; got --out " + repr(args.out))
+    source = config.source_distribution
+    if args.kind == "density" and source.mixture is None:
+        raise ValueError(f"--kind density needs the density of the run's source, and {config.source!r} has none")
     check_output_path(args.out, args.force)
-    dataset, rng = get_dataset(run.config.dataset), np.random.default_rng(args.seed)
-    solver = {"method": args.solver, "steps": args.steps, "rtol": args.rtol, "atol": args.atol}
-    x_0, target = noise(args.n, run.dim, rng), dataset.sample(args.n, rng)
+    dataset, rng = get_dataset(config.dataset), np.random.default_rng(args.seed)
+    options = _solver_options(args)
+    x_0, target = source.sample(args.n, rng), dataset.sample(args.n, rng)
     limits = plot.bounds_around(target, margin=1.5)  # (2, 2)
-    exact = None if dataset.mixture is None else exact_velocity(dataset.mixture, run.config.sigma_min)
+    exact = None
+    if dataset.mixture is not None and config.path == "linear" and config.source == "gaussian":
+        exact = exact_velocity(dataset.mixture, config.sigma_min)
     with atomic_file(args.out) as tmp:
         if args.kind == "loss":
             fig = plot.loss(run.losses, field_errors=run.field_errors)
         elif args.kind == "field":
             fig = plot.field(run.velocity, limits=limits, exact=exact)
         elif args.kind == "density":
-            fig = plot.density(lambda points: log_likelihood(run.velocity, points, solver=args.solver, steps=args.steps,
-                                                             rtol=args.rtol, atol=args.atol),
+            fig = plot.density(lambda points: log_likelihood(run.velocity, points, solver=args.solver,
+                                                             log_p_0=source.mixture.log_prob, **options),
                                limits, resolution=50,
                                target_log_p=None if dataset.mixture is None else dataset.mixture.log_prob)
         else:
-            trajectory = generate(run.velocity, x_0, **solver)
+            trajectory = generate(run.velocity, x_0, args.solver, **options)
             if args.kind == "samples":
                 fig = plot.samples(target, {f"{args.solver}, NFE {trajectory.nfe}": trajectory.x[-1]})
             elif args.kind == "trajectories":

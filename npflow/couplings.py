@@ -6,10 +6,20 @@ trajectories curve. Pairing the batch by optimal transport (``ot``, Tong et al.,
 "Improving and generalizing flow-based generative models with minibatch optimal transport")
 pairs each noise point with a nearby data point: paths cross less, and the learned flow is
 straighter, so fewer solver steps are needed.
+
+A third coupling, ``pairs``, does not re-pair a batch: it draws whole pairs (x_0, x_1) from a
+fixed table, such as the one ``npflow.reflow`` makes by carrying noise through a trained flow.
+The table is an ``.npz`` file with arrays ``x_0`` and ``x_1`` of equal shape (N, d)
+(``load_pairs``).
 """
+import os
+import zipfile
+
 import numpy as np
 
-__all__ = ["COUPLINGS", "independent", "ot", "pairing_cost"]
+from .data import read_cached
+
+__all__ = ["COUPLINGS", "COUPLING_NAMES", "independent", "ot", "pairing_cost", "load_pairs", "draw_pairs"]
 
 
 def independent(x_0, x_1):
@@ -44,5 +54,53 @@ def pairing_cost(x_0, x_1):
     return float(np.mean(np.sum((x_0 - x_1) ** 2, axis=1)))
 
 
-#: Couplings by name.
+def _read_pairs(path):
+    try:
+        archive = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
+        raise ValueError(f"pairs file {path!r} is not a readable .npz archive ({error})") from None
+    if not isinstance(archive, np.lib.npyio.NpzFile):
+        raise ValueError(f"pairs file {path!r} is not a readable .npz archive (it holds one array)")
+    with archive:
+        if not {"x_0", "x_1"} <= set(archive.files):
+            raise ValueError(f"pairs file {path!r} must hold arrays named x_0 and x_1, got {sorted(archive.files)}")
+        try:
+            x_0, x_1 = archive["x_0"], archive["x_1"]
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:  # ValueError: an object array, which needs a pickle
+            raise ValueError(f"pairs file {path!r}: x_0 or x_1 cannot be read ({error})") from None
+    if x_0.dtype.kind != "f" or x_1.dtype.kind != "f" or x_0.ndim != 2 or x_0.shape != x_1.shape or len(x_0) < 2:
+        raise ValueError(f"pairs file {path!r} must hold x_0 and x_1 as float arrays of one shape (N, d) with N >= 2, "
+                         f"got {x_0.dtype} {x_0.shape} and {x_1.dtype} {x_1.shape}")
+    if not (np.all(np.isfinite(x_0)) and np.all(np.isfinite(x_1))):
+        raise ValueError(f"pairs file {path!r} has NaN or infinite values")
+    return x_0, x_1
+
+
+def load_pairs(path):
+    """Read a table of pairs: an ``.npz`` file with float arrays ``x_0`` and ``x_1`` of shape (N, d), N >= 2.
+
+    Returns
+    -------
+    x_0, x_1 : ndarray, shape (N, d)
+
+    Raises
+    ------
+    ValueError
+        One line naming the file, if it is missing, unreadable or not such a table.
+    """
+    if not os.path.isfile(path):
+        raise ValueError(f"pairs file {path!r} does not exist")
+    return read_cached(_read_pairs, path)
+
+
+def draw_pairs(x_0, x_1, n, rng):
+    """n pairs drawn whole from the table (x_0, x_1), uniformly with replacement. Returns x_0, x_1 of shape (n, d)."""
+    i = rng.integers(0, len(x_0), n)  # (n,) rows of the table
+    return x_0[i], x_1[i]
+
+
+#: Couplings that re-pair a batch drawn independently, by name.
 COUPLINGS = {"independent": independent, "ot": ot}
+
+#: Every coupling ``TrainConfig.coupling`` accepts: those above, and ``pairs`` from a table.
+COUPLING_NAMES = (*COUPLINGS, "pairs")

@@ -5,8 +5,19 @@ from the ``numpy.random.Generator`` passed in, so the same seed gives the same p
 
 The registry ``DATASETS`` maps a name to its sampler and what is known about it: the mode
 centres (for the mode metrics) and, for a Gaussian mixture, the mixture itself, which gives the
-exact density and the exact flow (``npflow.oracle``). Add a dataset by adding an entry.
+exact density and the exact flow (``npflow.oracle``). Add a dataset by adding an entry, or wrap
+any ``GaussianMixture`` with ``mixture_dataset``.
+
+**Your own data.** Wherever a dataset name is expected, the path of a ``.npy`` or ``.csv`` file of
+shape (n, d) works too (``get_dataset("points.npy")``, ``npflow train --dataset points.npy``),
+for any d. Its distribution is the empirical one: a draw picks rows of the file uniformly, with
+replacement. The file is checked once: a 2-D numeric array, at least 2 rows, no NaN or inf.
+
+**Sources.** The flow starts at t = 0 from a source p_0: ``"gaussian"``, N(0, I), by default,
+or any dataset, for data-to-data transport (``get_source``).
 """
+import functools
+import os
 from dataclasses import dataclass
 from typing import Callable, Optional
 
@@ -14,7 +25,8 @@ import numpy as np
 
 from .gmm import GaussianMixture
 
-__all__ = ["Dataset", "DATASETS", "TWO_GAUSSIANS", "EIGHT_GAUSSIANS", "get_dataset", "two_gaussians", "eight_gaussians",
+__all__ = ["Dataset", "DATASETS", "TWO_GAUSSIANS", "EIGHT_GAUSSIANS", "GMM", "get_dataset", "get_source",
+           "mixture_dataset", "is_data_file", "load_data_file", "points_dataset", "read_cached", "two_gaussians", "eight_gaussians",
            "moons", "circles", "checkerboard", "spirals", "swiss_roll"]
 
 #: The seed's target: an equal mixture of N((-4, 0), I) and N((4, 0), I).
@@ -23,6 +35,10 @@ TWO_GAUSSIANS = GaussianMixture(means=[[-4.0, 0.0], [4.0, 0.0]], std=1.0)
 #: Eight equal Gaussians of std 0.5 on the circle of radius 4, at angles 0, 45, ..., 315 degrees.
 EIGHT_GAUSSIANS = GaussianMixture(
     means=4.0 * np.column_stack([np.cos(np.arange(8) * np.pi / 4), np.sin(np.arange(8) * np.pi / 4)]), std=0.5)
+
+#: The ``gmm`` dataset: three components with unequal weights and widths, to show that nothing
+#: in the exact density or the exact field needs equal ones.
+GMM = GaussianMixture(means=[[-3.0, -2.0], [3.0, -2.0], [0.0, 3.0]], std=[0.6, 0.9, 0.4], weights=[0.5, 0.3, 0.2])
 
 
 def two_gaussians(n, rng):
@@ -126,10 +142,23 @@ class Dataset:
     mixture: Optional[GaussianMixture] = None
 
 
+def mixture_dataset(name, mixture):
+    """A dataset drawn from a ``GaussianMixture``, with its modes, exact density and exact field.
+
+    Examples
+    --------
+    >>> dataset = mixture_dataset("mine", GaussianMixture([[0.0, 0.0, 0.0]], std=2.0))
+    >>> dataset.sample(4, np.random.default_rng(0)).shape, dataset.dim
+    ((4, 3), 3)
+    """
+    return Dataset(name, mixture.sample, dim=mixture.dim, means=mixture.means, mixture=mixture)
+
+
 DATASETS = {
     "two_gaussians": Dataset("two_gaussians", two_gaussians, dim=2, means=TWO_GAUSSIANS.means, mixture=TWO_GAUSSIANS),
     "eight_gaussians": Dataset("eight_gaussians", eight_gaussians, dim=2, means=EIGHT_GAUSSIANS.means,
                                mixture=EIGHT_GAUSSIANS),
+    "gmm": mixture_dataset("gmm", GMM),
     "moons": Dataset("moons", moons, dim=2),
     "circles": Dataset("circles", circles, dim=2),
     "checkerboard": Dataset("checkerboard", checkerboard, dim=2),
@@ -138,8 +167,115 @@ DATASETS = {
 }
 
 
+#: File types a dataset can be read from.
+DATA_FILE_SUFFIXES = (".npy", ".csv")
+
+
+def is_data_file(name):
+    """Whether a dataset name is the path of a data file (it ends in .npy or .csv)."""
+    return isinstance(name, str) and name.lower().endswith(DATA_FILE_SUFFIXES)
+
+
+def load_data_file(path):
+    """Read and check points from a ``.npy`` file (no pickles) or a comma-separated ``.csv`` file.
+
+    A ``.csv`` file has one point per line, d numbers separated by commas; lines starting with
+    ``#`` are skipped.
+
+    Returns
+    -------
+    x : ndarray of float, shape (n, d), n >= 2
+
+    Raises
+    ------
+    ValueError
+        One line naming the file: missing, unreadable, not a 2-D numeric array, fewer than 2
+        rows, or NaN/inf values.
+    """
+    if not os.path.isfile(path):
+        raise ValueError(f"dataset file {path!r} does not exist")
+    try:
+        if path.lower().endswith(".csv"):
+            x = np.loadtxt(path, delimiter=",", ndmin=2, dtype=float)
+        else:
+            x = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as error:
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise ValueError(f"dataset file {path!r} cannot be read as an array of numbers ({reason})") from None
+    if not isinstance(x, np.ndarray) or x.dtype.kind not in "fiu":
+        raise ValueError(f"dataset file {path!r} must hold one numeric array, got {getattr(x, 'dtype', type(x))}")
+    if x.ndim != 2 or x.shape[0] < 2 or x.shape[1] < 1:
+        raise ValueError(f"dataset file {path!r} must hold an array of shape (n, d) with n >= 2, got shape {x.shape}")
+    bad_rows = int(np.sum(~np.all(np.isfinite(x), axis=1)))
+    if bad_rows:
+        raise ValueError(f"dataset file {path!r} has NaN or infinite values in {bad_rows} of its {len(x)} rows")
+    return x.astype(float)
+
+
+def points_dataset(name, x):
+    """The empirical distribution of the points x, shape (n, d): a draw picks rows uniformly, with replacement.
+
+    Examples
+    --------
+    >>> dataset = points_dataset("three", np.array([[0.0], [1.0], [2.0]]))
+    >>> dataset.sample(5, np.random.default_rng(0))[:, 0]
+    array([2., 1., 1., 0., 0.])
+    """
+    return Dataset(name, lambda n, rng: x[rng.integers(0, len(x), n)], dim=x.shape[1])
+
+
+def read_cached(read, path):
+    """``read(path)``, reused while the file keeps its modification time and size.
+
+    Configs name their files and are checked often; this reads each file once.
+    """
+    stat = os.stat(path)
+    return _read_once(read, path, stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=16)
+def _read_once(read, path, modified, size):
+    return read(path)
+
+
+def _read_file_dataset(path):
+    return points_dataset(path, load_data_file(path))
+
+
 def get_dataset(name):
-    """Look up a dataset by name; raise ``ValueError`` naming the choices if it is unknown."""
+    """A dataset by registry name, or from a ``.npy``/``.csv`` file path; ``ValueError`` saying what is accepted.
+
+    Examples
+    --------
+    >>> get_dataset("eight_gaussians").dim
+    2
+    """
+    if is_data_file(name):
+        if not os.path.isfile(name):
+            raise ValueError(f"dataset file {name!r} does not exist")
+        return read_cached(_read_file_dataset, name)
     if name not in DATASETS:
-        raise ValueError(f"unknown dataset {name!r}; expected one of: {', '.join(sorted(DATASETS))}")
+        raise ValueError(f"unknown dataset {name!r}; expected one of: {', '.join(sorted(DATASETS))}, "
+                         f"or a .npy or .csv file of shape (n, d)")
     return DATASETS[name]
+
+
+def get_source(name, dim):
+    """The source p_0 that the flow starts from at t = 0.
+
+    ``"gaussian"`` is N(0, I) in dimension ``dim`` (the seed's; a draw is
+    ``rng.standard_normal((n, dim))``, and its ``mixture`` has one component, for log p_0).
+    Any other name is a dataset (``get_dataset``) of dimension ``dim``: data-to-data transport.
+
+    Examples
+    --------
+    >>> get_source("gaussian", 3).sample(2, np.random.default_rng(0)).shape
+    (2, 3)
+    """
+    if name == "gaussian":
+        return Dataset("gaussian", lambda n, rng: rng.standard_normal((n, dim)), dim=dim,
+                       mixture=GaussianMixture(np.zeros((1, dim)), std=1.0))
+    source = get_dataset(name)
+    if source.dim != dim:
+        raise ValueError(f"the source {name!r} has dimension {source.dim}, but the data has dimension {dim}")
+    return source

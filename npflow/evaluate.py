@@ -1,13 +1,15 @@
 """How good is a trained run? Likelihood, KL, field error and sample distance in one place.
 
-``evaluate(run, ...)`` measures, against fresh target samples x ~ p_data:
+``evaluate(run, ...)`` measures, against fresh target samples x ~ p_data (for a dataset read
+from a file: rows of the file, drawn with replacement):
 
-- **NLL**: ``-mean log p_model(x)``, in nats, by the reverse ODE (``npflow.log_likelihood``);
+- **NLL**: ``-mean log p_model(x)``, in nats, by the reverse ODE (``npflow.log_likelihood``),
+  where the source's density is known (N(0, I), or a Gaussian-mixture source);
 - **KL(target || model)** = ``mean [log p_data(x) - log p_model(x)]``, where p_data is known
   (a Gaussian mixture), with its standard error; 0 for a perfect model. Since
   ``KL = NLL - H(p_data)``, the target's entropy is reported too;
 - **field error**: the mean squared gap to the exact field (``npflow.metrics.field_error``),
-  where the exact field is known;
+  where the exact field is known (a Gaussian-mixture target, the linear path, N(0, I) source);
 - **energy distance**, **W2** and **RBF MMD** between generated samples and target samples;
 - **mode coverage and balance**, where the target has modes;
 - **straightness** of the sampling paths and the **NFE** of the solver.
@@ -19,7 +21,7 @@ from .likelihood import log_likelihood
 from .metrics import energy_distance, field_error, mmd_rbf, mode_coverage, straightness, wasserstein2
 from .oracle import exact_velocity
 from .paths import LinearPath
-from .sampling import generate, noise
+from .sampling import generate
 from .train import points_on_path
 
 __all__ = ["evaluate", "format_table"]
@@ -34,36 +36,40 @@ def evaluate(run, n=2000, rng=None, solver="rk4", steps=100, rtol=1e-5, atol=1e-
     n : int
         Target samples (and generated samples) to use.
     rng : numpy.random.Generator
-        Draws the target samples, the noise and the path points; ``default_rng(0)`` if None.
+        Draws the target samples, the source points and the path points; ``default_rng(0)`` if None.
     solver, steps, rtol, atol
         ODE solver for the likelihood and the samples, as for ``npflow.integrate``.
 
     Returns
     -------
     dict
-        ``nll``, ``energy_distance``, ``w2``, ``mmd``, ``straightness``, ``nfe``, ``n`` and
-        ``solver`` always; ``modes_covered``, ``mode_balance`` and ``modes`` where the target has
-        modes; ``target_entropy``, ``kl``, ``kl_stderr`` and ``field_error`` when it is a
-        Gaussian mixture.
+        ``energy_distance``, ``w2``, ``mmd``, ``straightness``, ``nfe``, ``n`` and ``solver``
+        always; ``nll`` where the source's density is known; ``modes_covered``, ``mode_balance``
+        and ``modes`` where the target has modes; ``target_entropy``, ``kl`` and ``kl_stderr``
+        when the target is a Gaussian mixture (and ``nll`` is known); ``field_error`` when its
+        exact field is known.
     """
     rng = np.random.default_rng(0) if rng is None else rng
-    dataset = get_dataset(run.config.dataset)
+    config = run.config
+    dataset, source = get_dataset(config.dataset), config.source_distribution
     options = {"steps": steps, "rtol": rtol, "atol": atol}
     x = dataset.sample(n, rng)  # (n, d) fresh target samples
-    log_model = log_likelihood(run.velocity, x, solver=solver, **options)  # (n,)
-    trajectory = generate(run.velocity, noise(n, dataset.dim, rng), solver, **options)
+    trajectory = generate(run.velocity, source.sample(n, rng), solver, **options)
     samples = trajectory.x[-1]
-    report = {"n": n, "solver": solver, "nll": float(-log_model.mean()),
-              "energy_distance": energy_distance(samples, x), "w2": wasserstein2(samples, x),
-              "mmd": mmd_rbf(samples, x), "straightness": straightness(trajectory), "nfe": trajectory.nfe}
+    report = {"n": n, "solver": solver, "energy_distance": energy_distance(samples, x),
+              "w2": wasserstein2(samples, x), "mmd": mmd_rbf(samples, x), "straightness": straightness(trajectory),
+              "nfe": trajectory.nfe}
     if dataset.means is not None:
         report["modes_covered"], report["mode_balance"] = mode_coverage(samples, dataset.means)
         report["modes"] = len(dataset.means)
-    if dataset.mixture is not None:
+    if source.mixture is not None:
+        log_model = log_likelihood(run.velocity, x, solver=solver, log_p_0=source.mixture.log_prob, **options)  # (n,)
+        report["nll"] = float(-log_model.mean())
+    if dataset.mixture is not None and "nll" in report:
         gap = dataset.mixture.log_prob(x) - log_model  # (n,) log p_data - log p_model
         report.update(target_entropy=float(-dataset.mixture.log_prob(x).mean()), kl=float(gap.mean()),
                       kl_stderr=float(gap.std(ddof=1) / np.sqrt(n)))
-    if dataset.mixture is not None and run.config.path == "linear":  # the exact field is the linear path's
+    if dataset.mixture is not None and config.path == "linear" and config.source == "gaussian":  # as derived
         t, x_t = points_on_path(dataset.mixture.sample, LinearPath(run.config.sigma_min), n, rng)
         report["field_error"] = field_error(run.velocity, exact_velocity(dataset.mixture, run.config.sigma_min), t, x_t)
     return report
@@ -71,7 +77,7 @@ def evaluate(run, n=2000, rng=None, solver="rk4", steps=100, rtol=1e-5, atol=1e-
 
 def format_table(report):
     """The report of ``evaluate`` as a small text table."""
-    rows = [("NLL of target samples (nats)", f"{report['nll']:.4f}")]
+    rows = [("NLL of target samples (nats)", f"{report['nll']:.4f}")] if "nll" in report else []
     if "kl" in report:
         rows += [("target entropy H(p_data) (nats)", f"{report['target_entropy']:.4f}"),
                  ("KL(target || model) (nats)", f"{report['kl']:.4f} +- {report['kl_stderr']:.4f}")]

@@ -1,6 +1,6 @@
 """Runs on disk: save a training run, load it back, and never leave a half-written file.
 
-A run directory holds two files:
+A run directory holds two files, and copies of the data files its recipe names:
 
 - ``config.json``: ``{"format": "npflow-run", "format_version": 1, "config": {...}}``, the
   ``TrainConfig`` of the run (its ``steps`` is the step count the run is meant to reach);
@@ -12,7 +12,11 @@ A run directory holds two files:
   - ``losses``: the loss of every step taken, shape (step,);
   - ``field_errors``: rows (step, field error), shape (m, 2), empty if not logged;
   - ``state``: a JSON string with the step, Adam's step count and the random generator's
-    state, so that a resumed run draws exactly what an uninterrupted one would.
+    state, so that a resumed run draws exactly what an uninterrupted one would;
+
+- ``data.npy``, ``source.npy``, ``pairs.npz``: when the recipe's dataset, source or pairs come
+  from files, the run keeps its own copy of each, and ``config.json`` names the copy. So a run
+  resumes, samples and evaluates the same after the original files have moved or changed.
 
 Loading trusts nothing: arrays are read with ``allow_pickle=False`` (a pickle can run code),
 and every key, shape, dtype and value is checked against the config. A bad directory raises
@@ -34,14 +38,19 @@ import numpy as np
 
 from . import __version__
 from .checks import check_points
+from .couplings import load_pairs
+from .data import is_data_file, load_data_file
 from .optim import Adam, tree_flatten, tree_unflatten
 from .run import Run, TrainConfig
 
 __all__ = ["FORMAT_VERSION", "RunError", "check_output_path", "atomic_directory", "atomic_file", "save_array",
-           "load_points", "save_run", "save_checkpoint", "load_run"]
+           "save_pairs", "load_points", "save_run", "save_checkpoint", "load_run"]
 
 FORMAT_VERSION = 1
 CONFIG_FILE, CHECKPOINT_FILE = "config.json", "checkpoint.npz"
+
+#: Config fields that may name a file, and the name of the copy a run directory keeps of it.
+KEPT_FILES = {"dataset": "data.npy", "source": "source.npy", "pairs_file": "pairs.npz"}
 
 
 def _umask_mode(path, mode):
@@ -137,9 +146,40 @@ def save_array(path, array, force=False):
         np.save(file, np.asarray(array), allow_pickle=False)
 
 
+def save_pairs(path, x_0, x_1, force=False):
+    """Write a table of pairs (``npflow.couplings.load_pairs`` reads it) as ``.npz``, atomically.
+
+    Parameters
+    ----------
+    path : str or path
+    x_0, x_1 : ndarray, shape (N, d)
+    force : bool
+        Replace an existing file.
+    """
+    check_output_path(path, force)
+    with atomic_file(path) as tmp, open(tmp, "wb") as file:  # an open file: np.savez would add ".npz" to tmp
+        np.savez(file, x_0=np.asarray(x_0), x_1=np.asarray(x_1))
+
+
+def _kept_files(config):
+    """The config's file fields, as {field: file name} (``KEPT_FILES`` entries that name a file)."""
+    return {field: kept for field, kept in KEPT_FILES.items()
+            if getattr(config, field) and (field == "pairs_file" or is_data_file(getattr(config, field)))}
+
+
+def _write_kept_files(run_dir, config):
+    """Copy the data files the config names into the run directory, as checked arrays."""
+    for field, kept in _kept_files(config).items():
+        if field == "pairs_file":
+            save_pairs(os.path.join(run_dir, kept), *load_pairs(config.pairs_file))
+        else:
+            np.save(os.path.join(run_dir, kept), load_data_file(getattr(config, field)), allow_pickle=False)
+
+
 def _write_config(path, config):
+    fields = {**config.to_dict(), **_kept_files(config)}  # files are named by the run's own copies
     header = {"format": "npflow-run", "format_version": FORMAT_VERSION, "npflow_version": __version__,
-              "config": config.to_dict()}
+              "config": fields}
     with open(path, "w") as file:
         json.dump(header, file, indent=2)
 
@@ -173,6 +213,7 @@ def save_run(run_dir, run, force=False):
         Replace an existing run directory.
     """
     with atomic_directory(run_dir, force, marker=CONFIG_FILE) as tmp:
+        _write_kept_files(tmp, run.config)
         _write_config(os.path.join(tmp, CONFIG_FILE), run.config)
         _write_checkpoint(os.path.join(tmp, CHECKPOINT_FILE), run)
 
@@ -206,6 +247,12 @@ def _read_config(run_dir):
     fields = header.get("config")
     if not isinstance(fields, dict):
         raise RunError(f"{path!r} has no \"config\" object")
+    for field, kept in KEPT_FILES.items():
+        value = fields.get(field)
+        if value == kept:  # the run's own copy, named relative to the run directory
+            fields[field] = os.path.join(run_dir, kept)
+        elif isinstance(value, str) and (is_data_file(value) or (field == "pairs_file" and value)):
+            raise RunError(f"{path!r} names the file {value!r} as its {field}; a run reads only its own copy, {kept}")
     try:
         return TrainConfig(**fields)
     except (TypeError, ValueError) as error:

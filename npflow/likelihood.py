@@ -19,6 +19,9 @@ Then ``l(0) = integral_1^0 div v dt = -integral_0^1 div v dt``, and
 
     log p_1(x_1) = log N(x(0); 0, I) + l(0).
 
+A flow from another source p_0 (data-to-data transport) scores the same way, with log p_0(x(0))
+in place of log N(x(0); 0, I), where p_0 has a known density.
+
 A field that spreads points apart (div v > 0, like noise expanding into a wide target) makes
 l(0) negative: the density at the data is lower than at the noise it came from.
 
@@ -84,8 +87,8 @@ def divergence(f, t, x, probes=None):
 
 
 def log_likelihood(f, x, method="exact", solver="rk4", steps=100, rtol=1e-5, atol=1e-5, probes=1,
-                   rng=None, noise="rademacher"):
-    """log p_1(x) under the flow of f that carries N(0, I) at t = 0 to the model at t = 1.
+                   rng=None, noise="rademacher", log_p_0=standard_normal_log_prob):
+    """log p_1(x) under the flow of f that carries p_0 = N(0, I) (or ``log_p_0``) at t = 0 to the model at t = 1.
 
     Solves the augmented ODE from t = 1 back to t = 0 (see the module docstring for the sign).
 
@@ -105,6 +108,8 @@ def log_likelihood(f, x, method="exact", solver="rk4", steps=100, rtol=1e-5, ato
         Required for ``hutchinson``.
     noise : {"rademacher", "gaussian"}
         Distribution of the probes.
+    log_p_0 : callable
+        The source's log-density, ``(n, d) -> (n,)``; N(0, I) by default.
 
     Returns
     -------
@@ -140,4 +145,4 @@ def log_likelihood(f, x, method="exact", solver="rk4", steps=100, rtol=1e-5, ato
     start = np.concatenate([x, np.zeros((n, 1))], axis=1)  # x(1) = x, l(1) = 0
     end = integrate(augmented, start, 1.0, 0.0, method=solver, steps=steps, rtol=rtol, atol=atol).x[-1]
     x_0, l_0 = end[:, :d], end[:, d]
-    return standard_normal_log_prob(x_0) + l_0
+    return log_p_0(x_0) + l_0

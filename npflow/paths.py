@@ -24,22 +24,37 @@ Every path here is such a schedule (alpha_t, sigma_t) with alpha_0 = 0 and sigma
 noise at t = 0); ``AffinePath`` does the sampling once for all of them, and a path class only
 says its schedule. ``VPPath`` is the variance-preserving cosine schedule of diffusion models,
 alpha_t = sin(pi t / 2), sigma_t = cos(pi t / 2), for which alpha_t^2 + sigma_t^2 = 1.
+
+``ICFMPath`` is the independent CFM path of TorchCFM (Tong et al., 2023): the straight line
+between x_0 and x_1 blurred by a constant sigma, with fresh noise eps ~ N(0, I)::
+
+    x_t = t * x_1 + (1 - t) * x_0 + sigma * eps,       u_t = x_1 - x_0
+
+It is the schedule alpha_t = t, sigma_t = 1 - t plus a term ``noise_std * eps`` that does not
+move with t, so it adds nothing to u_t. Unlike the seed's path it never narrows to a point,
+and x_0 need not be Gaussian: it joins any source to any target (with sigma = 0 it is the
+straight line of rectified flow).
 """
 import numpy as np
 
-__all__ = ["AffinePath", "LinearPath", "VPPath", "PATHS", "make_path"]
+__all__ = ["AffinePath", "LinearPath", "VPPath", "ICFMPath", "PATHS", "make_path"]
 
 
 class AffinePath:
     """A conditional path x_t = alpha_t x_1 + sigma_t x_0; subclasses give the schedule.
 
-    Subclasses define ``alpha(t)``, ``sigma(t)``, ``d_alpha(t)`` and ``d_sigma(t)``.
+    Subclasses define ``alpha(t)``, ``sigma(t)``, ``d_alpha(t)`` and ``d_sigma(t)``. A path with
+    ``noise_std > 0`` also adds ``noise_std * eps`` to x_t, with eps ~ N(0, I) drawn per point.
     """
 
-    def sample(self, x_1, t, x_0):
+    #: Standard deviation of the extra noise on x_t; 0 for a path that has none.
+    noise_std = 0.0
+
+    def sample(self, x_1, t, x_0, eps=None):
         """A point on the path and its target velocity.
 
-        ``x_t = alpha_t * x_1 + sigma_t * x_0`` and ``u_t = d_alpha_t * x_1 + d_sigma_t * x_0``.
+        ``x_t = alpha_t * x_1 + sigma_t * x_0 (+ noise_std * eps)`` and
+        ``u_t = d_alpha_t * x_1 + d_sigma_t * x_0``.
 
         Parameters
         ----------
@@ -48,7 +63,9 @@ class AffinePath:
         t : ndarray, shape (n,)
             Times in [0, 1].
         x_0 : ndarray, shape (n, d)
-            Noise points, N(0, I) draws.
+            Source points: N(0, I) draws, or points of a source dataset.
+        eps : ndarray, shape (n, d), optional
+            N(0, I) draws for the extra noise; needed only when ``noise_std > 0``.
 
         Returns
         -------
@@ -59,13 +76,19 @@ class AffinePath:
         t = np.reshape(t, (-1, 1))  # (n, 1): one time per row
         x_t = self.alpha(t) * x_1 + self.sigma(t) * x_0
         u_t = self.d_alpha(t) * x_1 + self.d_sigma(t) * x_0
-        return x_t, u_t
         # <<< exercise
+        if self.noise_std:
+            if eps is None:
+                raise ValueError(f"{type(self).__name__} with noise_std {self.noise_std} needs eps, N(0, I) draws")
+            x_t = x_t + self.noise_std * eps  # constant in t, so u_t does not change
+        return x_t, u_t
 
     def velocity_from_x_t(self, x_t, x_1, t):
         """The target velocity written through x_t, with x_0 = (x_t - alpha_t x_1) / sigma_t:
 
         ``u_t = d_alpha_t * x_1 + d_sigma_t * (x_t - alpha_t * x_1) / sigma_t``  (for t < 1).
+
+        Only for paths without extra noise: with it, x_t and x_1 do not determine x_0.
 
         Parameters
         ----------
@@ -76,6 +99,8 @@ class AffinePath:
         -------
         u_t : ndarray, shape (n, d)
         """
+        if self.noise_std:
+            raise ValueError(f"{type(self).__name__} adds noise to x_t, so x_t and x_1 do not determine u_t")
         t = np.reshape(t, (-1, 1))  # (n, 1) or (1, 1)
         return self.d_alpha(t) * x_1 + self.d_sigma(t) * (x_t - self.alpha(t) * x_1) / self.sigma(t)
 
@@ -147,14 +172,43 @@ class VPPath(AffinePath):
         return -np.pi / 2 * np.sin(np.pi * t / 2)
 
 
+class ICFMPath(LinearPath):
+    """The independent CFM path: x_t = t x_1 + (1 - t) x_0 + sigma eps, u_t = x_1 - x_0.
+
+    The seed's linear path with sigma_min = 0 (alpha_t = t, sigma_t = 1 - t), blurred by a
+    constant ``sigma`` along its whole length.
+
+    Parameters
+    ----------
+    sigma : float
+        Standard deviation of the blur, >= 0. With 0 it is the straight line of rectified flow.
+
+    Examples
+    --------
+    >>> path = ICFMPath(sigma=0.1)
+    >>> x_t, u_t = path.sample(np.array([[4.0]]), np.array([0.5]), np.array([[2.0]]), eps=np.array([[1.0]]))
+    >>> x_t, u_t
+    (array([[3.1]]), array([[2.]]))
+    """
+
+    def __init__(self, sigma=0.0):
+        if not (np.isfinite(sigma) and sigma >= 0.0):
+            raise ValueError(f"sigma must be a finite number >= 0, got {sigma!r}")
+        super().__init__(sigma_min=0.0)
+        self.noise_std = float(sigma)
+
+
 #: Path names for ``TrainConfig.path`` and ``--path``.
-PATHS = ("linear", "vp")
+PATHS = ("linear", "icfm", "vp")
 
 
 def make_path(name, sigma_min=0.0):
-    """The path of a given name: ``"linear"`` (the seed's, with sigma_min) or ``"vp"``."""
+    """The path of a given name: ``"linear"`` (the seed's, with sigma_min), ``"icfm"`` (a
+    constant blur sigma_min around the straight line) or ``"vp"`` (sigma_min does not apply)."""
     if name == "linear":
         return LinearPath(sigma_min)
+    if name == "icfm":
+        return ICFMPath(sigma_min)
     if name == "vp":
         return VPPath()
     raise ValueError(f"path must be one of {', '.join(PATHS)}, got {name!r}")

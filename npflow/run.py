@@ -11,8 +11,8 @@ from typing import Optional
 import autograd.numpy as np
 import numpy
 
-from .couplings import COUPLINGS
-from .data import get_dataset
+from .couplings import COUPLING_NAMES, load_pairs
+from .data import get_dataset, get_source
 from .mlp import ACTIVATIONS, init_mlp, layer_sizes, velocity
 from .optim import Adam
 from .paths import make_path
@@ -27,7 +27,7 @@ class TrainConfig:
     Attributes
     ----------
     dataset : str
-        A key of ``npflow.data.DATASETS``.
+        The target p_1: a key of ``npflow.data.DATASETS``, or a ``.npy``/``.csv`` file of shape (n, d).
     steps : int
         Number of Adam steps.
     batch_size : int
@@ -38,7 +38,7 @@ class TrainConfig:
     activation : str
         A key of ``npflow.mlp.ACTIVATIONS``.
     sigma_min : float
-        Width of the conditional path at t = 1, in [0, 1).
+        Width of the conditional path, in [0, 1): at t = 1 for the linear path, all along it for icfm.
     seed : int
         Seed of the one ``numpy.random.Generator`` behind every draw.
     grad : str
@@ -57,11 +57,19 @@ class TrainConfig:
         ``"float64"`` (the default) or ``"float32"`` for the weights, Adam's state and the
         batches: about twice as fast, to single precision. The random draws are the same.
     coupling : str
-        How noise and data are paired in a batch: ``"independent"`` (the seed's) or ``"ot"``
-        (minibatch optimal transport, ``npflow.couplings``).
+        How noise and data are paired in a batch: ``"independent"`` (the seed's), ``"ot"``
+        (minibatch optimal transport) or ``"pairs"`` (whole pairs from ``pairs_file``), see
+        ``npflow.couplings``.
     path : str
-        The conditional path: ``"linear"`` (the seed's, with sigma_min) or ``"vp"`` (the
-        variance-preserving cosine schedule; sigma_min does not apply), see ``npflow.paths``.
+        The conditional path: ``"linear"`` (the seed's, with sigma_min), ``"icfm"`` (the
+        straight line blurred by a constant sigma_min) or ``"vp"`` (the variance-preserving
+        cosine schedule; sigma_min does not apply), see ``npflow.paths``.
+    source : str
+        Where the flow starts at t = 0: ``"gaussian"``, N(0, I) (the seed's), or a dataset name
+        or file of the same dimension as ``dataset`` (data-to-data transport).
+    pairs_file : str
+        With ``coupling="pairs"``: an ``.npz`` file of pairs ``x_0``, ``x_1`` (``npflow.reflow``
+        writes one). Empty otherwise.
     """
 
     dataset: str = "two_gaussians"
@@ -78,6 +86,8 @@ class TrainConfig:
     dtype: str = "float64"
     coupling: str = "independent"
     path: str = "linear"
+    source: str = "gaussian"
+    pairs_file: str = ""
 
     def __post_init__(self):
         get_dataset(self.dataset)  # raises for an unknown name
@@ -103,13 +113,25 @@ class TrainConfig:
             raise ValueError(f"ema must be a decay in [0, 1), got {self.ema!r}")
         if self.dtype not in ("float64", "float32"):
             raise ValueError(f"dtype must be 'float64' or 'float32', got {self.dtype!r}")
-        if self.coupling not in COUPLINGS:
-            raise ValueError(f"coupling must be one of {', '.join(COUPLINGS)}, got {self.coupling!r}")
+        get_source(self.source, self.dim)  # raises for an unknown source, or one of another dimension
+        if self.coupling not in COUPLING_NAMES:
+            raise ValueError(f"coupling must be one of {', '.join(COUPLING_NAMES)}, got {self.coupling!r}")
+        if (self.coupling == "pairs") != bool(self.pairs_file):
+            raise ValueError("coupling 'pairs' and a pairs_file go together: give both or neither")
+        pairs_dim = load_pairs(self.pairs_file)[0].shape[1] if self.pairs_file else self.dim
+        if pairs_dim != self.dim:
+            raise ValueError(f"the pairs in {self.pairs_file!r} have dimension {pairs_dim}, "
+                             f"but the data has dimension {self.dim}")
 
     @property
     def dim(self):
         """Dimension d of the data."""
         return get_dataset(self.dataset).dim
+
+    @property
+    def source_distribution(self):
+        """The source p_0 as a ``npflow.data.Dataset`` (N(0, I) for ``"gaussian"``)."""
+        return get_source(self.source, self.dim)
 
     @property
     def layer_sizes(self):

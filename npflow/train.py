@@ -4,7 +4,8 @@ One step, as in the seed tutorial::
 
     t   ~ U(0, 1)            (n,)       a time per point
     x_1 ~ p_data             (n, d)     data
-    x_0 ~ N(0, I)            (n, d)     noise (the seed's eps)
+    x_0 ~ N(0, I)            (n, d)     noise (the seed's eps), or a source dataset
+    x_0, x_1 = coupling(x_0, x_1)       (the seed's is independent: keep them as drawn)
     x_t, u_t = path.sample(x_1, t, x_0)
     L(theta) = mean over points and coordinates of (v_theta(t, x_t) - u_t)^2
     theta <- Adam(theta, dL/dtheta)
@@ -32,7 +33,7 @@ import autograd.numpy as np
 import numpy
 
 from . import backprop
-from .couplings import COUPLINGS
+from .couplings import COUPLINGS, draw_pairs, load_pairs
 from .data import get_dataset
 from .metrics import field_error
 from .mlp import velocity
@@ -41,7 +42,8 @@ from .oracle import exact_velocity
 from .paths import LinearPath, make_path
 from .run import Run, TrainConfig, start_run
 
-__all__ = ["TrainingInterrupted", "TrainingDiverged", "cfm_loss", "draw_batch", "points_on_path", "training_step",
+__all__ = ["TrainingInterrupted", "TrainingDiverged", "cfm_loss", "draw_batch", "batch_sampler", "points_on_path",
+           "training_step",
            "scheduled_lr", "ema_decay", "ema_update", "train"]
 
 
@@ -79,8 +81,17 @@ def cfm_loss(params, t, x_t, u_t, activation="relu"):
 loss_and_grad = autograd.value_and_grad(cfm_loss)
 
 
-def draw_batch(sample_data, n, rng):
-    """Draw one training batch, in the seed's order: t ~ U(0, 1), then x_1 ~ p_data, then x_0 ~ N(0, I).
+def draw_batch(sample_data, n, rng, sample_source=None):
+    """Draw one training batch, in the seed's order: t ~ U(0, 1), then x_1 ~ p_data, then x_0 ~ p_0.
+
+    Parameters
+    ----------
+    sample_data : callable
+        ``sample_data(n, rng) -> x_1``, shape (n, d).
+    n : int
+    rng : numpy.random.Generator
+    sample_source : callable, optional
+        ``sample_source(n, rng) -> x_0``; None for N(0, I).
 
     Returns
     -------
@@ -90,8 +101,33 @@ def draw_batch(sample_data, n, rng):
     """
     t = rng.random(n)
     x_1 = sample_data(n, rng)
-    x_0 = rng.standard_normal(x_1.shape)
+    x_0 = rng.standard_normal(x_1.shape) if sample_source is None else sample_source(n, rng)
     return t, x_1, x_0
+
+
+def batch_sampler(config):
+    """How a run draws its batches: a function ``draw(n, rng) -> (t, x_1, x_0)``, coupled as ``config`` says.
+
+    With ``coupling="pairs"``, t ~ U(0, 1) and then whole pairs from the table in
+    ``config.pairs_file``; otherwise ``draw_batch`` from the dataset and the source, re-paired by
+    the coupling (independent: as drawn; ot: by optimal transport).
+    """
+    if config.coupling == "pairs":
+        table = load_pairs(config.pairs_file)
+
+        def draw(n, rng):
+            t = rng.random(n)
+            x_0, x_1 = draw_pairs(*table, n, rng)
+            return t, x_1, x_0
+    else:
+        sample_data, sample_source = get_dataset(config.dataset).sample, config.source_distribution.sample
+        pair = COUPLINGS[config.coupling]
+
+        def draw(n, rng):
+            t, x_1, x_0 = draw_batch(sample_data, n, rng, sample_source)
+            x_0, x_1 = pair(x_0, x_1)
+            return t, x_1, x_0
+    return draw
 
 
 def points_on_path(sample_data, path, n, rng):
@@ -107,7 +143,7 @@ def points_on_path(sample_data, path, n, rng):
     return t, path.sample(x_1, t, x_0)[0]
 
 
-def training_step(params, optimizer, path, x_1, t, x_0, activation="relu", gradient=loss_and_grad):
+def training_step(params, optimizer, path, x_1, t, x_0, activation="relu", gradient=loss_and_grad, eps=None):
     """One step of flow matching: build the batch on the path, take the gradient, update.
 
     Parameters
@@ -121,11 +157,13 @@ def training_step(params, optimizer, path, x_1, t, x_0, activation="relu", gradi
     t : ndarray, shape (n,)
         Times.
     x_0 : ndarray, shape (n, d)
-        Noise.
+        Noise (or source points).
     activation : str
     gradient : callable
         ``gradient(params, t, x_t, u_t, activation) -> (loss, grads)``: autograd's
         ``loss_and_grad`` here, or ``npflow.backprop.loss_and_grad``.
+    eps : ndarray, shape (n, d), optional
+        The path's extra noise, for a path with ``noise_std > 0`` (icfm).
 
     Returns
     -------
@@ -140,7 +178,7 @@ def training_step(params, optimizer, path, x_1, t, x_0, activation="relu", gradi
         If the loss or any gradient is NaN or infinite (checked before the update).
     """
     # >>> exercise training_step: x_t and u_t on the path, the loss and its gradient, one optimizer step
-    x_t, u_t = path.sample(x_1, t, x_0)
+    x_t, u_t = path.sample(x_1, t, x_0, eps)
     with numpy.errstate(over="ignore", invalid="ignore", divide="ignore"):  # non-finite results are checked below
         loss, grads = gradient(params, t, x_t, u_t, activation)
     if not numpy.isfinite(loss):
@@ -221,8 +259,9 @@ def exact_mixture(config):
     mixture = get_dataset(config.dataset).mixture
     if mixture is None:
         raise ValueError(f"the field error needs a dataset with a known exact field; {config.dataset!r} has none")
-    if config.path != "linear":
-        raise ValueError(f"the exact field is derived for the linear path, not for path {config.path!r}")
+    if config.path != "linear" or config.source != "gaussian":
+        raise ValueError(f"the exact field is derived for the linear path from N(0, I), not for path {config.path!r} "
+                         f"from source {config.source!r}")
     return mixture
 
 
@@ -241,7 +280,9 @@ def train(config=None, *, resume=None, callback: Optional[Callable] = None, log_
     """Train a vector field by conditional flow matching.
 
     Every random draw comes, in a fixed order, from ``numpy.random.default_rng(config.seed)``:
-    first the initial parameters, then per step t, x_1 and x_0 (the seed's order). The same
+    first the initial parameters, then per step t, x_1 and x_0 (the seed's order; with
+    ``coupling="pairs"``, t and the rows of the table), and last the path's extra noise eps for
+    a path that has it (icfm). The same
     config therefore gives bit-identical parameters on one machine, and so does a run that was
     stopped and resumed.
 
@@ -296,10 +337,9 @@ def train(config=None, *, resume=None, callback: Optional[Callable] = None, log_
         if run.optimizer is None or run.rng is None:
             raise ValueError("this run has no optimizer or generator state, so it cannot be resumed")
     probe = _field_error_probe(config) if field_error_every else None
-    sample_data = get_dataset(config.dataset).sample
+    draw = batch_sampler(config)
     path = make_path(config.path, config.sigma_min)
     gradient = backprop.loss_and_grad if config.grad == "backprop" else loss_and_grad
-    pair = COUPLINGS[config.coupling]
     params, optimizer, rng, ema = run.params, run.optimizer, run.rng, run.ema
     losses = numpy.empty(config.steps)
     losses[:run.step] = run.losses
@@ -313,11 +353,12 @@ def train(config=None, *, resume=None, callback: Optional[Callable] = None, log_
         for step in range(run.step, config.steps):
             if interrupted():
                 raise TrainingInterrupted(state(step))
-            t, x_1, x_0 = (a.astype(config.dtype, copy=False) for a in draw_batch(sample_data, config.batch_size, rng))
-            x_0, x_1 = pair(x_0, x_1)
+            t, x_1, x_0 = (a.astype(config.dtype, copy=False) for a in draw(config.batch_size, rng))
+            eps = rng.standard_normal(x_1.shape).astype(config.dtype, copy=False) if path.noise_std else None
             optimizer.lr = scheduled_lr(config, step)
             try:
-                params, losses[step] = training_step(params, optimizer, path, x_1, t, x_0, config.activation, gradient)
+                params, losses[step] = training_step(params, optimizer, path, x_1, t, x_0, config.activation, gradient,
+                                                     eps)
             except TrainingDiverged as error:
                 raise TrainingDiverged(
                     f"training diverged at step {step + 1}: {error}, with lr {config.lr:g}. Likely cause: a "

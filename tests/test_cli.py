@@ -1,3 +1,4 @@
+import json
 import subprocess
 import sys
 
@@ -62,7 +63,6 @@ def test_demo_quick(tmp_path, capsys):
 BAD_INPUTS = [
     (["train", "--steps", "0"], "--steps: expected a positive integer, got '0'"),
     (["train", "--batch-size", "-5"], "--batch-size: expected a positive integer, got '-5'"),
-    (["train", "--dataset", "mnist"], "invalid choice: 'mnist'"),
     (["train", "--sigma-min", "1"], "--sigma-min: expected a number in [0, 1), got '1'"),
     (["train", "--sigma-min", "-0.1"], "--sigma-min: expected a number in [0, 1)"),
     (["train", "--lr", "nan"], "--lr: expected a finite positive number, got 'nan'"),
@@ -90,6 +90,36 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, run_dir, caps
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
+    assert not out.exists()
+
+
+BAD_VALUES = [
+    (["--dataset", "mnist"], "unknown dataset 'mnist'; expected one of: checkerboard"),
+    (["--dataset", "DIR/missing.npy"], "dataset file 'DIR/missing.npy' does not exist"),
+    (["--dataset", "DIR/nan.npy"], "has NaN or infinite values in 1 of its 3 rows"),
+    (["--dataset", "DIR/flat.npy"], "must hold an array of shape (n, d) with n >= 2, got shape (3,)"),
+    (["--dataset", "DIR/words.csv"], "cannot be read as an array of numbers"),
+    (["--dataset", "DIR/three_d.npy", "--source", "moons"], "the source 'moons' has dimension 2, but the data has "
+                                                           "dimension 3"),
+    (["--source", "mnist"], "unknown dataset 'mnist'"),
+    (["--coupling", "pairs"], "coupling 'pairs' and a pairs_file go together"),
+    (["--pairs-file", "DIR/pairs.npz"], "coupling 'pairs' and a pairs_file go together"),
+    (["--coupling", "pairs", "--pairs-file", "DIR/three_d.npy"], "is not a readable .npz archive"),
+]
+
+
+@pytest.mark.parametrize("argv, message", BAD_VALUES)
+def test_bad_data_files_and_sources_are_one_line_exit_2_and_write_nothing(tmp_path, capsys, argv, message):
+    np.save(tmp_path / "nan.npy", np.array([[0.0, 1.0], [np.nan, 0.0], [1.0, 1.0]]))
+    np.save(tmp_path / "flat.npy", np.zeros(3))
+    np.save(tmp_path / "three_d.npy", np.zeros((5, 3)))
+    np.savez(tmp_path / "pairs.npz", x_0=np.zeros((4, 2)), x_1=np.ones((4, 2)))
+    (tmp_path / "words.csv").write_text("1,2\nthree,4\n")
+    out = tmp_path / "new_run"
+    argv = ["train", *[a.replace("DIR", str(tmp_path)) for a in argv], "--out", str(out)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message.replace("DIR", str(tmp_path)) in err and err.count("\n") == 1, err
     assert not out.exists()
 
 
@@ -333,3 +363,32 @@ def test_train_on_the_vp_path(tmp_path, capsys):
     assert "KL(target || model)" in table and "field error" not in table  # the exact field is the linear path's
     assert main(["train", *TINY, "--path", "vp", "--field-error-every", "5", "--out", str(tmp_path / "x")]) == 2
     assert "derived for the linear path" in capsys.readouterr().err and not (tmp_path / "x").exists()
+
+
+def test_bring_your_own_data_in_any_dimension(tmp_path, capsys):
+    points = np.random.default_rng(0).standard_normal((400, 3)) * [1.0, 2.0, 0.5] + [3.0, 0.0, -1.0]
+    np.savetxt(tmp_path / "points.csv", points, delimiter=",")
+    run = tmp_path / "run"
+    assert main(["train", *TINY, "--dataset", str(tmp_path / "points.csv"), "--out", str(run)]) == 0
+    assert (run / "data.npy").exists() and load_run(run).dim == 3
+    assert main(["sample", str(run), "--n", "7", "--out", str(tmp_path / "x.npy")]) == 0
+    assert np.load(tmp_path / "x.npy").shape == (7, 3)
+    capsys.readouterr()
+    assert main(["evaluate", str(run), "--n", "50", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert {"nll", "w2", "energy_distance"} <= set(report) and "kl" not in report  # no density to compare with
+    assert main(["plot", str(run), "--kind", "samples", "--out", str(tmp_path / "s.png")]) == 2
+    assert "draws 2-D data, and this run's data has d = 3" in capsys.readouterr().err
+
+
+def test_a_run_from_a_source_without_density_samples_but_does_not_score(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["train", *TINY, "--dataset", "moons", "--source", "circles", "--path", "icfm", "--sigma-min", "0.1",
+                 "--out", str(run)]) == 0
+    assert main(["sample", str(run), "--n", "5", "--out", str(tmp_path / "x.npy")]) == 0
+    np.save(tmp_path / "p.npy", np.zeros((3, 2)))
+    capsys.readouterr()
+    assert main(["logprob", str(run), "--points", str(tmp_path / "p.npy"), "--out", str(tmp_path / "lp.npy")]) == 2
+    assert "'circles' has none" in capsys.readouterr().err and not (tmp_path / "lp.npy").exists()
+    assert main(["evaluate", str(run), "--n", "30", "--json"]) == 0
+    assert "nll" not in json.loads(capsys.readouterr().out)

@@ -46,3 +46,72 @@ def test_moons_spirals_and_swiss_roll_stay_in_their_documented_boxes():
     roll = get_dataset("swiss_roll").sample(10_000, rng)
     radius = np.linalg.norm(roll, axis=1)
     assert radius.min() > 1.5 * np.pi / 2.5 - 0.5 and radius.max() < 4.5 * np.pi / 2.5 + 0.5
+
+
+def test_gmm_dataset_has_its_documented_weights_and_widths():
+    from npflow.data import GMM
+
+    dataset = get_dataset("gmm")
+    assert dataset.mixture is GMM and dataset.means.shape == (3, 2)
+    x = dataset.sample(60_000, np.random.default_rng(0))
+    k = np.argmax(GMM.posterior(x), axis=1)  # the components barely overlap
+    assert np.bincount(k) / len(x) == pytest.approx([0.5, 0.3, 0.2], abs=0.01)
+    assert [(x[k == j] - GMM.means[j]).std() for j in range(3)] == pytest.approx([0.6, 0.9, 0.4], rel=0.03)
+
+
+@pytest.mark.parametrize("suffix", [".npy", ".csv"])
+def test_a_file_dataset_draws_rows_of_the_file(tmp_path, suffix):
+    points = np.arange(15.0).reshape(5, 3)  # any d works
+    path = str(tmp_path / f"points{suffix}")
+    if suffix == ".npy":
+        np.save(path, points)
+    else:
+        np.savetxt(path, points, delimiter=",", header="x,y,z")  # the header line starts with '#'
+    dataset = get_dataset(path)
+    x = dataset.sample(2000, np.random.default_rng(0))
+    assert dataset.dim == 3 and x.shape == (2000, 3)
+    rows = {tuple(row) for row in points}
+    assert {tuple(row) for row in x} == rows  # only rows of the file, all of them at this size
+    counts = np.unique(x[:, 0], return_counts=True)[1]
+    assert counts / 2000 == pytest.approx(np.full(5, 0.2), abs=0.04)  # uniformly
+    np.testing.assert_array_equal(x, dataset.sample(2000, np.random.default_rng(0)))
+
+
+@pytest.mark.parametrize("content, message", [
+    (None, "does not exist"),
+    (np.zeros(4), r"shape \(n, d\) with n >= 2, got shape \(4,\)"),
+    (np.zeros((1, 2)), r"n >= 2, got shape \(1, 2\)"),
+    (np.array([[0.0, 1.0], [np.nan, 2.0]]), "NaN or infinite values in 1 of its 2 rows"),
+    (np.array([["a", "b"], ["c", "d"]]), "one numeric array"),
+    (np.array([{"a": 1}, None], dtype=object), "cannot be read"),
+])
+def test_bad_data_files_are_refused_with_one_line(tmp_path, content, message):
+    path = str(tmp_path / "bad.npy")
+    if content is not None:
+        np.save(path, content, allow_pickle=True)
+    with pytest.raises(ValueError, match=message) as error:
+        get_dataset(path)
+    assert "bad.npy" in str(error.value) and "\n" not in str(error.value)
+
+
+def test_a_csv_that_is_not_numbers_is_refused(tmp_path):
+    path = tmp_path / "words.csv"
+    path.write_text("1,2\nthree,4\n")
+    with pytest.raises(ValueError, match="words.csv.*cannot be read as an array of numbers"):
+        get_dataset(str(path))
+
+
+def test_unknown_names_say_what_is_accepted():
+    with pytest.raises(ValueError, match="unknown dataset 'nine_gaussians'.*or a .npy or .csv file"):
+        get_dataset("nine_gaussians")
+
+
+def test_sources():
+    from npflow.data import get_source
+
+    x_0 = get_source("gaussian", 3).sample(4, np.random.default_rng(5))
+    np.testing.assert_array_equal(x_0, np.random.default_rng(5).standard_normal((4, 3)))  # the seed's draw
+    assert get_source("gaussian", 2).mixture.log_prob(np.zeros((1, 2)))[0] == pytest.approx(-np.log(2 * np.pi))
+    assert get_source("moons", 2) is get_dataset("moons")
+    with pytest.raises(ValueError, match="has dimension 2, but the data has dimension 3"):
+        get_source("moons", 3)

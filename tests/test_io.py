@@ -1,5 +1,6 @@
 import json
 import os
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -231,3 +232,36 @@ def test_the_exploit_is_real(tmp_path):
 def test_missing_run_directory(tmp_path):
     with pytest.raises(RunError, match="does not exist"):
         load_run(tmp_path / "nowhere")
+
+
+def test_a_run_keeps_its_own_copy_of_its_data_files(tmp_path):
+    """Trained from files, a run resumes to the same bits after the files are gone."""
+    from npflow.data import get_dataset
+
+    rng = np.random.default_rng(0)
+    data, source = str(tmp_path / "data.csv"), str(tmp_path / "source.npy")
+    np.savetxt(data, get_dataset("moons").sample(300, rng), delimiter=",")
+    np.save(source, get_dataset("eight_gaussians").sample(300, rng))
+    config = TrainConfig(dataset=data, source=source, steps=20, hidden=(8,))
+    whole = train(config, stream=None)
+    half = train(replace(config, steps=10), stream=None)
+    save_run(tmp_path / "run", half)
+    os.remove(data), os.remove(source)
+    with open(tmp_path / "run" / "config.json") as file:
+        fields = json.load(file)["config"]
+    assert (fields["dataset"], fields["source"]) == ("data.npy", "source.npy")  # named by the copies
+    loaded = load_run(tmp_path / "run")
+    assert loaded.config.dataset == os.path.join(str(tmp_path / "run"), "data.npy")
+    resumed = train(replace(loaded.config, steps=20), resume=loaded, stream=None)
+    for (W, b), (W_whole, b_whole) in zip(resumed.params, whole.params):
+        np.testing.assert_array_equal(W, W_whole)
+        np.testing.assert_array_equal(b, b_whole)
+
+
+def test_a_config_naming_an_outside_file_is_refused(run_dir, tmp_path):
+    path = run_dir / "config.json"
+    header = json.loads(path.read_text())
+    header["config"]["dataset"] = str(tmp_path / "elsewhere.npy")
+    path.write_text(json.dumps(header))
+    with pytest.raises(RunError, match="a run reads only its own copy, data.npy"):
+        load_run(run_dir)

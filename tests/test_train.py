@@ -215,3 +215,41 @@ def test_float32_training_follows_float64():
     run_32 = train(TrainConfig(steps=200, hidden=(16, 16), dtype="float32"), stream=None)
     assert run_32.params[0][0].dtype == np.float32 and run_32.optimizer.m.dtype == np.float32
     np.testing.assert_allclose(run_32.losses, run_64.losses, rtol=1e-3)  # the same draws, in single precision
+
+
+def test_batches_come_from_the_source_and_the_coupling(tmp_path):
+    from npflow.data import get_dataset
+    from npflow.train import batch_sampler
+
+    t, x_1, x_0 = batch_sampler(TrainConfig(dataset="moons", source="eight_gaussians"))(64, np.random.default_rng(3))
+    rng = np.random.default_rng(3)  # the same draws, by hand, in the documented order
+    np.testing.assert_array_equal(t, rng.random(64))
+    np.testing.assert_array_equal(x_1, get_dataset("moons").sample(64, rng))
+    np.testing.assert_array_equal(x_0, get_dataset("eight_gaussians").sample(64, rng))
+
+    path = str(tmp_path / "pairs.npz")
+    np.savez(path, x_0=np.arange(10.0).reshape(5, 2), x_1=-np.arange(10.0).reshape(5, 2))
+    t, x_1, x_0 = batch_sampler(TrainConfig(coupling="pairs", pairs_file=path))(40, np.random.default_rng(0))
+    np.testing.assert_array_equal(x_1, -x_0)  # every x_1 came with its own x_0
+    assert t.shape == (40,) and len(np.unique(x_0[:, 0])) == 5
+
+
+def test_icfm_without_blur_trains_the_same_bits_as_the_linear_path():
+    linear = train(TrainConfig(steps=20, hidden=(8,)), stream=None)
+    icfm = train(TrainConfig(steps=20, hidden=(8,), path="icfm"), stream=None)
+    blurred = train(TrainConfig(steps=20, hidden=(8,), path="icfm", sigma_min=0.1), stream=None)
+    np.testing.assert_array_equal(linear.losses, icfm.losses)  # no eps is drawn when sigma is 0
+    assert not np.array_equal(linear.losses, blurred.losses)
+
+
+def test_data_to_data_transport_reaches_the_target():
+    """A flow from two Gaussians to moons carries fresh source points onto the moons."""
+    from npflow.data import get_dataset
+
+    run = train(TrainConfig(dataset="moons", source="two_gaussians", path="icfm", sigma_min=0.05, steps=2000,
+                            batch_size=256, grad="backprop"), stream=None)
+    rng = np.random.default_rng(0)
+    x_0, target = two_gaussians(1000, rng), get_dataset("moons").sample(1000, rng)
+    x_1 = generate(run.velocity, x_0, "rk4", steps=50).x[-1]
+    before, after = energy_distance(x_0, target), energy_distance(x_1, target)
+    assert after < before / 20, (before, after)
