@@ -60,3 +60,12 @@ def test_two_gaussians_is_the_seeds_target(rng):
 def test_bad_mixtures(kwargs, message):
     with pytest.raises(ValueError, match=message):
         GaussianMixture(**kwargs)
+
+
+def test_sampling_draws_the_same_bits_as_rng_choice():
+    """The inverse-CDF draw of the component is rng.choice's, bit for bit (the README's figures rely on it)."""
+    gmm = GaussianMixture([[0.0, 0.0], [5.0, 1.0], [-3.0, 2.0]], std=[1.0, 0.5, 2.0], weights=[0.2, 0.7, 0.1])
+    rng_a, rng_b = np.random.default_rng(9), np.random.default_rng(9)
+    k = rng_b.choice(3, size=1000, p=gmm.weights)
+    expected = gmm.means[k] + gmm.stds[k, None] * rng_b.standard_normal((1000, 2))
+    np.testing.assert_array_equal(gmm.sample(1000, rng_a), expected)

@@ -97,3 +97,22 @@ def test_moments_unflatten_to_the_shape_of_the_parameters(rng):
         np.testing.assert_allclose(m_W, 0.1 * W)
         np.testing.assert_allclose(m_b, 0.1 * b)
     np.testing.assert_array_equal(tree_flatten(tree_unflatten(params, opt.m)), opt.m)
+
+
+@pytest.mark.parametrize("dtype, steps", [("float32", 1500), ("float64", 8000)])
+def test_moments_of_dead_parameters_never_turn_subnormal(dtype, steps):
+    """A gradient that stops at 0 lets m shrink by beta1 per step into the slow subnormal range;
+    Adam flushes it to 0 instead, and its steps stay those of autograd's Adam."""
+    theta = [np.array([1.0, -2.0, 3.0], dtype=dtype)]
+    g_live = np.array([1e-3, -2e-3, 5e-4], dtype=dtype)
+    grads = [[g_live * (i < 20 or np.array([1, 0, 1], dtype=dtype))] for i in range(steps)]  # unit 1 dies at step 20
+    opt, ours = Adam(lr=1e-3), theta
+    for g in grads:
+        ours = opt.step(ours, g)
+    tiny = np.finfo(dtype).tiny
+    assert not np.any((opt.m != 0) & (np.abs(opt.m) < tiny)) and opt.m[1] == 0.0
+    expected = autograd_adam(lambda x, i: grads[i][0].astype(float), [theta[0].astype(float)], num_iters=steps,
+                             step_size=1e-3)
+    # float64 agrees to rounding; float32 to the rounding its steps accumulate, up to eps * |theta| each
+    atol = 1e-12 if dtype == "float64" else steps * np.finfo(np.float32).eps * 3.0
+    np.testing.assert_allclose(ours[0], expected[0], rtol=0, atol=atol)

@@ -253,3 +253,21 @@ def test_data_to_data_transport_reaches_the_target():
     x_1 = generate(run.velocity, x_0, "rk4", steps=50).x[-1]
     before, after = energy_distance(x_0, target), energy_distance(x_1, target)
     assert after < before / 20, (before, after)
+
+
+@pytest.mark.parametrize("bad", [[np.nan, 0.0], [np.inf, 0.0], [np.inf, -np.inf]])
+def test_a_non_finite_gradient_stops_the_step_before_the_update(rng, bad):
+    from npflow.train import TrainingDiverged
+
+    params = init_mlp(layer_sizes(2, [4]), rng)
+    optimizer = Adam(lr=0.1)
+
+    def gradient(params, t, x_t, u_t, activation):  # a finite loss, with one or two bad entries in its gradient
+        grads = [(np.zeros_like(W), np.zeros_like(b)) for W, b in params]
+        grads[0][0][0, 0], grads[-1][1][0] = bad
+        return 1.0, grads
+
+    x = rng.standard_normal((8, 2))
+    with pytest.raises(TrainingDiverged, match="the gradient is not finite"):
+        training_step(params, optimizer, LinearPath(), x, rng.random(8), x, gradient=gradient)
+    assert optimizer.step_count == 0
