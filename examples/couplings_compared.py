@@ -54,7 +54,7 @@ steps, batch_size, n_pairs, n = (300, 64, 500, 300) if args.quick else (3000, 25
 euler_steps = [1, 2, 4, 8, 100]
 datasets = ["eight_gaussians", "moons"]
 models = {}
-scratch = tempfile.mkdtemp()  # the pairs files
+scratch = tempfile.TemporaryDirectory()  # for the pairs files
 for name in datasets:
     config = npflow.TrainConfig(dataset=name, steps=steps, batch_size=batch_size, grad="backprop")
     for coupling in ("independent", "ot"):
@@ -62,7 +62,7 @@ for name in datasets:
         models[name, coupling] = npflow.train(replace(config, coupling=coupling), stream=None)
         print(f"{name:<16} {coupling:<12} trained in {time.perf_counter() - start:5.1f} s")
     start = time.perf_counter()
-    pairs_file = os.path.join(scratch, f"{name}.npz")
+    pairs_file = os.path.join(scratch.name, f"{name}.npz")
     npflow.save_pairs(pairs_file, *npflow.reflow_pairs(models[name, "independent"], n_pairs, np.random.default_rng(1)))
     models[name, "reflow"] = npflow.train(npflow.reflow_config(config, pairs_file), stream=None)
     print(f"{name:<16} {'reflow':<12} pairs made and trained in {time.perf_counter() - start:5.1f} s")

@@ -35,6 +35,7 @@ def _number(convert, accept, expected):
 
 
 positive_int = _number(int, lambda value: value > 0, "a positive integer")
+at_least_two = _number(int, lambda value: value >= 2, "an integer >= 2")
 non_negative_int = _number(int, lambda value: value >= 0, "a non-negative integer")
 positive_float = _number(float, lambda value: math.isfinite(value) and value > 0, "a finite positive number")
 unit_interval = _number(float, lambda value: 0.0 <= value < 1.0, "a number in [0, 1)")
@@ -152,7 +153,7 @@ def build_parser():
                                              "RUN_DIR's. Its paths are straighter, so few Euler steps suffice.")
     _add_run_dir(reflow)
     reflow.add_argument("--out", required=True, metavar="NEW_RUN", help="run directory to create")
-    reflow.add_argument("--pairs", type=positive_int, default=10_000, metavar="N", help="pairs to make [10000]")
+    reflow.add_argument("--pairs", type=at_least_two, default=10_000, metavar="N", help="pairs to make [10000]")
     reflow.add_argument("--steps", type=positive_int, help="training steps [RUN_DIR's]")
     reflow.add_argument("--seed", type=non_negative_int, help="seed of the pairs and of the new run [RUN_DIR's]")
     _add_solver_arguments(reflow, solver="RK45", tolerance=1e-6, title="solver that makes the pairs",
@@ -389,6 +390,7 @@ def _plot(args):
     from .likelihood import log_likelihood
     from .oracle import exact_velocity
     from .sampling import generate
+    from .train import exact_mixture
 
     run = load_run(args.run_dir)
     config = run.config
@@ -404,9 +406,8 @@ def _plot(args):
     options = _solver_options(args)
     x_0, target = source.sample(args.n, rng), dataset.sample(args.n, rng)
     limits = plot.bounds_around(target, margin=1.5)  # (2, 2)
-    exact = None
-    if dataset.mixture is not None and config.path == "linear" and config.source == "gaussian":
-        exact = exact_velocity(dataset.mixture, config.sigma_min)
+    mixture = exact_mixture(config, required=False)
+    exact = None if mixture is None else exact_velocity(mixture, config.sigma_min)
     with atomic_file(args.out) as tmp:
         if args.kind == "loss":
             fig = plot.loss(run.losses, field_errors=run.field_errors)

@@ -64,15 +64,17 @@ def _read_pairs(path):
     with archive:
         if not {"x_0", "x_1"} <= set(archive.files):
             raise ValueError(f"pairs file {path!r} must hold arrays named x_0 and x_1, got {sorted(archive.files)}")
-        try:
+        try:  # numpy raises ValueError for an object array, which only a pickle could read
             x_0, x_1 = archive["x_0"], archive["x_1"]
-        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:  # ValueError: an object array, which needs a pickle
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
             raise ValueError(f"pairs file {path!r}: x_0 or x_1 cannot be read ({error})") from None
     if x_0.dtype.kind != "f" or x_1.dtype.kind != "f" or x_0.ndim != 2 or x_0.shape != x_1.shape or len(x_0) < 2:
         raise ValueError(f"pairs file {path!r} must hold x_0 and x_1 as float arrays of one shape (N, d) with N >= 2, "
                          f"got {x_0.dtype} {x_0.shape} and {x_1.dtype} {x_1.shape}")
     if not (np.all(np.isfinite(x_0)) and np.all(np.isfinite(x_1))):
         raise ValueError(f"pairs file {path!r} has NaN or infinite values")
+    for table in (x_0, x_1):
+        table.setflags(write=False)  # shared by every caller of read_cached
     return x_0, x_1
 
 

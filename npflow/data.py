@@ -18,6 +18,7 @@ or any dataset, for data-to-data transport (``get_source``).
 """
 import functools
 import os
+import warnings
 from dataclasses import dataclass
 from typing import Callable, Optional
 
@@ -26,8 +27,8 @@ import numpy as np
 from .gmm import GaussianMixture
 
 __all__ = ["Dataset", "DATASETS", "TWO_GAUSSIANS", "EIGHT_GAUSSIANS", "GMM", "get_dataset", "get_source",
-           "mixture_dataset", "is_data_file", "load_data_file", "points_dataset", "read_cached", "two_gaussians", "eight_gaussians",
-           "moons", "circles", "checkerboard", "spirals", "swiss_roll"]
+           "mixture_dataset", "is_data_file", "load_data_file", "points_dataset", "read_cached", "two_gaussians",
+           "eight_gaussians", "moons", "circles", "checkerboard", "spirals", "swiss_roll"]
 
 #: The seed's target: an equal mixture of N((-4, 0), I) and N((4, 0), I).
 TWO_GAUSSIANS = GaussianMixture(means=[[-4.0, 0.0], [4.0, 0.0]], std=1.0)
@@ -196,7 +197,9 @@ def load_data_file(path):
         raise ValueError(f"dataset file {path!r} does not exist")
     try:
         if path.lower().endswith(".csv"):
-            x = np.loadtxt(path, delimiter=",", ndmin=2, dtype=float)
+            with warnings.catch_warnings():  # an empty file warns, over many lines; the shape check says it in one
+                warnings.simplefilter("ignore")
+                x = np.loadtxt(path, delimiter=",", ndmin=2, dtype=float)
         else:
             x = np.load(path, allow_pickle=False)
     except (OSError, ValueError, EOFError) as error:
@@ -225,21 +228,27 @@ def points_dataset(name, x):
 
 
 def read_cached(read, path):
-    """``read(path)``, reused while the file keeps its modification time and size.
+    """``read(path)``, read once and reused while the file is unchanged.
 
-    Configs name their files and are checked often; this reads each file once.
+    Configs name their files and are checked often (each ``TrainConfig`` checks its dataset),
+    so each file is read once. "Unchanged" means the same real path, inode, size, modification
+    and status-change times: replacing or rewriting the file reads it again. ``read`` must
+    return read-only arrays, since every caller shares them.
     """
+    path = os.path.realpath(path)
     stat = os.stat(path)
-    return _read_once(read, path, stat.st_mtime_ns, stat.st_size)
+    return _read_once(read, path, (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns))
 
 
 @functools.lru_cache(maxsize=16)
-def _read_once(read, path, modified, size):
+def _read_once(read, path, version):
     return read(path)
 
 
 def _read_file_dataset(path):
-    return points_dataset(path, load_data_file(path))
+    x = load_data_file(path)
+    x.setflags(write=False)  # shared by every caller of read_cached
+    return points_dataset(path, x)
 
 
 def get_dataset(name):

@@ -9,7 +9,8 @@ from a file: rows of the file, drawn with replacement):
   (a Gaussian mixture), with its standard error; 0 for a perfect model. Since
   ``KL = NLL - H(p_data)``, the target's entropy is reported too;
 - **field error**: the mean squared gap to the exact field (``npflow.metrics.field_error``),
-  where the exact field is known (a Gaussian-mixture target, the linear path, N(0, I) source);
+  where the exact field is known (a Gaussian-mixture target, the linear path from N(0, I) with
+  independent pairs, see ``npflow.train.exact_mixture``);
 - **energy distance**, **W2** and **RBF MMD** between generated samples and target samples;
 - **mode coverage and balance**, where the target has modes;
 - **straightness** of the sampling paths and the **NFE** of the solver.
@@ -22,7 +23,7 @@ from .metrics import energy_distance, field_error, mmd_rbf, mode_coverage, strai
 from .oracle import exact_velocity
 from .paths import LinearPath
 from .sampling import generate
-from .train import points_on_path
+from .train import exact_mixture, points_on_path
 
 __all__ = ["evaluate", "format_table"]
 
@@ -69,9 +70,10 @@ def evaluate(run, n=2000, rng=None, solver="rk4", steps=100, rtol=1e-5, atol=1e-
         gap = dataset.mixture.log_prob(x) - log_model  # (n,) log p_data - log p_model
         report.update(target_entropy=float(-dataset.mixture.log_prob(x).mean()), kl=float(gap.mean()),
                       kl_stderr=float(gap.std(ddof=1) / np.sqrt(n)))
-    if dataset.mixture is not None and config.path == "linear" and config.source == "gaussian":  # as derived
-        t, x_t = points_on_path(dataset.mixture.sample, LinearPath(run.config.sigma_min), n, rng)
-        report["field_error"] = field_error(run.velocity, exact_velocity(dataset.mixture, run.config.sigma_min), t, x_t)
+    mixture = exact_mixture(config, required=False)
+    if mixture is not None:
+        t, x_t = points_on_path(mixture.sample, LinearPath(config.sigma_min), n, rng)
+        report["field_error"] = field_error(run.velocity, exact_velocity(mixture, config.sigma_min), t, x_t)
     return report
 
 

@@ -250,7 +250,7 @@ def _read_config(run_dir):
     for field, kept in KEPT_FILES.items():
         value = fields.get(field)
         if value == kept:  # the run's own copy, named relative to the run directory
-            fields[field] = os.path.join(run_dir, kept)
+            fields[field] = os.path.join(os.path.abspath(run_dir), kept)
         elif isinstance(value, str) and (is_data_file(value) or (field == "pairs_file" and value)):
             raise RunError(f"{path!r} names the file {value!r} as its {field}; a run reads only its own copy, {kept}")
     try:

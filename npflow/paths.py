@@ -26,12 +26,13 @@ says its schedule. ``VPPath`` is the variance-preserving cosine schedule of diff
 alpha_t = sin(pi t / 2), sigma_t = cos(pi t / 2), for which alpha_t^2 + sigma_t^2 = 1.
 
 ``ICFMPath`` is the independent CFM path of TorchCFM (Tong et al., 2023): the straight line
-between x_0 and x_1 blurred by a constant sigma, with fresh noise eps ~ N(0, I)::
+between x_0 and x_1 blurred by a constant sigma, with fresh noise z ~ N(0, I)::
 
-    x_t = t * x_1 + (1 - t) * x_0 + sigma * eps,       u_t = x_1 - x_0
+    x_t = t * x_1 + (1 - t) * x_0 + sigma * z,       u_t = x_1 - x_0
 
-It is the schedule alpha_t = t, sigma_t = 1 - t plus a term ``noise_std * eps`` that does not
-move with t, so it adds nothing to u_t. Unlike the seed's path it never narrows to a point,
+It is the schedule alpha_t = t, sigma_t = 1 - t plus a blur ``sigma * z`` that does not move
+with t, so it adds nothing to u_t. (In a ``TrainConfig`` this sigma is ``sigma_min``: for the
+linear path the width at t = 1, for icfm the width everywhere.) Unlike the seed's path it never narrows to a point,
 and x_0 need not be Gaussian: it joins any source to any target (with sigma = 0 it is the
 straight line of rectified flow).
 """
@@ -44,16 +45,16 @@ class AffinePath:
     """A conditional path x_t = alpha_t x_1 + sigma_t x_0; subclasses give the schedule.
 
     Subclasses define ``alpha(t)``, ``sigma(t)``, ``d_alpha(t)`` and ``d_sigma(t)``. A path with
-    ``noise_std > 0`` also adds ``noise_std * eps`` to x_t, with eps ~ N(0, I) drawn per point.
+    ``blur > 0`` (icfm) also adds ``blur * z`` to x_t, with z ~ N(0, I) drawn per point.
     """
 
-    #: Standard deviation of the extra noise on x_t; 0 for a path that has none.
-    noise_std = 0.0
+    #: Standard deviation of a blur added to x_t that does not move with t; 0 for most paths.
+    blur = 0.0
 
-    def sample(self, x_1, t, x_0, eps=None):
+    def sample(self, x_1, t, x_0, z=None):
         """A point on the path and its target velocity.
 
-        ``x_t = alpha_t * x_1 + sigma_t * x_0 (+ noise_std * eps)`` and
+        ``x_t = alpha_t * x_1 + sigma_t * x_0 (+ blur * z)`` and
         ``u_t = d_alpha_t * x_1 + d_sigma_t * x_0``.
 
         Parameters
@@ -64,23 +65,23 @@ class AffinePath:
             Times in [0, 1].
         x_0 : ndarray, shape (n, d)
             Source points: N(0, I) draws, or points of a source dataset.
-        eps : ndarray, shape (n, d), optional
-            N(0, I) draws for the extra noise; needed only when ``noise_std > 0``.
+        z : ndarray, shape (n, d), optional
+            N(0, I) draws for the blur; needed only when ``blur > 0``.
 
         Returns
         -------
         x_t : ndarray, shape (n, d)
         u_t : ndarray, shape (n, d)
         """
-        # >>> exercise path: x_t = alpha_t x_1 + sigma_t x_0 and u_t = d_alpha_t x_1 + d_sigma_t x_0, t per row
+        # >>> exercise path: x_t = alpha_t x_1 + sigma_t x_0, u_t = d_alpha_t x_1 + d_sigma_t x_0, t per row (no return)
         t = np.reshape(t, (-1, 1))  # (n, 1): one time per row
         x_t = self.alpha(t) * x_1 + self.sigma(t) * x_0
         u_t = self.d_alpha(t) * x_1 + self.d_sigma(t) * x_0
         # <<< exercise
-        if self.noise_std:
-            if eps is None:
-                raise ValueError(f"{type(self).__name__} with noise_std {self.noise_std} needs eps, N(0, I) draws")
-            x_t = x_t + self.noise_std * eps  # constant in t, so u_t does not change
+        if self.blur:
+            if z is None:
+                raise ValueError(f"{type(self).__name__} with blur {self.blur} needs z, N(0, I) draws")
+            x_t = x_t + self.blur * z  # constant in t, so u_t does not change
         return x_t, u_t
 
     def velocity_from_x_t(self, x_t, x_1, t):
@@ -88,7 +89,7 @@ class AffinePath:
 
         ``u_t = d_alpha_t * x_1 + d_sigma_t * (x_t - alpha_t * x_1) / sigma_t``  (for t < 1).
 
-        Only for paths without extra noise: with it, x_t and x_1 do not determine x_0.
+        Only for paths without a blur: with it, x_t and x_1 do not determine x_0.
 
         Parameters
         ----------
@@ -99,8 +100,8 @@ class AffinePath:
         -------
         u_t : ndarray, shape (n, d)
         """
-        if self.noise_std:
-            raise ValueError(f"{type(self).__name__} adds noise to x_t, so x_t and x_1 do not determine u_t")
+        if self.blur:
+            raise ValueError(f"{type(self).__name__} blurs x_t, so x_t and x_1 do not determine u_t")
         t = np.reshape(t, (-1, 1))  # (n, 1) or (1, 1)
         return self.d_alpha(t) * x_1 + self.d_sigma(t) * (x_t - self.alpha(t) * x_1) / self.sigma(t)
 
@@ -173,7 +174,7 @@ class VPPath(AffinePath):
 
 
 class ICFMPath(LinearPath):
-    """The independent CFM path: x_t = t x_1 + (1 - t) x_0 + sigma eps, u_t = x_1 - x_0.
+    """The independent CFM path: x_t = t x_1 + (1 - t) x_0 + sigma z, u_t = x_1 - x_0.
 
     The seed's linear path with sigma_min = 0 (alpha_t = t, sigma_t = 1 - t), blurred by a
     constant ``sigma`` along its whole length.
@@ -186,7 +187,7 @@ class ICFMPath(LinearPath):
     Examples
     --------
     >>> path = ICFMPath(sigma=0.1)
-    >>> x_t, u_t = path.sample(np.array([[4.0]]), np.array([0.5]), np.array([[2.0]]), eps=np.array([[1.0]]))
+    >>> x_t, u_t = path.sample(np.array([[4.0]]), np.array([0.5]), np.array([[2.0]]), z=np.array([[1.0]]))
     >>> x_t, u_t
     (array([[3.1]]), array([[2.]]))
     """
@@ -195,7 +196,7 @@ class ICFMPath(LinearPath):
         if not (np.isfinite(sigma) and sigma >= 0.0):
             raise ValueError(f"sigma must be a finite number >= 0, got {sigma!r}")
         super().__init__(sigma_min=0.0)
-        self.noise_std = float(sigma)
+        self.blur = float(sigma)
 
 
 #: Path names for ``TrainConfig.path`` and ``--path``.

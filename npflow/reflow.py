@@ -20,6 +20,8 @@ tight tolerance by default), or the solver's error is learned too.
 """
 from dataclasses import replace
 
+import numpy as np
+
 from .sampling import generate
 
 __all__ = ["reflow_pairs", "reflow_config"]
@@ -45,9 +47,19 @@ def reflow_pairs(run, n, rng, solver="RK45", steps=100, rtol=1e-6, atol=1e-6):
         Source points.
     x_1 : ndarray, shape (n, d)
         Where the flow takes them at t = 1.
+
+    Raises
+    ------
+    ValueError
+        If the flow carries some point to NaN or infinity.
     """
     x_0 = run.config.source_distribution.sample(n, rng)
-    x_1 = generate(run.velocity, x_0, solver, steps=steps, rtol=rtol, atol=atol).x[-1]
+    with np.errstate(over="ignore", invalid="ignore"):  # non-finite ends are checked below, with one message
+        x_1 = generate(run.velocity, x_0, solver, steps=steps, rtol=rtol, atol=atol).x[-1]
+    lost = int(np.sum(~np.all(np.isfinite(x_1), axis=1)))
+    if lost:
+        raise ValueError(f"the flow carried {lost} of {n} source points to NaN or infinity; "
+                         "its run cannot make pairs to reflow on")
     return x_0, x_1
 
 

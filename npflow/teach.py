@@ -115,9 +115,14 @@ def _problem(seed=0, n=8):
 
 def check_path(pkg):
     _, x_1, t, x_0 = _problem()
-    x_t, u_t = _module(pkg, "paths").LinearPath(0.1).sample(x_1, t, x_0)
+    paths = _module(pkg, "paths")
+    x_t, u_t = paths.LinearPath(0.1).sample(x_1, t, x_0)
     _compare("x_t", x_t, t[:, None] * x_1 + (1 - 0.9 * t[:, None]) * x_0)
     _compare("u_t", u_t, x_1 - 0.9 * x_0)
+    z = np.ones_like(x_0)  # icfm's blur is added after the exercise's lines: they must let it through
+    x_t, u_t = paths.ICFMPath(0.5).sample(x_1, t, x_0, z)
+    _compare("icfm x_t (with its blur 0.5 z)", x_t, t[:, None] * x_1 + (1 - t[:, None]) * x_0 + 0.5)
+    _compare("icfm u_t", u_t, x_1 - x_0)
 
 
 def check_mlp_forward(pkg):

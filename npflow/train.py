@@ -6,7 +6,8 @@ One step, as in the seed tutorial::
     x_1 ~ p_data             (n, d)     data
     x_0 ~ N(0, I)            (n, d)     noise (the seed's eps), or a source dataset
     x_0, x_1 = coupling(x_0, x_1)       (the seed's is independent: keep them as drawn)
-    x_t, u_t = path.sample(x_1, t, x_0)
+    z   ~ N(0, I)            (n, d)     only for a path with a blur (icfm)
+    x_t, u_t = path.sample(x_1, t, x_0, z)
     L(theta) = mean over points and coordinates of (v_theta(t, x_t) - u_t)^2
     theta <- Adam(theta, dL/dtheta)
 
@@ -143,7 +144,7 @@ def points_on_path(sample_data, path, n, rng):
     return t, path.sample(x_1, t, x_0)[0]
 
 
-def training_step(params, optimizer, path, x_1, t, x_0, activation="relu", gradient=loss_and_grad, eps=None):
+def training_step(params, optimizer, path, x_1, t, x_0, activation="relu", gradient=loss_and_grad, z=None):
     """One step of flow matching: build the batch on the path, take the gradient, update.
 
     Parameters
@@ -162,8 +163,8 @@ def training_step(params, optimizer, path, x_1, t, x_0, activation="relu", gradi
     gradient : callable
         ``gradient(params, t, x_t, u_t, activation) -> (loss, grads)``: autograd's
         ``loss_and_grad`` here, or ``npflow.backprop.loss_and_grad``.
-    eps : ndarray, shape (n, d), optional
-        The path's extra noise, for a path with ``noise_std > 0`` (icfm).
+    z : ndarray, shape (n, d), optional
+        N(0, I) draws for the path's blur, for a path with ``blur > 0`` (icfm).
 
     Returns
     -------
@@ -177,13 +178,14 @@ def training_step(params, optimizer, path, x_1, t, x_0, activation="relu", gradi
     TrainingDiverged
         If the loss or any gradient is NaN or infinite (checked before the update).
     """
-    # >>> exercise training_step: x_t and u_t on the path, the loss and its gradient, one optimizer step
-    x_t, u_t = path.sample(x_1, t, x_0, eps)
+    # >>> exercise training_step: x_t and u_t by path.sample (z too), the loss and its gradient, one optimizer step
+    x_t, u_t = path.sample(x_1, t, x_0, z)
     with numpy.errstate(over="ignore", invalid="ignore", divide="ignore"):  # non-finite results are checked below
         loss, grads = gradient(params, t, x_t, u_t, activation)
     if not numpy.isfinite(loss):
         raise TrainingDiverged(f"the loss is {float(loss)}")
-    # One inf or NaN anywhere makes the sum of all the gradient's entries inf or NaN: one test, not one per array.
+    # One inf or NaN anywhere makes the sum of all the gradient's entries inf or NaN: one test, not
+    # one per array. (A sum that overflows from finite entries, near 1e38 in float32, is caught too.)
     if not math.isfinite(sum(float(numpy.sum(g)) for g in tree_leaves(grads))):
         raise TrainingDiverged(f"the gradient is not finite (loss {float(loss):.4g})")
     return optimizer.step(params, grads), float(loss)
@@ -255,15 +257,24 @@ def ema_update(ema, params, decay):
             for (W_ema, b_ema), (W, b) in zip(ema, params)]
 
 
-def exact_mixture(config):
-    """The Gaussian mixture behind ``config.dataset``, whose exact field the field error needs; else ValueError."""
+def exact_mixture(config, required=True):
+    """The Gaussian mixture behind ``config.dataset`` when the run's exact field is known, for the field error.
+
+    ``npflow.exact_velocity`` derives it for a Gaussian-mixture target, the linear path, the
+    source N(0, I) and the independent coupling; other recipes learn other fields. Otherwise
+    raise ``ValueError`` saying why, or return None if not ``required``.
+    """
     mixture = get_dataset(config.dataset).mixture
     if mixture is None:
-        raise ValueError(f"the field error needs a dataset with a known exact field; {config.dataset!r} has none")
-    if config.path != "linear" or config.source != "gaussian":
-        raise ValueError(f"the exact field is derived for the linear path from N(0, I), not for path {config.path!r} "
-                         f"from source {config.source!r}")
-    return mixture
+        reason = f"the field error needs a dataset with a known exact field; {config.dataset!r} has none"
+    elif (config.path, config.source, config.coupling) != ("linear", "gaussian", "independent"):
+        reason = (f"the exact field is derived for the linear path from N(0, I) with independent pairs, not for "
+                  f"path {config.path!r} from source {config.source!r} with coupling {config.coupling!r}")
+    else:
+        return mixture
+    if required:
+        raise ValueError(reason)
+    return None
 
 
 def _field_error_probe(config, n=2000):
@@ -282,8 +293,8 @@ def train(config=None, *, resume=None, callback: Optional[Callable] = None, log_
 
     Every random draw comes, in a fixed order, from ``numpy.random.default_rng(config.seed)``:
     first the initial parameters, then per step t, x_1 and x_0 (the seed's order; with
-    ``coupling="pairs"``, t and the rows of the table), and last the path's extra noise eps for
-    a path that has it (icfm). The same
+    ``coupling="pairs"``, t and the rows of the table), and last the path's blur z for a path
+    that has one (icfm). The same
     config therefore gives bit-identical parameters on one machine, and so does a run that was
     stopped and resumed.
 
@@ -355,11 +366,11 @@ def train(config=None, *, resume=None, callback: Optional[Callable] = None, log_
             if interrupted():
                 raise TrainingInterrupted(state(step))
             t, x_1, x_0 = (a.astype(config.dtype, copy=False) for a in draw(config.batch_size, rng))
-            eps = rng.standard_normal(x_1.shape).astype(config.dtype, copy=False) if path.noise_std else None
+            z = rng.standard_normal(x_1.shape).astype(config.dtype, copy=False) if path.blur else None
             optimizer.lr = scheduled_lr(config, step)
             try:
                 params, losses[step] = training_step(params, optimizer, path, x_1, t, x_0, config.activation, gradient,
-                                                     eps)
+                                                     z)
             except TrainingDiverged as error:
                 raise TrainingDiverged(
                     f"training diverged at step {step + 1}: {error}, with lr {config.lr:g}. Likely cause: a "

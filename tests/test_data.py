@@ -115,3 +115,16 @@ def test_sources():
     assert get_source("moons", 2) is get_dataset("moons")
     with pytest.raises(ValueError, match="has dimension 2, but the data has dimension 3"):
         get_source("moons", 3)
+
+
+def test_a_changed_file_is_read_again_and_shared_arrays_are_read_only(tmp_path):
+    path = str(tmp_path / "points.npy")
+    np.save(path, np.zeros((3, 2)))
+    first = get_dataset(path)
+    assert get_dataset(path) is first  # read once
+    np.save(path, np.ones((3, 2)))  # same size: the cache must notice the rewrite anyway
+    again = get_dataset(path)
+    assert again is not first and np.all(again.sample(4, np.random.default_rng(0)) == 1.0)
+    shared = again.sample.__closure__[0].cell_contents  # the array every draw indexes
+    with pytest.raises(ValueError, match="read-only"):
+        shared += 1

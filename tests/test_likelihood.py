@@ -103,3 +103,13 @@ def test_bad_arguments(kwargs, message):
     arguments = {"x": np.zeros((2, 2)), **kwargs}
     with pytest.raises(ValueError, match=message):
         log_likelihood(exact_velocity(SINGLE), **arguments)
+
+
+def test_the_likelihood_starts_from_the_source_density(rng):
+    """With v = 0 nothing moves, so log p_1 is the source's own log-density."""
+    from npflow.data import get_dataset
+
+    source = get_dataset("eight_gaussians").mixture
+    x = source.sample(20, rng)
+    log_p = log_likelihood(lambda t, y: 0.0 * y, x, steps=4, log_p_0=source.log_prob)
+    np.testing.assert_allclose(log_p, source.log_prob(x), rtol=0, atol=1e-12)

@@ -83,17 +83,17 @@ def test_icfm_path_end_points_velocity_and_blur(rng):
     from npflow.paths import ICFMPath
 
     path = ICFMPath(sigma=0.2)
-    x_1, x_0, eps = rng.standard_normal((50, 3)) * 3, rng.standard_normal((50, 3)), rng.standard_normal((50, 3))
-    np.testing.assert_allclose(path.sample(x_1, np.zeros(50), x_0, eps)[0], x_0 + 0.2 * eps, atol=1e-15)
-    np.testing.assert_allclose(path.sample(x_1, np.ones(50), x_0, eps)[0], x_1 + 0.2 * eps, atol=1e-15)
+    x_1, x_0, z = rng.standard_normal((50, 3)) * 3, rng.standard_normal((50, 3)), rng.standard_normal((50, 3))
+    np.testing.assert_allclose(path.sample(x_1, np.zeros(50), x_0, z)[0], x_0 + 0.2 * z, atol=1e-15)
+    np.testing.assert_allclose(path.sample(x_1, np.ones(50), x_0, z)[0], x_1 + 0.2 * z, atol=1e-15)
     t, h = rng.uniform(0.01, 0.99, 50), 1e-6
-    _, u_t = path.sample(x_1, t, x_0, eps)
+    _, u_t = path.sample(x_1, t, x_0, z)
     np.testing.assert_allclose(u_t, x_1 - x_0, atol=1e-14)  # TorchCFM's target
-    derivative = (path.sample(x_1, t + h, x_0, eps)[0] - path.sample(x_1, t - h, x_0, eps)[0]) / (2 * h)
+    derivative = (path.sample(x_1, t + h, x_0, z)[0] - path.sample(x_1, t - h, x_0, z)[0]) / (2 * h)
     np.testing.assert_allclose(derivative, u_t, rtol=1e-6, atol=1e-7)
     x_t, _ = path.sample(np.zeros((20000, 1)), np.full(20000, 1.0), np.zeros((20000, 1)), rng.standard_normal((20000, 1)))
     assert x_t.std() == pytest.approx(0.2, rel=0.03)  # the blur stays sigma wide at t = 1
-    with pytest.raises(ValueError, match="needs eps"):
+    with pytest.raises(ValueError, match="needs z"):
         path.sample(x_1, t, x_0)
     with pytest.raises(ValueError, match="do not determine"):
         path.velocity_from_x_t(x_t, x_1, t)

@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from npflow.cli import main
 from npflow.io import load_run, save_pairs
@@ -50,3 +51,16 @@ def test_npflow_reflow_writes_a_run_that_loads_samples_and_resumes(tmp_path, cap
     assert "already exists" in capsys.readouterr().err
     assert main(["reflow", str(tmp_path / "none"), "--out", str(tmp_path / "third")]) == 2
     assert "does not exist" in capsys.readouterr().err and not (tmp_path / "third").exists()
+
+
+def test_reflow_refuses_too_few_pairs_and_a_flow_that_blows_up(tmp_path, capsys):
+    first = tmp_path / "first"
+    assert main(["train", "--steps", "5", "--hidden", "4", "--quiet", "--out", str(first)]) == 0
+    with pytest.raises(SystemExit) as exit_info:
+        main(["reflow", str(first), "--out", str(tmp_path / "new"), "--pairs", "1"])
+    assert exit_info.value.code == 2 and not (tmp_path / "new").exists()
+    assert "--pairs: expected an integer >= 2, got '1'" in capsys.readouterr().err
+    run = load_run(first)
+    run.params[-1][1][:] = np.inf  # the output bias: every velocity is infinite
+    with pytest.raises(ValueError, match="carried 20 of 20 source points to NaN or infinity"):
+        reflow_pairs(run, 20, np.random.default_rng(0), "rk4", steps=2)

@@ -70,3 +70,13 @@ def test_messages_say_what_went_wrong(tmp_path):
 def test_a_student_copy_is_not_written_over(student_dir, capsys):
     assert main(["student", str(student_dir)]) == 2
     assert "already exists" in capsys.readouterr().err
+
+
+def test_a_path_that_returns_early_loses_the_icfm_blur_and_is_told(tmp_path):
+    path = tmp_path / "eve"
+    write_student_copy(path)
+    solve(path, "paths", "path", "t = np.reshape(t, (-1, 1))\n"
+                                 "return self.alpha(t) * x_1 + self.sigma(t) * x_0, "
+                                 "self.d_alpha(t) * x_1 + self.d_sigma(t) * x_0")
+    results = grade(load_package(path), stream=io.StringIO())
+    assert results["path"].startswith("icfm x_t (with its blur 0.5 z): first differs"), results["path"]

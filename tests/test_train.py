@@ -271,3 +271,31 @@ def test_a_non_finite_gradient_stops_the_step_before_the_update(rng, bad):
     with pytest.raises(TrainingDiverged, match="the gradient is not finite"):
         training_step(params, optimizer, LinearPath(), x, rng.random(8), x, gradient=gradient)
     assert optimizer.step_count == 0
+
+
+@pytest.mark.parametrize("recipe", [{"path": "icfm", "sigma_min": 0.1}, {"coupling": "pairs"},
+                                    {"coupling": "ot", "source": "eight_gaussians"}])
+def test_stopped_and_resumed_runs_give_the_same_bits_for_every_coupling_and_path(tmp_path, recipe):
+    from dataclasses import replace
+
+    if recipe.get("coupling") == "pairs":
+        rng = np.random.default_rng(0)
+        recipe = {**recipe, "pairs_file": str(tmp_path / "pairs.npz")}
+        np.savez(recipe["pairs_file"], x_0=rng.standard_normal((50, 2)), x_1=rng.standard_normal((50, 2)))
+    config = TrainConfig(steps=12, hidden=(8,), batch_size=16, **recipe)
+    whole = train(config, stream=None)
+    resumed = train(config, resume=train(replace(config, steps=5), stream=None), stream=None)
+    np.testing.assert_array_equal(resumed.losses, whole.losses)
+    for (W, b), (W_whole, b_whole) in zip(resumed.params, whole.params):
+        np.testing.assert_array_equal(W, W_whole)
+        np.testing.assert_array_equal(b, b_whole)
+
+
+def test_the_field_error_is_refused_where_the_exact_field_is_not_the_runs():
+    from npflow.train import exact_mixture
+
+    assert exact_mixture(TrainConfig()) is not None
+    for recipe in ({"coupling": "ot"}, {"path": "vp"}, {"source": "eight_gaussians"}, {"dataset": "moons"}):
+        assert exact_mixture(TrainConfig(**recipe), required=False) is None
+        with pytest.raises(ValueError, match="exact field"):
+            train(TrainConfig(steps=2, hidden=(4,), **recipe), field_error_every=1, stream=None)
