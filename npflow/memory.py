@@ -4,13 +4,14 @@ Every intermediate NumPy array is a fresh ``malloc``. At the sizes npflow sample
 as the (1024, 128) activations of one layer (512 KiB in float32), glibc's allocator hands each
 freed array back to the kernel, and the next array of that size then pays one page fault for
 every 4 KiB page it writes: measured on a virtual machine, that made one evaluation of the
-network 1.8 times slower than the arithmetic alone. PyTorch sidesteps this with a caching
-allocator of its own. npflow asks glibc for the same effect with two settings (``mallopt``):
-serve arrays up to 32 MiB from the heap instead of from fresh memory maps, and give freed heap
-memory back to the kernel only beyond 128 MiB. The peak memory of a run does not change; what
-changes is that memory once used is kept for the next step.
+network 1.8 times slower than the arithmetic alone. npflow asks glibc to keep such memory
+instead, with two settings (``mallopt``): serve arrays up to 32 MiB from the heap rather than
+from fresh memory maps, and give freed heap memory back to the kernel only beyond 128 MiB. The
+peak memory of a run does not change; what changes is that memory once used is kept for the
+next step.
 
-It is done once, when npflow is imported, and only where the C library is glibc (Linux).
+It is done once, when npflow is imported, and only where the C library is glibc (Linux). The
+settings belong to the process, so other libraries in it (PyTorch, in the benchmark) get them too.
 Set the environment variable ``NPFLOW_KEEP_FREED_MEMORY=0`` before importing npflow to leave
 the allocator alone.
 """
