@@ -10,7 +10,7 @@ cannot trace: no in-place updates (``h += ...``), no index assignment (``h[i] = 
 ``autograd.numpy`` in place of ``numpy``. Everything below keeps to that.
 
 Two pieces are autograd *primitives* with their chain rule written by hand: ``affine``
-(``h @ W + b``) and ``relu``. Autograd could trace both from plain NumPy, but each traced
+(``h @ W + b`` for a layer ``(W, b)``) and ``relu``. Autograd could trace both from plain NumPy, but each traced
 operation costs bookkeeping that, at the seed's size, is worth more than the arithmetic. A
 primitive is one node with one hand-written vector-Jacobian product (VJP), so a training step
 runs noticeably faster; ``tests/test_mlp.py`` checks both against autograd's own derivation of
@@ -31,24 +31,28 @@ __all__ = ["ACTIVATIONS", "affine", "init_mlp", "layer_input", "layer_sizes", "m
 
 
 @primitive
-def affine(h, W, b):
-    """One layer before its activation: ``h @ W + b``, shapes (n, fan_in) -> (n, fan_out).
+def affine(h, layer):
+    """One layer before its activation: ``h @ W + b`` for ``layer = (W, b)``, shapes (n, fan_in) -> (n, fan_out).
 
     Its VJPs, for an upstream gradient g = dL/d(h @ W + b) of shape (n, fan_out)::
 
         dL/dh = g @ W.T        (n, fan_in)
         dL/dW = h.T @ g        (fan_in, fan_out)
         dL/db = sum_i g_i      (fan_out,)
+
+    It takes the layer's ``(W, b)`` pair whole, and returns dL/dW and dL/db as a pair, because
+    to autograd every ``W, b = layer`` would be two more nodes, whose backward passes build
+    zero arrays for the whole pair: at the seed's size they cost more than the matrix products.
     """
+    W, b = layer
     z = h @ W
     z += b  # in place, in the array just made: autograd does not look inside a primitive
     return z
 
 
 defvjp(affine,
-       lambda out, h, W, b: lambda g: g @ W.T,
-       lambda out, h, W, b: lambda g: h.T @ g,
-       lambda out, h, W, b: lambda g: g.sum(axis=0))
+       lambda out, h, layer: lambda g: g @ layer[0].T,
+       lambda out, h, layer: lambda g: (h.T @ g, g.sum(axis=0)))
 
 
 @primitive
@@ -131,10 +135,9 @@ def mlp(params, inputs, activation="relu"):
     # >>> exercise mlp_forward: h = act(h @ W + b) for every layer but the last, which has no activation
     act = ACTIVATIONS[activation]
     h = inputs
-    for W, b in params[:-1]:
-        h = act(affine(h, W, b))  # (n, fan_out)
-    W, b = params[-1]
-    return affine(h, W, b)
+    for layer in params[:-1]:  # layer = (W, b)
+        h = act(affine(h, layer))  # (n, fan_out)
+    return affine(h, params[-1])
     # <<< exercise
 
 

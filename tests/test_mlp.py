@@ -93,5 +93,5 @@ def test_primitives_against_finite_differences(rng):
     from npflow.mlp import affine, relu
 
     h, W, b = rng.standard_normal((5, 3)), rng.standard_normal((3, 4)), rng.standard_normal(4)
-    check_grads(affine, modes=["rev"], order=2)(h, W, b)
+    check_grads(affine, modes=["rev"], order=2)(h, (W, b))
     check_grads(relu, modes=["rev"], order=1)(rng.standard_normal((5, 4)) + 0.1)
