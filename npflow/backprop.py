@@ -34,7 +34,7 @@ def _sigmoid(z):
 
 #: act(z) and act'(z) for each activation, the derivative written from the formula.
 ACTIVATIONS = {
-    "relu": (lambda z: np.maximum(z, 0.0), lambda z: (z > 0).astype(z.dtype)),
+    "relu": (lambda z: np.maximum(z, 0.0), lambda z: z > 0),  # a 0/1 mask: times it, g is kept where z > 0
     "silu": (lambda z: z * _sigmoid(z), lambda z: _sigmoid(z) * (1 + z * (1 - _sigmoid(z)))),
     "tanh": (np.tanh, lambda z: 1 - np.tanh(z) ** 2),
 }
@@ -52,7 +52,8 @@ def forward(params, inputs, activation="relu"):
     act, _ = ACTIVATIONS[activation]
     cache, h = [], inputs
     for W, b in params:
-        z = h @ W + b  # (n, fan_out)
+        z = h @ W  # (n, fan_out)
+        z += b  # in place, in the product just made
         cache.append((h, z))
         h = act(z)
     return cache[-1][1], cache  # no activation on the last layer: the output is z_L
