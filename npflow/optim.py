@@ -44,14 +44,18 @@ def tree_unflatten(like, vector):
 
 
 def _concatenate(leaves):
-    return np.concatenate([np.ravel(leaf) for leaf in leaves])
+    return np.concatenate([np.asarray(leaf).ravel() for leaf in leaves])
 
 
 def _split(vector, like_leaves):
-    """Cut a vector into views shaped like ``like_leaves``."""
-    shapes = [np.shape(leaf) for leaf in like_leaves]
-    ends = np.cumsum([math.prod(shape) for shape in shapes])
-    return [piece.reshape(shape) for piece, shape in zip(np.split(vector, ends[:-1]), shapes)]
+    """Cut a vector into views shaped like ``like_leaves``, in order."""
+    pieces, start = [], 0
+    for leaf in like_leaves:
+        shape = np.shape(leaf)
+        end = start + math.prod(shape)
+        pieces.append(vector[start:end].reshape(shape))
+        start = end
+    return pieces
 
 
 def _check_learning_rate(lr):
