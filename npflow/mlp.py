@@ -10,8 +10,9 @@ cannot trace: no in-place updates (``h += ...``), no index assignment (``h[i] = 
 ``autograd.numpy`` in place of ``numpy``. Everything below keeps to that.
 
 Two pieces are autograd *primitives* with their chain rule written by hand: ``affine``
-(``h @ W + b`` for a layer ``(W, b)``) and ``relu``. Autograd could trace both from plain NumPy, but each traced
-operation costs bookkeeping that, at the seed's size, is worth more than the arithmetic. A
+(``h @ W + b`` for a layer ``(W, b)``) and ``relu``. Autograd could trace both from plain
+NumPy, but each traced operation costs bookkeeping that, at the seed's size, is worth more
+than the arithmetic. A
 primitive is one node with one hand-written vector-Jacobian product (VJP), so a training step
 runs noticeably faster; ``tests/test_mlp.py`` checks both against autograd's own derivation of
 the plain expressions.
@@ -32,7 +33,7 @@ __all__ = ["ACTIVATIONS", "affine", "init_mlp", "layer_input", "layer_sizes", "m
 
 @primitive
 def affine(h, layer):
-    """One layer before its activation: ``h @ W + b`` for ``layer = (W, b)``, shapes (n, fan_in) -> (n, fan_out).
+    """One layer before its activation: ``h @ W + b`` for ``layer = (W, b)``; (n, fan_in) -> (n, fan_out).
 
     Its VJPs, for an upstream gradient g = dL/d(h @ W + b) of shape (n, fan_out)::
 
@@ -43,6 +44,9 @@ def affine(h, layer):
     It takes the layer's ``(W, b)`` pair whole, and returns dL/dW and dL/db as a pair, because
     to autograd every ``W, b = layer`` would be two more nodes, whose backward passes build
     zero arrays for the whole pair: at the seed's size they cost more than the matrix products.
+    (A pair built by hand from traced arrays, ``affine(h, (W, b))`` inside a function that
+    autograd differentiates with respect to W, is traced through the lines below instead,
+    to the same gradient.)
     """
     W, b = layer
     z = h @ W

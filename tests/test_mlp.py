@@ -95,3 +95,17 @@ def test_primitives_against_finite_differences(rng):
     h, W, b = rng.standard_normal((5, 3)), rng.standard_normal((3, 4)), rng.standard_normal(4)
     check_grads(affine, modes=["rev"], order=2)(h, (W, b))
     check_grads(relu, modes=["rev"], order=1)(rng.standard_normal((5, 4)) + 0.1)
+
+
+def test_a_layer_pair_built_by_hand_still_carries_the_gradient(rng):
+    """affine takes (W, b) whole; differentiating one W inside a hand-built list must still work."""
+    import autograd
+
+    from npflow.train import cfm_loss, loss_and_grad
+
+    (W_0, b_0), (W_1, b_1) = init_mlp([3, 8, 2], rng)
+    t, x_t, u_t = rng.random(5), rng.standard_normal((5, 2)), rng.standard_normal((5, 2))
+    alone = autograd.grad(lambda W: cfm_loss([(W_0, b_0), (W, b_1)], t, x_t, u_t))(W_1)
+    together = loss_and_grad([(W_0, b_0), (W_1, b_1)], t, x_t, u_t)[1][1][0]
+    assert np.abs(together).max() > 0
+    np.testing.assert_allclose(alone, together, rtol=1e-12, atol=1e-15)
