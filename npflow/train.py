@@ -343,7 +343,8 @@ def train(config=None, *, resume=None, callback: Optional[Callable] = None, log_
     config = run.config if config is None else config
     if resume is not None:
         if replace(config, steps=run.config.steps) != run.config:
-            raise ValueError("a resumed run keeps its recipe; only steps may change")
+            raise ValueError("a resumed run keeps its recipe; only steps may change (pass "
+                             "dataclasses.replace(run.config, steps=...), which also names the run's own data files)")
         if config.steps < run.step:
             raise ValueError(f"steps must be at least the {run.step} steps the run has taken, got {config.steps}")
         if run.optimizer is None or run.rng is None:
