@@ -12,8 +12,6 @@ Time convention everywhere: t = 0 is noise (or the source), t = 1 is data.
 """
 __version__ = "0.1.0"
 
-from . import memory  # noqa: F401  (first: it tunes the allocator that every array after it uses)
-
 from .data import DATASETS, get_dataset, two_gaussians
 from .gmm import GaussianMixture
 from .io import RunError, load_run, save_pairs, save_run

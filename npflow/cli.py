@@ -451,7 +451,11 @@ def _demo(args):
 
 def main(argv=None):
     """Run the CLI; returns the exit status (0 ok, 1 training diverged, 2 bad input, 130 interrupted)."""
+    from . import memory
     from .io import RunError
+
+    if memory.wanted():
+        memory.keep_freed_memory()  # fewer page faults for large temporary arrays; see npflow/memory.py
 
     args = build_parser().parse_args(argv)
     try:

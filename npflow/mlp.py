@@ -26,12 +26,12 @@ is Kaiming-uniform with a = sqrt(5).)
 """
 import autograd.numpy as np
 import numpy
-from autograd.extend import defvjp, primitive
+from autograd.builtins import tuple as traced_tuple
+from autograd.extend import Box, defvjp, primitive
 
 __all__ = ["ACTIVATIONS", "affine", "init_mlp", "layer_input", "layer_sizes", "mlp", "velocity"]
 
 
-@primitive
 def affine(h, layer):
     """One layer before its activation: ``h @ W + b`` for ``layer = (W, b)``; (n, fan_in) -> (n, fan_out).
 
@@ -44,19 +44,25 @@ def affine(h, layer):
     It takes the layer's ``(W, b)`` pair whole, and returns dL/dW and dL/db as a pair, because
     to autograd every ``W, b = layer`` would be two more nodes, whose backward passes build
     zero arrays for the whole pair: at the seed's size they cost more than the matrix products.
-    (A pair built by hand from traced arrays, ``affine(h, (W, b))`` inside a function that
-    autograd differentiates with respect to W, is traced through the lines below instead,
-    to the same gradient.)
     """
+    if not isinstance(layer, Box) and any(isinstance(p, Box) for p in layer):
+        # A pair built by hand from traced arrays, e.g. [(W, b)] inside a function differentiated
+        # with respect to W: the primitive would not see them, so autograd traces the expression.
+        W, b = layer
+        return h @ W + b
+    return _affine(h, layer)
+
+
+@primitive
+def _affine(h, layer):
     W, b = layer
-    z = h @ W
-    z += b  # in place, in the array just made: autograd does not look inside a primitive
-    return z
+    return h @ W + b
 
 
-defvjp(affine,
+# The pair of gradients is an autograd tuple, which autograd can trace again for second derivatives.
+defvjp(_affine,
        lambda out, h, layer: lambda g: g @ layer[0].T,
-       lambda out, h, layer: lambda g: (h.T @ g, g.sum(axis=0)))
+       lambda out, h, layer: lambda g: traced_tuple((h.T @ g, np.sum(g, axis=0))))
 
 
 @primitive

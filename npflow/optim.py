@@ -149,10 +149,13 @@ class Adam:
         # A parameter whose gradient stays 0 (a dead ReLU unit) has its m shrink by beta1 every
         # step, and within a few thousand steps it falls below finfo.tiny into the subnormal
         # numbers, on which every CPU operation is 10 to 20 times slower. Its share of the step
-        # is far below rounding, so such moments are set to 0 (v, which shrinks by beta2, too).
+        # is far below rounding, so such moments are set to 0. So is such a v (it shrinks by
+        # beta2), but only with eps > 0: then sqrt(v) is negligible beside eps, while with
+        # eps = 0 it is the whole denominator.
         tiny = np.finfo(self.m.dtype).tiny
         self.m[np.abs(self.m) < tiny] = 0.0
-        self.v[self.v < tiny] = 0.0
+        if self.eps > 0:
+            self.v[self.v < tiny] = 0.0
         # >>> exercise adam_step: update m and v, correct their bias, step theta by lr * m_hat / (sqrt(v_hat) + eps)
         self.step_count += 1
         k = self.step_count

@@ -182,11 +182,12 @@ def training_step(params, optimizer, path, x_1, t, x_0, activation="relu", gradi
     x_t, u_t = path.sample(x_1, t, x_0, z)
     with numpy.errstate(over="ignore", invalid="ignore", divide="ignore"):  # non-finite results are checked below
         loss, grads = gradient(params, t, x_t, u_t, activation)
+        # One inf or NaN anywhere makes the sum of all the gradient's entries inf or NaN: one
+        # test, not one per array. Summed in float64, finite float32 entries cannot overflow it.
+        gradient_sum = sum(float(numpy.sum(g, dtype=numpy.float64)) for g in tree_leaves(grads))
     if not numpy.isfinite(loss):
         raise TrainingDiverged(f"the loss is {float(loss)}")
-    # One inf or NaN anywhere makes the sum of all the gradient's entries inf or NaN: one test, not
-    # one per array. (A sum that overflows from finite entries, near 1e38 in float32, is caught too.)
-    if not math.isfinite(sum(float(numpy.sum(g)) for g in tree_leaves(grads))):
+    if not math.isfinite(gradient_sum):
         raise TrainingDiverged(f"the gradient is not finite (loss {float(loss):.4g})")
     return optimizer.step(params, grads), float(loss)
     # <<< exercise

@@ -1,22 +1,38 @@
 import os
-import platform
-import subprocess
-import sys
 
 import pytest
 
-import npflow.memory
+from npflow import memory
+from npflow.cli import main
 
 
-@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="the allocator settings are glibc's")
-def test_importing_npflow_keeps_freed_memory_on_glibc_unless_told_not_to():
-    assert npflow.memory.KEEPING_FREED_MEMORY is True
-    code = "import npflow.memory as m; print(m.KEEPING_FREED_MEMORY)"
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                            env={**os.environ, "NPFLOW_KEEP_FREED_MEMORY": "0"})
-    assert result.stdout.strip() == "False"
+def on_glibc():
+    try:
+        return os.confstr("CS_GNU_LIBC_VERSION").startswith("glibc")
+    except (ValueError, OSError):
+        return False
+
+
+@pytest.mark.skipif(not on_glibc(), reason="the allocator settings are glibc's")
+def test_glibc_takes_the_settings():
+    assert memory.keep_freed_memory() is True
 
 
 def test_elsewhere_it_declines_quietly(monkeypatch):
-    monkeypatch.setattr(platform, "libc_ver", lambda: ("", ""))
-    assert npflow.memory.keep_freed_memory() is False
+    def no_such_name(name):
+        raise ValueError(f"unrecognized configuration name {name!r}")
+
+    monkeypatch.setattr(os, "confstr", no_such_name)
+    assert memory.keep_freed_memory() is False
+
+
+@pytest.mark.parametrize("value, expected", [(None, True), ("1", True), ("0", False), ("off", False), ("False", False)])
+def test_the_command_tunes_the_allocator_unless_told_not_to(monkeypatch, capsys, value, expected):
+    calls = []
+    monkeypatch.setattr(memory, "keep_freed_memory", lambda: calls.append(1))
+    if value is None:
+        monkeypatch.delenv("NPFLOW_KEEP_FREED_MEMORY", raising=False)
+    else:
+        monkeypatch.setenv("NPFLOW_KEEP_FREED_MEMORY", value)
+    assert main(["evaluate", "no-such-run"]) == 2  # any command: the setting comes first
+    assert bool(calls) is expected

@@ -116,3 +116,14 @@ def test_moments_of_dead_parameters_never_turn_subnormal(dtype, steps):
     # float64 agrees to rounding; float32 to the rounding its steps accumulate, up to eps * |theta| each
     atol = 1e-12 if dtype == "float64" else steps * np.finfo(np.float32).eps * 3.0
     np.testing.assert_allclose(ours[0], expected[0], rtol=0, atol=atol)
+
+
+def test_without_eps_tiny_second_moments_are_kept(rng):
+    """With eps = 0, sqrt(v) is the whole denominator: v must not be flushed, however small."""
+    theta = [np.array([1.0, -1.0])]
+    grads = [[np.array([1e-160, -3e-160]) * (1 + 0.1 * np.sin(i))] for i in range(2000)]
+    opt, ours = Adam(lr=1e-3, eps=0.0), theta
+    for g in grads:
+        ours = opt.step(ours, g)
+    expected = autograd_adam(lambda x, i: grads[i][0], theta, num_iters=2000, step_size=1e-3, eps=0.0)
+    np.testing.assert_allclose(ours[0], expected[0], rtol=0, atol=1e-12)
