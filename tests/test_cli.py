@@ -392,3 +392,6 @@ def test_a_run_from_a_source_without_density_samples_but_does_not_score(tmp_path
     assert "'circles' has none" in capsys.readouterr().err and not (tmp_path / "lp.npy").exists()
     assert main(["evaluate", str(run), "--n", "30", "--json"]) == 0
     assert "nll" not in json.loads(capsys.readouterr().out)
+    assert main(["plot", str(run), "--kind", "density", "--out", str(tmp_path / "d.png")]) == 2
+    assert "needs the density of the run's source" in capsys.readouterr().err and not (tmp_path / "d.png").exists()
+    assert main(["plot", str(run), "--kind", "samples", "--n", "50", "--out", str(tmp_path / "s.png")]) == 0
