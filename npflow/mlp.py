@@ -56,7 +56,11 @@ def affine(h, layer):
 @primitive
 def _affine(h, layer):
     W, b = layer
-    return h @ W + b
+    z = h @ W
+    if z.dtype == numpy.result_type(z, b):  # the usual case: b adds into the product in place, one array fewer
+        z += b
+        return z
+    return z + b
 
 
 # The pair of gradients is an autograd tuple, which autograd can trace again for second derivatives.
