@@ -55,9 +55,12 @@ def affine(h, layer):
 
 @primitive
 def _affine(h, layer):
+    """The primitive behind ``affine``: one autograd node, with the hand-written VJPs below."""
     W, b = layer
     z = h @ W
-    if z.dtype == numpy.result_type(z, b):  # the usual case: b adds into the product in place, one array fewer
+    # Inside a primitive autograd traces nothing, so z, a new array, may be added to in place:
+    # one array fewer per layer. Unless that would change the dtype (say float32 z, float64 b).
+    if z.dtype == numpy.result_type(z, b):
         z += b
         return z
     return z + b
