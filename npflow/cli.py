@@ -193,10 +193,12 @@ def build_parser():
 
     evaluate = commands.add_parser("evaluate", help="NLL, KL, field error and sample distances of a run",
                                    description="Measure a run against fresh target samples: NLL by the reverse "
-                                               "ODE; KL(target || model) and the field error where the target "
-                                               "is a Gaussian mixture; energy distance, W2 and MMD of samples; "
-                                               "mode coverage where the target has modes; straightness and NFE "
-                                               "of the sampling paths.")
+                                               "ODE where the source's density is known; KL(target || model) "
+                                               "where the target is a Gaussian mixture; the field error where "
+                                               "the exact field is the run's (linear path, N(0, I), independent "
+                                               "pairs); energy distance, W2 and MMD of samples; mode coverage "
+                                               "where the target has modes; straightness and NFE of the "
+                                               "sampling paths.")
     _add_run_dir(evaluate)
     evaluate.add_argument("--n", type=positive_int, default=2000, help="target points and samples [2000]")
     _add_solver_arguments(evaluate)
@@ -215,7 +217,7 @@ def build_parser():
                       help="where to write it (.png, .svg, .pdf; .gif for --kind animation)")
     plot.add_argument("--n", type=positive_int, default=1000, help="points to sample and draw [1000]")
     _add_solver_arguments(plot)
-    plot.add_argument("--seed", type=non_negative_int, default=0, help="seed of the noise and target draws [0]")
+    plot.add_argument("--seed", type=non_negative_int, default=0, help="seed of the source and target draws [0]")
     plot.add_argument("--force", action="store_true", help="replace FILE if it exists")
     plot.set_defaults(handler=_plot)
 

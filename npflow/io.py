@@ -161,10 +161,14 @@ def save_pairs(path, x_0, x_1, force=False):
         np.savez(file, x_0=np.asarray(x_0), x_1=np.asarray(x_1))
 
 
+def _names_a_file(field, value):
+    """Whether a config field's value is a file: any non-empty pairs_file, or a .npy/.csv dataset or source."""
+    return isinstance(value, str) and bool(value) and (field == "pairs_file" or is_data_file(value))
+
+
 def _kept_files(config):
     """The config's file fields, as {field: file name} (``KEPT_FILES`` entries that name a file)."""
-    return {field: kept for field, kept in KEPT_FILES.items()
-            if getattr(config, field) and (field == "pairs_file" or is_data_file(getattr(config, field)))}
+    return {field: kept for field, kept in KEPT_FILES.items() if _names_a_file(field, getattr(config, field))}
 
 
 def _write_kept_files(run_dir, config):
@@ -251,7 +255,7 @@ def _read_config(run_dir):
         value = fields.get(field)
         if value == kept:  # the run's own copy, named relative to the run directory
             fields[field] = os.path.join(os.path.abspath(run_dir), kept)
-        elif isinstance(value, str) and (is_data_file(value) or (field == "pairs_file" and value)):
+        elif _names_a_file(field, value):
             raise RunError(f"{path!r} names the file {value!r} as its {field}; a run reads only its own copy, {kept}")
     try:
         return TrainConfig(**fields)
