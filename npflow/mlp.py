@@ -151,10 +151,13 @@ def mlp(params, inputs, activation="relu"):
     """
     # >>> exercise mlp_forward: h = act(h @ W + b) for every layer but the last, which has no activation
     act = ACTIVATIONS[activation]
+    # Unpacked once: to autograd, params[:-1] and each params[i] would be nodes whose backward
+    # passes build zero arrays for every layer, one set per node.
+    *hidden_layers, last_layer = params  # each a pair (W, b)
     h = inputs
-    for layer in params[:-1]:  # layer = (W, b)
+    for layer in hidden_layers:
         h = act(affine(h, layer))  # (n, fan_out)
-    return affine(h, params[-1])
+    return affine(h, last_layer)
     # <<< exercise
 
 

@@ -1,5 +1,6 @@
 import io
 
+import autograd
 import numpy as np
 import pytest
 from autograd.test_util import check_grads
@@ -11,7 +12,7 @@ from npflow.optim import Adam
 from npflow.paths import LinearPath
 from npflow.sampling import generate, noise
 from npflow.run import TrainConfig
-from npflow.train import cfm_loss, loss_and_grad, train, training_step
+from npflow.train import cfm_loss, loss_and_grad, mean_squared_error, train, training_step
 
 
 @pytest.mark.parametrize("activation", ["silu", "tanh", "relu"])
@@ -19,6 +20,24 @@ def test_loss_gradient_matches_finite_differences(rng, activation):
     params = init_mlp(layer_sizes(2, (6, 5)), rng)
     t, x_t, u_t = rng.random(7), rng.standard_normal((7, 2)), rng.standard_normal((7, 2))
     check_grads(lambda p: cfm_loss(p, t, x_t, u_t, activation), modes=["rev"], order=1)(params)
+
+
+def test_mean_squared_error_primitive_has_the_derivatives_of_its_formula(rng):
+    v_t, u_t = rng.standard_normal((6, 2)), rng.standard_normal((6, 2))
+    assert mean_squared_error(v_t, u_t) == np.mean((v_t - u_t) ** 2)
+    check_grads(mean_squared_error, modes=["rev"], order=2)(v_t, u_t)  # both arguments, and its VJP traced again
+
+
+def test_float32_loss_has_a_float32_backward_pass(rng):
+    # autograd's own VJP of np.mean hands back float64 here, and the whole backward pass of a
+    # float32 run then ran in float64 (cast back to float32 only at the parameters, so the
+    # gradient with respect to x_t, which has no such cast, is the one that shows it)
+    params = [(W.astype(np.float32), b.astype(np.float32)) for W, b in init_mlp(layer_sizes(2, (8,)), rng)]
+    t, x_t, u_t = (a.astype(np.float32) for a in (rng.random(5), rng.standard_normal((5, 2)), rng.standard_normal((5, 2))))
+    loss, grads = loss_and_grad(params, t, x_t, u_t)
+    assert np.asarray(loss).dtype == np.float32
+    assert {g.dtype for layer in grads for g in layer} == {np.dtype(np.float32)}
+    assert autograd.grad(lambda x: cfm_loss(params, t, x, u_t))(x_t).dtype == np.float32
 
 
 def test_loss_is_the_mean_over_points_and_coordinates(rng):
