@@ -21,6 +21,8 @@ parser = argparse.ArgumentParser(description="Benchmark npflow against the PyTor
 parser.add_argument("--threads", type=int, default=1, help="BLAS / torch threads for both [1]")
 parser.add_argument("--quick", action="store_true", help="fewer repeats and a smaller sweep (seconds, not minutes)")
 parser.add_argument("--out", help="also write the Markdown table to this file")
+parser.add_argument("--default-allocator", action="store_true",
+                    help="leave glibc's allocator as it is, instead of tuning it as the npflow command does")
 args = parser.parse_args()
 for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[variable] = str(args.threads)  # before numpy and torch are imported, so both obey it
@@ -28,7 +30,13 @@ for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 import numpy as np  # noqa: E402
 
 import npflow  # noqa: E402
+from npflow.memory import keep_freed_memory  # noqa: E402
 from npflow.run import TrainConfig, start_run  # noqa: E402
+
+# The npflow command keeps freed memory for reuse (npflow/memory.py); so does this process, and
+# the setting is the process's own, so PyTorch's tensors get it too: both run on the same allocator.
+ALLOCATOR = "glibc default" if args.default_allocator else (
+    "glibc tuned (keep_freed_memory)" if keep_freed_memory() else "default (not glibc)")
 
 try:
     import torch
@@ -46,14 +54,29 @@ MEMORY_STEPS = 300 if args.quick else 2000
 SCORED = 300 if args.quick else 2000
 
 
-def best_time(run, repeats=REPEATS):
-    """Best wall time of ``run()`` over ``repeats`` calls, in seconds."""
-    times = []
+def best_times(runs, repeats=REPEATS):
+    """Best wall time of each ``run()`` over ``repeats`` rounds, in seconds; None for a None run.
+
+    The runs take turns, one call each per round, so a slow spell of a shared machine falls on
+    all of them alike instead of on whichever was being timed then. A first round, not timed,
+    warms up caches and the heap.
+    """
+    times = [[] for _ in runs]
+    for run in runs:
+        if run is not None:
+            run()
     for _ in range(repeats):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return min(times)
+        for run, spent in zip(runs, times):
+            if run is not None:
+                start = time.perf_counter()
+                run()
+                spent.append(time.perf_counter() - start)
+    return [min(spent) if spent else None for spent in times]
+
+
+def per_step(seconds, steps):
+    """Microseconds per step, from the time of ``steps`` steps (None stays None)."""
+    return None if seconds is None else seconds / steps * 1e6
 
 
 def npflow_train_steps(steps, batch_size=128, hidden=(128, 128), **recipe):
@@ -68,7 +91,8 @@ def peak_memory_mib(code):
     VmHWM belongs to the new address space that exec creates; ru_maxrss would instead carry the
     peak of this large parent process over the fork.
     """
-    probe = code + "\nprint([line.split()[1] for line in open('/proc/self/status') if line.startswith('VmHWM')][0])"
+    tuned = "" if args.default_allocator else "from npflow.memory import keep_freed_memory; keep_freed_memory()\n"
+    probe = tuned + code + "\nprint([line.split()[1] for line in open('/proc/self/status') if line.startswith('VmHWM')][0])"
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
                             env={**os.environ, "PYTHONPATH": os.path.dirname(os.path.abspath(__file__))})
     return int(result.stdout.split()[-1]) / 1024
@@ -93,56 +117,61 @@ def report(what, ours, theirs=None, unit="", digits=3):
 
 
 print(f"npflow {npflow.__version__}, numpy {np.__version__}, torch {torch.__version__ if torch else 'not installed'}, "
-      f"{args.threads} thread(s)\n", flush=True)
+      f"{args.threads} thread(s), allocator {ALLOCATOR}\n", flush=True)
 
 # 1. One training step of the seed's recipe.
-ours = best_time(npflow_train_steps(STEPS)) / STEPS
-theirs = best_time(torch_train_steps(STEPS)) / STEPS if torch else None
-report("train step, MLP 3-128-128-2, batch 128 (us)", ours * 1e6, theirs and theirs * 1e6, digits=0)
-for recipe in ({"grad": "backprop"}, {"grad": "backprop", "dtype": "float32"}, {"dtype": "float32"}):
-    ours = best_time(npflow_train_steps(STEPS, **recipe)) / STEPS
+recipes = [{}, {"grad": "backprop"}, {"grad": "backprop", "dtype": "float32"}, {"dtype": "float32"}]
+*ours, theirs = best_times([npflow_train_steps(STEPS, **recipe) for recipe in recipes]
+                           + [torch_train_steps(STEPS) if torch else None])
+for recipe, seconds in zip(recipes, ours):
     options = " ".join(f"--{name} {value}" for name, value in recipe.items())
-    report(f"  the same, npflow {options} (us)", ours * 1e6, theirs and theirs * 1e6, digits=0)
+    what = f"  the same, npflow {options} (us)" if recipe else "train step, MLP 3-128-128-2, batch 128 (us)"
+    report(what, per_step(seconds, STEPS), per_step(theirs, STEPS), digits=0)
 
 # 2. Sampling 1,024 points with RK4, 100 steps, on the same network.
 params = start_run(TrainConfig()).params
 x_0 = np.random.default_rng(0).standard_normal((1024, 2))
 params32 = [(W.astype(np.float32), b.astype(np.float32)) for W, b in params]
-for label, p, x in (("float64", params, x_0), ("float32", params32, x_0.astype(np.float32))):
-    ours = best_time(lambda: npflow.generate(lambda t, x: npflow.velocity(p, t, x), x, "rk4", steps=100))
-    theirs = None
-    if torch:
-        _, field = torch_model(params=params)
-        x_torch = torch.from_numpy(x_0).float()
+ours = [lambda p=p, x=x: npflow.generate(lambda t, y: npflow.velocity(p, t, y), x, "rk4", steps=100)
+        for p, x in ((params, x_0), (params32, x_0.astype(np.float32)))]
+theirs = None
+if torch:
+    _, field = torch_model(params=params)
+    x_torch = torch.from_numpy(x_0).float()
+
+    def theirs():
         with torch.no_grad():
-            theirs = best_time(lambda: torchdiffeq.odeint(field, x_torch, torch.tensor([0.0, 1.0]), method="rk4",
-                                                          options={"step_size": 0.01}))
-    report(f"sample 1,024 points, RK4 100 steps, npflow {label} (s)", ours, theirs)
+            torchdiffeq.odeint(field, x_torch, torch.tensor([0.0, 1.0]), method="rk4", options={"step_size": 0.01})
+*ours, theirs = best_times(ours + [theirs])
+for label, seconds in zip(("float64", "float32"), ours):
+    report(f"sample 1,024 points, RK4 100 steps, npflow {label} (s)", seconds, theirs)
 
 # 3. Adaptive: scipy's RK45 against torchdiffeq's dopri5 at rtol = atol = 1e-5.
 trajectory = npflow.generate(lambda t, x: npflow.velocity(params, t, x), x_0, "RK45", rtol=1e-5, atol=1e-5)
-ours = best_time(lambda: npflow.generate(lambda t, x: npflow.velocity(params, t, x), x_0, "RK45", rtol=1e-5, atol=1e-5))
 theirs = theirs_nfe = None
 if torch:
-    _, field = torch_model(params=params)
     calls = []
 
     def counted(t, x):
         calls.append(1)
         return field(t, x)
 
+    def theirs():
+        with torch.no_grad():
+            torchdiffeq.odeint(field, x_torch, torch.tensor([0.0, 1.0]), rtol=1e-5, atol=1e-5)
+
     with torch.no_grad():
-        torchdiffeq.odeint(counted, torch.from_numpy(x_0).float(), torch.tensor([0.0, 1.0]), rtol=1e-5, atol=1e-5)
-        theirs_nfe = len(calls)
-        theirs = best_time(lambda: torchdiffeq.odeint(field, torch.from_numpy(x_0).float(), torch.tensor([0.0, 1.0]),
-                                                      rtol=1e-5, atol=1e-5))
+        torchdiffeq.odeint(counted, x_torch, torch.tensor([0.0, 1.0]), rtol=1e-5, atol=1e-5)
+    theirs_nfe = len(calls)
+ours, theirs = best_times([lambda: npflow.generate(lambda t, x: npflow.velocity(params, t, x), x_0, "RK45", rtol=1e-5,
+                                                   atol=1e-5), theirs])
 report("sample 1,024 points, RK45 vs dopri5, rtol = atol = 1e-5 (s)", ours, theirs)
 report("  the same, function evaluations", trajectory.nfe, theirs_nfe, digits=0)
 
 # 4. Exact log-likelihood of 2,000 target points by the reverse ODE, RK4 100 steps (npflow only).
 x = npflow.two_gaussians(SCORED, np.random.default_rng(1))
 report(f"log-likelihood of {SCORED:,} points, exact divergence, RK4 100 (s)",
-       best_time(lambda: npflow.log_likelihood(lambda t, y: npflow.velocity(params, t, y), x, steps=100), 1))
+       best_times([lambda: npflow.log_likelihood(lambda t, y: npflow.velocity(params, t, y), x, steps=100)], 1)[0])
 
 # 5. Peak memory of a training run, each in a fresh process.
 ours = peak_memory_mib(f"import npflow; npflow.train(npflow.TrainConfig(steps={MEMORY_STEPS}), stream=None)")
@@ -154,16 +183,18 @@ report(f"peak memory of a {MEMORY_STEPS:,}-step training run (MiB)", ours, their
 # 6. Start-up.
 report("import time (s)", import_seconds("npflow"), import_seconds("torch") if torch else None)
 
-# 7. Where the work turns from Python overhead to BLAS: per-step time against batch and width.
+# 7. Where the work turns from Python overhead to BLAS: per-step time against batch and width,
+# each size in npflow's default float64 and in float32, PyTorch's dtype.
 sweep_steps = 20 if args.quick else 100
-for batch_size in ((128, 1024) if args.quick else (128, 512, 2048, 8192)):
-    ours = best_time(npflow_train_steps(sweep_steps, batch_size=batch_size)) / sweep_steps
-    theirs = best_time(torch_train_steps(sweep_steps, batch_size=batch_size)) / sweep_steps if torch else None
-    report(f"train step, width 128, batch {batch_size} (us)", ours * 1e6, theirs and theirs * 1e6, digits=0)
-for width in ((64, 512) if args.quick else (64, 256, 1024)):
-    ours = best_time(npflow_train_steps(sweep_steps, hidden=(width, width))) / sweep_steps
-    theirs = best_time(torch_train_steps(sweep_steps, hidden=(width, width))) / sweep_steps if torch else None
-    report(f"train step, batch 128, width {width} (us)", ours * 1e6, theirs and theirs * 1e6, digits=0)
+sizes = [(f"width 128, batch {batch_size}", {"batch_size": batch_size})
+         for batch_size in ((128, 1024) if args.quick else (128, 512, 2048, 8192))]
+sizes += [(f"batch 128, width {width}", {"hidden": (width, width)}) for width in ((64, 512) if args.quick else (64, 256, 1024))]
+for label, size in sizes:
+    *ours, theirs = best_times([npflow_train_steps(sweep_steps, dtype=dtype, **size) for dtype in ("float64", "float32")]
+                               + [torch_train_steps(sweep_steps, **size) if torch else None])
+    for dtype, seconds in zip(("float64", "float32"), ours):
+        report(f"train step, {label}, npflow {dtype} (us)", per_step(seconds, sweep_steps),
+               per_step(theirs, sweep_steps), digits=0)
 
 table = ["| measurement | npflow | PyTorch tutorial | npflow / PyTorch |", "|---|---|---|---|"]
 table += [f"| {what} | {ours} | {theirs} | {ratio} |" for what, ours, theirs, ratio in rows]
