@@ -135,7 +135,7 @@ def build_parser():
                              "constant --sigma-min), or variance-preserving cosine [linear]")
     recipe.add_argument("--recipe", choices=sorted(RECIPES),
                         help="start from a named recipe, then apply the options above: 'seed' (the tutorial's, "
-                             "the default) or 'fast' (backprop, cosine lr 2e-3, EMA 0.999, batch 256)")
+                             "the default) or 'fast' (backprop, float32, cosine lr 2e-3, EMA 0.999, batch 256)")
     where = train.add_mutually_exclusive_group(required=True)
     where.add_argument("--out", metavar="RUN_DIR", help="run directory to create")
     where.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its checkpoint")
