@@ -123,6 +123,9 @@ class Adam:
     ([array([0.9])], 1)
     """
 
+    #: Subnormal moments are set to 0 every this many steps (see ``_flush_subnormal_moments``).
+    flush_every = 10
+
     def __init__(self, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
         _check_learning_rate(lr)
         for name, beta in (("beta1", beta1), ("beta2", beta2)):
@@ -147,7 +150,8 @@ class Adam:
             self.m, self.v = np.zeros_like(theta), np.zeros_like(theta)
         elif self.m.shape != theta.shape:
             raise ValueError("params do not have the shapes this Adam was started with; use a new Adam")
-        self._flush_subnormal_moments()
+        if self.step_count % self.flush_every == 0:
+            self._flush_subnormal_moments()
         # >>> exercise adam_step: update m and v, correct their bias, step theta by lr * m_hat / (sqrt(v_hat) + eps)
         self.step_count += 1
         k = self.step_count
@@ -176,6 +180,11 @@ class Adam:
         rounding, so such moments are set to 0, where they stay as long as the gradient is 0.
         v is flushed too (it shrinks by beta2), but only with eps > 0: then sqrt(v) is
         negligible beside eps, while with eps = 0 it is the whole denominator.
+
+        ``step`` does this every ``flush_every`` steps, so a moment spends fewer than 10 steps
+        among the subnormals (left alone, it would take about 150 at beta1 = 0.9 in float32
+        and 350 in float64 to reach 0 by itself), and the flush costs a tenth of what it would
+        every step.
         """
         tiny = np.finfo(self.m.dtype).tiny
         # m * (|m| >= tiny) rather than m[|m| < tiny] = 0: the same numbers (a negative m

@@ -100,17 +100,20 @@ def test_moments_unflatten_to_the_shape_of_the_parameters(rng):
 
 
 @pytest.mark.parametrize("dtype, steps", [("float32", 1500), ("float64", 8000)])
-def test_moments_of_dead_parameters_never_turn_subnormal(dtype, steps):
-    """A gradient that stops at 0 lets m shrink by beta1 per step into the slow subnormal range;
-    Adam flushes it to 0 instead, and its steps stay those of autograd's Adam."""
+def test_moments_of_dead_parameters_do_not_linger_subnormal(dtype, steps):
+    """A gradient that stops at 0 lets m shrink by beta1 per step into the slow subnormal range,
+    where it would stay some 150 (float32) or 350 (float64) steps; Adam flushes it to 0 within
+    flush_every steps instead, and its steps stay those of autograd's Adam."""
     theta = [np.array([1.0, -2.0, 3.0], dtype=dtype)]
     g_live = np.array([1e-3, -2e-3, 5e-4], dtype=dtype)
     grads = [[g_live * (i < 20 or np.array([1, 0, 1], dtype=dtype))] for i in range(steps)]  # unit 1 dies at step 20
     opt, ours = Adam(lr=1e-3), theta
+    tiny = np.finfo(dtype).tiny
+    subnormal_steps = 0
     for g in grads:
         ours = opt.step(ours, g)
-    tiny = np.finfo(dtype).tiny
-    assert not np.any((opt.m != 0) & (np.abs(opt.m) < tiny)) and opt.m[1] == 0.0
+        subnormal_steps += bool(np.any((opt.m != 0) & (np.abs(opt.m) < tiny)))
+    assert 0 < subnormal_steps < Adam.flush_every and opt.m[1] == 0.0
     expected = autograd_adam(lambda x, i: grads[i][0].astype(float), [theta[0].astype(float)], num_iters=steps,
                              step_size=1e-3)
     # float64 agrees to rounding; float32 to the rounding its steps accumulate, up to eps * |theta| each
@@ -119,11 +122,18 @@ def test_moments_of_dead_parameters_never_turn_subnormal(dtype, steps):
 
 
 def test_without_eps_tiny_second_moments_are_kept(rng):
-    """With eps = 0, sqrt(v) is the whole denominator: v must not be flushed, however small."""
+    """With eps = 0, sqrt(v) is the whole denominator: v must not be flushed, however small.
+
+    Gradients of 1e-155 make v subnormal (about 1e-311); flushed, it would make the steps 0 / 0.
+    The oracle is autograd's Adam on the same gradients times 1e155: with eps = 0 Adam does not
+    depend on the gradient's scale, and there nothing is subnormal.
+    """
+    scale = 1e-155
     theta = [np.array([1.0, -1.0])]
-    grads = [[np.array([1e-160, -3e-160]) * (1 + 0.1 * np.sin(i))] for i in range(2000)]
+    grads = [[np.array([1.0, -3.0]) * scale * (1 + 0.1 * np.sin(i))] for i in range(2000)]
     opt, ours = Adam(lr=1e-3, eps=0.0), theta
     for g in grads:
         ours = opt.step(ours, g)
-    expected = autograd_adam(lambda x, i: grads[i][0], theta, num_iters=2000, step_size=1e-3, eps=0.0)
+    assert 0 < opt.v.min() < np.finfo(float).tiny
+    expected = autograd_adam(lambda x, i: grads[i][0] / scale, theta, num_iters=2000, step_size=1e-3, eps=0.0)
     np.testing.assert_allclose(ours[0], expected[0], rtol=0, atol=1e-12)
