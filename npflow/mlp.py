@@ -164,6 +164,12 @@ def mlp(params, inputs, activation="relu"):
 def velocity(params, t, x, activation="relu"):
     """The learned vector field v_theta(t, x) = MLP([t, x]).
 
+    When one time t applies to every point (as when sampling), the input column of t adds
+    ``t * W_1[0]`` to every row of the first layer, the same for all points: it is part of the
+    first layer's bias. So the network runs on x alone with the bias ``b_1 + t * W_1[0]``,
+    which is the same function (to rounding; a test checks it) without building the (n, 1 + d)
+    input, and 4 to 6 % faster per evaluation on 1,024 points.
+
     Parameters
     ----------
     params : list of (W, b)
@@ -184,6 +190,10 @@ def velocity(params, t, x, activation="relu"):
     >>> velocity(params, 0.5, numpy.zeros((4, 2))).shape
     (4, 2)
     """
+    if numpy.ndim(t) == 0:  # one time for all points: t * W_1[0] joins the first bias
+        (W_1, b_1), *other_layers = params
+        t = numpy.asarray(t, dtype=x.dtype)  # in x's dtype, as layer_input makes it, so float32 stays float32
+        return mlp([(W_1[1:], b_1 + t * W_1[0]), *other_layers], x, activation)
     return mlp(params, layer_input(t, x), activation)
 
 

@@ -19,10 +19,33 @@ def test_parameter_layout(rng):
     assert [(W.shape, b.shape) for W, b in params] == [((3, 128), (128,)), ((128, 128), (128,)), ((128, 2), (2,))]
 
 
-def test_scalar_time_is_the_same_as_a_time_per_point(rng):
-    params = init_mlp(layer_sizes(2, (16,)), rng)
-    x = rng.standard_normal((6, 2))
-    np.testing.assert_array_equal(velocity(params, 0.7, x), velocity(params, np.full(6, 0.7), x))
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_scalar_time_is_the_same_as_a_time_per_point(rng, dtype):
+    """A scalar t runs as part of the first bias; a time per point as an input column."""
+    params = [(W.astype(dtype), b.astype(dtype)) for W, b in init_mlp(layer_sizes(2, (16, 16)), rng)]
+    x = rng.standard_normal((6, 2)).astype(dtype)
+    for t in (0.7, np.float64(0.7), np.array(0.7)):  # a NumPy float64 from an ODE solver keeps float32 float32
+        v = velocity(params, t, x)
+        assert v.dtype == dtype
+        np.testing.assert_allclose(v, velocity(params, np.full(6, 0.7), x), rtol=0, atol=50 * np.finfo(dtype).eps)
+
+
+def test_scalar_time_gradients_are_those_of_a_time_per_point(rng):
+    import autograd
+    import autograd.numpy as anp
+
+    params = init_mlp(layer_sizes(2, (8,)), rng)
+    x = rng.standard_normal((5, 2))
+
+    def sum_of_squares(p, y, t):
+        return anp.sum(velocity(p, t, y) ** 2)
+
+    times = (0.3, np.full(5, 0.3))
+    by_x = [autograd.grad(sum_of_squares, 1)(params, x, t) for t in times]  # as the likelihood differentiates
+    np.testing.assert_allclose(*by_x, rtol=1e-12)
+    by_params = [tree_leaves(autograd.grad(sum_of_squares, 0)(params, x, t)) for t in times]
+    for scalar, per_point in zip(*by_params):
+        np.testing.assert_allclose(scalar, per_point, rtol=1e-12, atol=1e-14)
     assert not np.allclose(velocity(params, 0.1, x), velocity(params, 0.9, x))
 
 
