@@ -134,21 +134,21 @@ x_0 = np.random.default_rng(0).standard_normal((1024, 2))
 params32 = [(W.astype(np.float32), b.astype(np.float32)) for W, b in params]
 ours = [lambda p=p, x=x: npflow.generate(lambda t, y: npflow.velocity(p, t, y), x, "rk4", steps=100)
         for p, x in ((params, x_0), (params32, x_0.astype(np.float32)))]
-theirs = None
+torch_rk4 = None
 if torch:
     _, field = torch_model(params=params)
     x_torch = torch.from_numpy(x_0).float()
 
-    def theirs():
+    def torch_rk4():
         with torch.no_grad():
             torchdiffeq.odeint(field, x_torch, torch.tensor([0.0, 1.0]), method="rk4", options={"step_size": 0.01})
-*ours, theirs = best_times(ours + [theirs])
+*ours, theirs = best_times(ours + [torch_rk4])
 for label, seconds in zip(("float64", "float32"), ours):
     report(f"sample 1,024 points, RK4 100 steps, npflow {label} (s)", seconds, theirs)
 
 # 3. Adaptive: scipy's RK45 against torchdiffeq's dopri5 at rtol = atol = 1e-5.
 trajectory = npflow.generate(lambda t, x: npflow.velocity(params, t, x), x_0, "RK45", rtol=1e-5, atol=1e-5)
-theirs = theirs_nfe = None
+torch_dopri5 = theirs_nfe = None
 if torch:
     calls = []
 
@@ -156,7 +156,7 @@ if torch:
         calls.append(1)
         return field(t, x)
 
-    def theirs():
+    def torch_dopri5():
         with torch.no_grad():
             torchdiffeq.odeint(field, x_torch, torch.tensor([0.0, 1.0]), rtol=1e-5, atol=1e-5)
 
@@ -164,7 +164,7 @@ if torch:
         torchdiffeq.odeint(counted, x_torch, torch.tensor([0.0, 1.0]), rtol=1e-5, atol=1e-5)
     theirs_nfe = len(calls)
 ours, theirs = best_times([lambda: npflow.generate(lambda t, x: npflow.velocity(params, t, x), x_0, "RK45", rtol=1e-5,
-                                                   atol=1e-5), theirs])
+                                                   atol=1e-5), torch_dopri5])
 report("sample 1,024 points, RK45 vs dopri5, rtol = atol = 1e-5 (s)", ours, theirs)
 report("  the same, function evaluations", trajectory.nfe, theirs_nfe, digits=0)
 
