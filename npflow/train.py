@@ -44,8 +44,8 @@ from .oracle import exact_velocity
 from .paths import LinearPath, make_path
 from .run import Run, TrainConfig, start_run
 
-__all__ = ["TrainingInterrupted", "TrainingDiverged", "cfm_loss", "draw_batch", "batch_sampler", "points_on_path",
-           "training_step",
+__all__ = ["TrainingInterrupted", "TrainingDiverged", "mean_squared_error", "cfm_loss", "draw_batch", "batch_sampler",
+           "points_on_path", "training_step",
            "scheduled_lr", "ema_decay", "ema_update", "train"]
 
 

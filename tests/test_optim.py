@@ -124,7 +124,7 @@ def test_moments_of_dead_parameters_do_not_linger_subnormal(dtype, steps):
 def test_without_eps_tiny_second_moments_are_kept(rng):
     """With eps = 0, sqrt(v) is the whole denominator: v must not be flushed, however small.
 
-    Gradients of 1e-155 make v subnormal (about 1e-311); flushed, it would make the steps 0 / 0.
+    Gradients of 1e-155 make v subnormal (about 1e-311); flushed to 0, it would divide m by 0.
     The oracle is autograd's Adam on the same gradients times 1e155: with eps = 0 Adam does not
     depend on the gradient's scale, and there nothing is subnormal.
     """
