@@ -85,6 +85,10 @@ class GaussianMixture:
         self.means = means  # (K, d)
         self.stds = std  # (K,)
         self.weights = weights / weights.sum()  # (K,)
+        # the cumulative weights, from which sample draws components; normalised again as
+        # rng.choice normalises its p, so that the draws are rng.choice's to the bit
+        self._cdf = numpy.cumsum(self.weights)  # (K,)
+        self._cdf /= self._cdf[-1]
 
     @property
     def dim(self):
@@ -104,9 +108,7 @@ class GaussianMixture:
         # k ~ Categorical(w) by inverting the CDF: the first k whose cumulative weight exceeds a
         # uniform draw. It is what rng.choice(K, size=n, p=w) does, to the bit, without the
         # checks that make rng.choice cost more than the rest of a training batch.
-        cdf = numpy.cumsum(self.weights)  # (K,), normalised as rng.choice normalises it
-        cdf /= cdf[-1]
-        k = cdf.searchsorted(rng.random(n), side="right")  # (n,)
+        k = self._cdf.searchsorted(rng.random(n), side="right")  # (n,)
         return self.means[k] + self.stds[k, None] * rng.standard_normal((n, self.dim))
 
     def _log_joint(self, x):

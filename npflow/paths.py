@@ -136,12 +136,12 @@ class LinearPath(AffinePath):
         return 1.0 - (1.0 - self.sigma_min) * t
 
     def d_alpha(self, t):
-        """d alpha_t / dt = 1."""
-        return np.ones_like(t)
+        """d alpha_t / dt = 1, the same for every t (a number, which broadcasts like t)."""
+        return 1.0
 
     def d_sigma(self, t):
-        """d sigma_t / dt = -(1 - sigma_min)."""
-        return np.full_like(t, -(1.0 - self.sigma_min))
+        """d sigma_t / dt = -(1 - sigma_min), the same for every t."""
+        return -(1.0 - self.sigma_min)
 
 
 class VPPath(AffinePath):
