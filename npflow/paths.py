@@ -44,7 +44,8 @@ __all__ = ["AffinePath", "LinearPath", "VPPath", "ICFMPath", "PATHS", "make_path
 class AffinePath:
     """A conditional path x_t = alpha_t x_1 + sigma_t x_0; subclasses give the schedule.
 
-    Subclasses define ``alpha(t)``, ``sigma(t)``, ``d_alpha(t)`` and ``d_sigma(t)``. A path with
+    Subclasses define ``alpha(t)``, ``sigma(t)``, ``d_alpha(t)`` and ``d_sigma(t)``, each an array
+    shaped like t or a number where it does not depend on t (both broadcast alike). A path with
     ``blur > 0`` (icfm) also adds ``blur * z`` to x_t, with z ~ N(0, I) drawn per point.
     """
 
