@@ -1,7 +1,12 @@
 """Argument checks shared by the public functions: one clear ``ValueError`` that names the argument."""
 import numpy as np
 
-__all__ = ["check_points"]
+__all__ = ["check_points", "count_non_finite_rows"]
+
+
+def count_non_finite_rows(x):
+    """How many rows of x, shape (n, d), hold a NaN or an infinity."""
+    return int(np.sum(~np.all(np.isfinite(x), axis=1)))
 
 
 def check_points(x, name="x", dim=None):
@@ -27,7 +32,7 @@ def check_points(x, name="x", dim=None):
     expected = "(n, d)" if dim is None else f"(n, {dim})"
     if array.ndim != 2 or array.shape[0] == 0 or (dim is not None and array.shape[1] != dim):
         raise ValueError(f"{name} must have shape {expected} with n >= 1, got shape {array.shape}")
-    bad_rows = int(np.sum(~np.all(np.isfinite(array), axis=1)))
+    bad_rows = count_non_finite_rows(array)
     if bad_rows:
         raise ValueError(f"{name} has NaN or infinite values in {bad_rows} of its {len(array)} rows")
     return array

@@ -331,6 +331,15 @@ def _solver_options(args):
     return {"steps": args.solver_steps, "rtol": args.rtol, "atol": args.atol}
 
 
+def _source_log_density(config, needed_by):
+    """log p_0 of the run's source, ``(n, d) -> (n,)``; a ValueError saying what needs it if it is unknown."""
+    source = config.source_distribution
+    if source.mixture is None:
+        raise ValueError(f"{needed_by} needs the density of the run's source, and {config.source!r} has none "
+                         "(only gaussian and Gaussian-mixture sources do)")
+    return source.mixture.log_prob
+
+
 def _sample(args):
     import numpy as np
 
@@ -354,16 +363,12 @@ def _logprob(args):
     from .likelihood import log_likelihood
 
     run = load_run(args.run_dir)
-    source = run.config.source_distribution
-    if source.mixture is None:
-        raise ValueError(f"the likelihood needs the density of the run's source, and {run.config.source!r} has none "
-                         "(only gaussian and Gaussian-mixture sources do)")
+    log_p_0 = _source_log_density(run.config, "the likelihood")
     points = load_points(args.points, run.dim)
     check_output_path(args.out, args.force)
     start = time.perf_counter()
     log_p = log_likelihood(run.velocity, points, method=args.method, solver=args.solver, probes=args.probes,
-                           rng=np.random.default_rng(args.seed), log_p_0=source.mixture.log_prob,
-                           **_solver_options(args))
+                           rng=np.random.default_rng(args.seed), log_p_0=log_p_0, **_solver_options(args))
     seconds = time.perf_counter() - start
     save_array(args.out, log_p, force=args.force)
     print(f"log p of {len(points)} points ({args.method}, {args.solver}): mean {log_p.mean():.4f} nats, "
@@ -401,8 +406,7 @@ def _plot(args):
     if (args.kind == "animation") != args.out.lower().endswith(".gif"):
         raise ValueError("--kind animation writes a .gif, and only it does; got --out " + repr(args.out))
     source = config.source_distribution
-    if args.kind == "density" and source.mixture is None:
-        raise ValueError(f"--kind density needs the density of the run's source, and {config.source!r} has none")
+    log_p_0 = _source_log_density(config, "--kind density") if args.kind == "density" else None
     check_output_path(args.out, args.force)
     dataset, rng = get_dataset(config.dataset), np.random.default_rng(args.seed)
     options = _solver_options(args)
@@ -417,7 +421,7 @@ def _plot(args):
             fig = plot.field(run.velocity, limits=limits, exact=exact)
         elif args.kind == "density":
             fig = plot.density(lambda points: log_likelihood(run.velocity, points, solver=args.solver,
-                                                             log_p_0=source.mixture.log_prob, **options),
+                                                             log_p_0=log_p_0, **options),
                                limits, resolution=50,
                                target_log_p=None if dataset.mixture is None else dataset.mixture.log_prob)
         else:

@@ -24,6 +24,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
+from .checks import count_non_finite_rows
 from .gmm import GaussianMixture
 
 __all__ = ["Dataset", "DATASETS", "TWO_GAUSSIANS", "EIGHT_GAUSSIANS", "GMM", "get_dataset", "get_source",
@@ -209,7 +210,7 @@ def load_data_file(path):
         raise ValueError(f"dataset file {path!r} must hold one numeric array, got {getattr(x, 'dtype', type(x))}")
     if x.ndim != 2 or x.shape[0] < 2 or x.shape[1] < 1:
         raise ValueError(f"dataset file {path!r} must hold an array of shape (n, d) with n >= 2, got shape {x.shape}")
-    bad_rows = int(np.sum(~np.all(np.isfinite(x), axis=1)))
+    bad_rows = count_non_finite_rows(x)
     if bad_rows:
         raise ValueError(f"dataset file {path!r} has NaN or infinite values in {bad_rows} of its {len(x)} rows")
     return x.astype(float)

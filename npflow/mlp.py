@@ -12,10 +12,9 @@ cannot trace: no in-place updates (``h += ...``), no index assignment (``h[i] = 
 Two pieces are autograd *primitives* with their chain rule written by hand: ``affine``
 (``h @ W + b`` for a layer ``(W, b)``) and ``relu``. Autograd could trace both from plain
 NumPy, but each traced operation costs bookkeeping that, at the seed's size, is worth more
-than the arithmetic. A
-primitive is one node with one hand-written vector-Jacobian product (VJP), so a training step
-runs noticeably faster; ``tests/test_mlp.py`` checks both against autograd's own derivation of
-the plain expressions.
+than the arithmetic. A primitive is one node with one hand-written vector-Jacobian product
+(VJP), so a training step runs noticeably faster; ``tests/test_mlp.py`` checks both against
+autograd's own derivation of the plain expressions.
 
 Layout: ``W`` has shape (fan_in, fan_out) and a layer computes ``h @ W + b``. (PyTorch's
 ``nn.Linear`` stores the transpose, ``weight`` of shape (fan_out, fan_in).)

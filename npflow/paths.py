@@ -32,9 +32,9 @@ between x_0 and x_1 blurred by a constant sigma, with fresh noise z ~ N(0, I)::
 
 It is the schedule alpha_t = t, sigma_t = 1 - t plus a blur ``sigma * z`` that does not move
 with t, so it adds nothing to u_t. (In a ``TrainConfig`` this sigma is ``sigma_min``: for the
-linear path the width at t = 1, for icfm the width everywhere.) Unlike the seed's path it never narrows to a point,
-and x_0 need not be Gaussian: it joins any source to any target (with sigma = 0 it is the
-straight line of rectified flow).
+linear path the width at t = 1, for icfm the width everywhere.) Unlike the seed's path it
+never narrows to a point, and x_0 need not be Gaussian: it joins any source to any target
+(with sigma = 0 it is the straight line of rectified flow).
 """
 import numpy as np
 

@@ -22,6 +22,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from .checks import count_non_finite_rows
 from .sampling import generate
 
 __all__ = ["reflow_pairs", "reflow_config"]
@@ -56,7 +57,7 @@ def reflow_pairs(run, n, rng, solver="RK45", steps=100, rtol=1e-6, atol=1e-6):
     x_0 = run.config.source_distribution.sample(n, rng)
     with np.errstate(over="ignore", invalid="ignore"):  # non-finite ends are checked below, with one message
         x_1 = generate(run.velocity, x_0, solver, steps=steps, rtol=rtol, atol=atol).x[-1]
-    lost = int(np.sum(~np.all(np.isfinite(x_1), axis=1)))
+    lost = count_non_finite_rows(x_1)
     if lost:
         raise ValueError(f"the flow carried {lost} of {n} source points to NaN or infinity; "
                          "its run cannot make pairs to reflow on")
