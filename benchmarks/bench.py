@@ -30,10 +30,10 @@ for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 import numpy as np  # noqa: E402
 
 import npflow  # noqa: E402
-from npflow.memory import keep_freed_memory  # noqa: E402
+from npflow.plumbing.memory import keep_freed_memory  # noqa: E402
 from npflow.run import TrainConfig, start_run  # noqa: E402
 
-# The npflow command keeps freed memory for reuse (npflow/memory.py); so does this process, and
+# The npflow command keeps freed memory for reuse (npflow/plumbing/memory.py); so does this process, and
 # the setting is the process's own, so PyTorch's tensors get it too: both run on the same allocator.
 ALLOCATOR = "glibc default" if args.default_allocator else (
     "glibc tuned (keep_freed_memory)" if keep_freed_memory() else "default (not glibc)")
@@ -91,7 +91,7 @@ def peak_memory_mib(code):
     VmHWM belongs to the new address space that exec creates; ru_maxrss would instead carry the
     peak of this large parent process over the fork.
     """
-    tuned = "" if args.default_allocator else "from npflow.memory import keep_freed_memory; keep_freed_memory()\n"
+    tuned = "" if args.default_allocator else "from npflow.plumbing.memory import keep_freed_memory; keep_freed_memory()\n"
     probe = tuned + code + "\nprint([line.split()[1] for line in open('/proc/self/status') if line.startswith('VmHWM')][0])"
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
                             env={**os.environ, "PYTHONPATH": os.path.dirname(os.path.abspath(__file__))})

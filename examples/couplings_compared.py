@@ -33,7 +33,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 import npflow
-import npflow.plot
+import npflow.plumbing.plot
 from npflow.metrics import straightness, wasserstein2
 
 parser = argparse.ArgumentParser(description="Independent vs OT vs reflow couplings: W2 after few Euler steps.")
@@ -111,7 +111,7 @@ for row, name in zip(axes, datasets):
     row[0].set(title=f"{name}: W2 to the data", xlabel="Euler steps", ylabel="W2")
     row[0].legend()
     data = npflow.get_dataset(name).sample(n, np.random.default_rng(3))
-    (x_low, y_low), (x_high, y_high) = npflow.plot.bounds_around(data)  # one frame for the row
+    (x_low, y_low), (x_high, y_high) = npflow.plumbing.plot.bounds_around(data)  # one frame for the row
     for ax, method in zip(row[1:], methods):
         ax.scatter(*data.T, s=2, c="lightgray", label="data")
         ax.scatter(*results[name, method]["one_step"].T, s=2, c="tab:blue", label="one Euler step")

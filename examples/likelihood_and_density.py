@@ -22,7 +22,7 @@ matplotlib.use("Agg")
 import numpy as np
 
 import npflow
-from npflow import plot
+from npflow.plumbing import plot
 
 parser = argparse.ArgumentParser(description="Likelihood by the reverse ODE, and the density it draws.")
 parser.add_argument("--quick", action="store_true", help="a shorter training run and a coarser grid (under a minute)")

@@ -17,7 +17,7 @@ matplotlib.use("Agg")
 import numpy as np
 
 import npflow
-from npflow import plot
+from npflow.plumbing import plot
 from npflow.metrics import energy_distance, mode_fractions
 from npflow.solvers import rk4_stages
 

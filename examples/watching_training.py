@@ -17,7 +17,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 import npflow
-from npflow import plot
+from npflow.plumbing import plot
 
 parser = argparse.ArgumentParser(description="Watch the learned field converge to the exact one.")
 parser.add_argument("--quick", action="store_true", help="2,000 steps instead of 10,000 (under a minute)")

@@ -9,12 +9,16 @@ and back: likelihood (the reverse ODE) scores data, and oracle gives the exact f
 Gaussian-mixture target to measure everything against.
 
 Time convention everywhere: t = 0 is noise (or the source), t = 1 is data.
+
+Layout: the modules of ``npflow`` itself are the method, what a student reads with the paper
+beside them. ``npflow.plumbing`` holds the rest (the command line, run files, checks, figures,
+memory settings, the PyTorch bridge), which a student can skip.
 """
 __version__ = "0.1.0"
 
 from .data import DATASETS, get_dataset, two_gaussians
 from .gmm import GaussianMixture
-from .io import RunError, load_run, save_pairs, save_run
+from .plumbing.io import RunError, load_run, save_pairs, save_run
 from .likelihood import log_likelihood
 from .metrics import field_error
 from .mlp import init_mlp, mlp, velocity

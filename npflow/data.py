@@ -24,7 +24,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from .checks import count_non_finite_rows
+from .plumbing.checks import count_non_finite_rows
 from .gmm import GaussianMixture
 
 __all__ = ["Dataset", "DATASETS", "TWO_GAUSSIANS", "EIGHT_GAUSSIANS", "GMM", "get_dataset", "get_source",

@@ -37,7 +37,7 @@ not: E[exp] is not exp E); its noise shrinks as 1/sqrt(probes).
 import autograd
 import numpy as np
 
-from .checks import check_points
+from .plumbing.checks import check_points
 from .solvers import integrate
 
 __all__ = ["divergence", "log_likelihood", "standard_normal_log_prob"]

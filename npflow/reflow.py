@@ -22,7 +22,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from .checks import count_non_finite_rows
+from .plumbing.checks import count_non_finite_rows
 from .sampling import generate
 
 __all__ = ["reflow_pairs", "reflow_config"]

@@ -2,7 +2,7 @@
 
 The recipe is fixed when a run starts. The state is everything training changes: the
 parameters, Adam's moments, the random generator and the losses. Saving the state and
-loading it back (``npflow.io``) lets training stop at any step and continue to the same bits.
+loading it back (``npflow.plumbing.io``) lets training stop at any step and continue to the same bits.
 """
 import math
 from dataclasses import asdict, dataclass, replace

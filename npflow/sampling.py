@@ -11,7 +11,7 @@ noise. The model was trained with noise at t = 0, so the time labels are mirrore
 result lands near the modes but with the wrong spread and balance. ``tutorial_generate`` keeps
 that sampler, so the mistake can be measured next to ``generate``.
 """
-from .checks import check_points
+from .plumbing.checks import check_points
 from .solvers import integrate
 
 __all__ = ["noise", "generate", "decode", "encode", "tutorial_generate"]

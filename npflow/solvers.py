@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .checks import check_points
+from .plumbing.checks import check_points
 
 __all__ = [
     "FIXED_STEP_METHODS", "SCIPY_METHODS", "METHODS", "Step", "Trajectory",

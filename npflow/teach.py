@@ -56,7 +56,7 @@ def strip_exercises(source):
 
 def write_student_copy(out_dir, force=False):
     """Write ``OUT_DIR/npflow``: this package with every exercise blanked. Returns the exercise names."""
-    from .io import atomic_directory
+    from .plumbing.io import atomic_directory
 
     source_dir = os.path.dirname(os.path.abspath(__file__))
     found = []
@@ -244,7 +244,7 @@ def grade(package=None, stream=sys.stdout):
 
 
 def main(argv=None):
-    from .cli import OneLineErrorParser
+    from .plumbing.cli import OneLineErrorParser
 
     parser = OneLineErrorParser(prog="python -m npflow.teach",
                                 description="Hand out npflow with its exercises blanked, and grade the result.")

@@ -336,7 +336,7 @@ def train(config=None, *, resume=None, callback: Optional[Callable] = None, log_
         points. Needs a dataset with an exact field (a Gaussian mixture). 0 for never.
     checkpoint : callable, optional
         ``checkpoint(run)`` every ``checkpoint_every`` steps with the state so far, e.g. to
-        save it with ``npflow.io.save_checkpoint``.
+        save it with ``npflow.plumbing.io.save_checkpoint``.
     checkpoint_every : int
 
     Returns

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from npflow import load_run
-from npflow.cli import main
+from npflow.plumbing.cli import main
 
 TINY = ["--steps", "30", "--hidden", "8", "--batch-size", "16", "--quiet"]
 

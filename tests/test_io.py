@@ -5,7 +5,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from npflow.io import RunError, load_run, save_array, save_checkpoint, save_run
+from npflow.plumbing.io import RunError, load_run, save_array, save_checkpoint, save_run
 from npflow.run import Run, TrainConfig
 from npflow.train import train
 

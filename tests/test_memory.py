@@ -2,8 +2,8 @@ import os
 
 import pytest
 
-from npflow import memory
-from npflow.cli import main
+from npflow.plumbing import memory
+from npflow.plumbing.cli import main
 
 
 def on_glibc():

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from npflow import plot
+from npflow.plumbing import plot
 from npflow.data import TWO_GAUSSIANS
 from npflow.oracle import exact_velocity
 from npflow.sampling import generate, noise

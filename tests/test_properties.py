@@ -9,8 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from npflow.cli import main
-from npflow.io import load_run, save_run
+from npflow.plumbing.cli import main
+from npflow.plumbing.io import load_run, save_run
 from npflow.optim import Adam, tree_leaves
 from npflow.paths import LinearPath
 from npflow.run import TrainConfig

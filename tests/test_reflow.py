@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from npflow.cli import main
-from npflow.io import load_run, save_pairs
+from npflow.plumbing.cli import main
+from npflow.plumbing.io import load_run, save_pairs
 from npflow.metrics import straightness, wasserstein2
 from npflow.reflow import reflow_config, reflow_pairs
 from npflow.run import TrainConfig

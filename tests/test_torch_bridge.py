@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
 
-from npflow.cli import main
-from npflow.io import load_run
+from npflow.plumbing.cli import main
+from npflow.plumbing.io import load_run
 from npflow.mlp import init_mlp, layer_input, mlp
-from npflow.torch_bridge import from_state_dict, import_state_dict, to_state_dict
+from npflow.plumbing.torch_bridge import from_state_dict, import_state_dict, to_state_dict
 
 SEED_KEYS = {"net.0.weight": (128, 3), "net.0.bias": (128,), "net.2.weight": (128, 128), "net.2.bias": (128,),
              "net.4.weight": (2, 128), "net.4.bias": (2,)}

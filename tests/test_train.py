@@ -207,7 +207,7 @@ def test_moving_average_of_the_weights(rng):
 
 
 def test_resume_with_schedule_and_average_gives_the_same_bits(tmp_path):
-    from npflow.io import load_run, save_checkpoint, save_run
+    from npflow.plumbing.io import load_run, save_checkpoint, save_run
     from npflow.run import start_run
 
     config = TrainConfig(steps=30, hidden=(8,), batch_size=16, ema=0.99, lr_schedule="cosine", grad="backprop")

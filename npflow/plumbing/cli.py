@@ -11,7 +11,7 @@ import os
 import sys
 import time
 
-from . import __version__
+from .. import __version__
 
 __all__ = ["main"]
 
@@ -46,7 +46,7 @@ hidden_widths = _number(lambda text: tuple(int(part) for part in text.split(",")
 
 def solver_name(text):
     """A solver name, in any letter case (``rk45`` is ``RK45``)."""
-    from .solvers import METHODS
+    from ..solvers import METHODS
 
     by_lower = {name.lower(): name for name in METHODS}
     if text.lower() not in by_lower:
@@ -85,12 +85,12 @@ def _add_training_output(parser, out="RUN_DIR"):
 
 
 def build_parser():
-    from .couplings import COUPLING_NAMES
-    from .data import DATASETS
-    from .mlp import ACTIVATIONS
-    from .paths import PATHS
+    from ..couplings import COUPLING_NAMES
+    from ..data import DATASETS
+    from ..mlp import ACTIVATIONS
+    from ..paths import PATHS
     from .plot import KINDS
-    from .run import RECIPES
+    from ..run import RECIPES
 
     parser = OneLineErrorParser(prog="npflow", description="Flow matching in NumPy: train a vector field, sample "
                                                            "from it, and see every step. Noise is at t=0, data at t=1.")
@@ -251,8 +251,8 @@ def _train(args):
     from dataclasses import fields, replace
 
     from .io import check_output_path, load_run, save_run
-    from .run import RECIPES, TrainConfig, start_run
-    from .train import exact_mixture
+    from ..run import RECIPES, TrainConfig, start_run
+    from ..train import exact_mixture
 
     # Every field of TrainConfig is an option of the same name; they default to None, so None means "not given".
     given = {field.name: getattr(args, field.name) for field in fields(TrainConfig)
@@ -278,7 +278,7 @@ def _train(args):
 def _train_in(run_dir, run, config, args, field_error_every=0):
     """Train ``run`` up to ``config.steps``, checkpointing into ``run_dir``; the exit status."""
     from .io import load_run, save_checkpoint
-    from .train import TrainingDiverged, TrainingInterrupted, train
+    from ..train import TrainingDiverged, TrainingInterrupted, train
 
     try:
         run = train(config, resume=run, stream=None if args.quiet else sys.stderr, field_error_every=field_error_every,
@@ -304,8 +304,8 @@ def _reflow(args):
     import numpy as np
 
     from .io import check_output_path, load_run, save_pairs, save_run
-    from .reflow import reflow_config, reflow_pairs
-    from .run import start_run
+    from ..reflow import reflow_config, reflow_pairs
+    from ..run import start_run
 
     first = load_run(args.run_dir)
     check_output_path(args.out, args.force, marker="config.json")  # refuse before any work
@@ -344,7 +344,7 @@ def _sample(args):
     import numpy as np
 
     from .io import check_output_path, load_run, save_array
-    from .sampling import generate
+    from ..sampling import generate
 
     run = load_run(args.run_dir).astype(args.dtype)
     check_output_path(args.out, args.force)
@@ -360,7 +360,7 @@ def _logprob(args):
     import numpy as np
 
     from .io import check_output_path, load_points, load_run, save_array
-    from .likelihood import log_likelihood
+    from ..likelihood import log_likelihood
 
     run = load_run(args.run_dir)
     log_p_0 = _source_log_density(run.config, "the likelihood")
@@ -392,12 +392,12 @@ def _plot(args):
     import numpy as np
 
     from . import plot
-    from .data import get_dataset
+    from ..data import get_dataset
     from .io import atomic_file, check_output_path, load_run
-    from .likelihood import log_likelihood
-    from .oracle import exact_velocity
-    from .sampling import generate
-    from .train import exact_mixture
+    from ..likelihood import log_likelihood
+    from ..oracle import exact_velocity
+    from ..sampling import generate
+    from ..train import exact_mixture
 
     run = load_run(args.run_dir)
     config = run.config

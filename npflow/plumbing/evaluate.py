@@ -17,13 +17,13 @@ from a file: rows of the file, drawn with replacement):
 """
 import numpy as np
 
-from .data import get_dataset
-from .likelihood import log_likelihood
-from .metrics import energy_distance, field_error, mmd_rbf, mode_coverage, straightness, wasserstein2
-from .oracle import exact_velocity
-from .paths import LinearPath
-from .sampling import generate
-from .train import exact_mixture, points_on_path
+from ..data import get_dataset
+from ..likelihood import log_likelihood
+from ..metrics import energy_distance, field_error, mmd_rbf, mode_coverage, straightness, wasserstein2
+from ..oracle import exact_velocity
+from ..paths import LinearPath
+from ..sampling import generate
+from ..train import exact_mixture, points_on_path
 
 __all__ = ["evaluate", "format_table"]
 

@@ -15,12 +15,12 @@ import time
 
 import numpy as np
 
-from .data import get_dataset
+from ..data import get_dataset
 from .io import atomic_directory, save_run
-from .metrics import energy_distance, mode_fractions, mode_stds
-from .sampling import generate, noise, tutorial_generate
-from .run import TrainConfig
-from .train import train
+from ..metrics import energy_distance, mode_fractions, mode_stds
+from ..sampling import generate, noise, tutorial_generate
+from ..run import TrainConfig
+from ..train import train
 
 __all__ = ["run_demo"]
 

@@ -36,12 +36,12 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from . import __version__
+from .. import __version__
 from .checks import check_points
-from .couplings import load_pairs
-from .data import is_data_file, load_data_file
-from .optim import Adam, tree_flatten, tree_unflatten
-from .run import Run, TrainConfig
+from ..couplings import load_pairs
+from ..data import is_data_file, load_data_file
+from ..optim import Adam, tree_flatten, tree_unflatten
+from ..run import Run, TrainConfig
 
 __all__ = ["FORMAT_VERSION", "RunError", "check_output_path", "atomic_directory", "atomic_file", "save_array",
            "save_pairs", "load_points", "save_run", "save_checkpoint", "load_run"]
