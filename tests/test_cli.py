@@ -29,13 +29,18 @@ def test_train_with_hand_written_backprop(tmp_path):
 
 
 @pytest.mark.parametrize("solver", ["rk4", "euler", "RK45", "dop853"])
-def test_sample_end_to_end(run_dir, tmp_path, capsys, solver):
+def test_sample_is_generate_from_seeded_noise(run_dir, tmp_path, capsys, solver):
+    """``npflow sample`` saves, bit for bit, what the library's generate makes from noise(n, d, default_rng(seed))."""
+    from npflow.sampling import generate, noise
+
     out = tmp_path / "x.npy"
-    assert main(["sample", str(run_dir), "--n", "25", "--solver", solver, "--steps", "10", "--out", str(out)]) == 0
-    samples = np.load(out)
-    assert samples.shape == (25, 2) and np.all(np.isfinite(samples))
+    argv = ["sample", str(run_dir), "--n", "25", "--solver", solver, "--steps", "10", "--seed", "7", "--out", str(out)]
+    assert main(argv) == 0
+    x_0 = noise(25, 2, np.random.default_rng(7))
+    expected = generate(load_run(run_dir).velocity, x_0, "DOP853" if solver == "dop853" else solver, steps=10)
+    np.testing.assert_array_equal(np.load(out), expected.x[-1])
     printed = capsys.readouterr().out
-    assert "NFE" in printed and " s;" in printed
+    assert f"NFE {expected.nfe}," in printed and " s;" in printed
 
 
 def test_same_command_twice_gives_the_same_bits(run_dir, tmp_path):
@@ -168,6 +173,46 @@ def test_module_entry_point_reports_without_traceback(tmp_path, argv):
     assert result.returncode == 2
     assert "Traceback" not in result.stderr and result.stderr.count("\n") == 1
     assert list(tmp_path.iterdir()) == []
+
+
+def train_options():
+    """The options of ``npflow train``, by their dest (the TrainConfig field each sets)."""
+    from npflow.plumbing.cli import build_parser
+
+    commands = next(action for action in build_parser()._actions if action.dest == "command")
+    return {action.dest: action for action in commands.choices["train"]._actions}
+
+
+def test_train_help_shows_the_defaults_a_run_gets():
+    """Each recipe option's help ends in [default]: read back by the option's own type, it is TrainConfig's value."""
+    import re
+    from dataclasses import fields
+
+    from npflow.run import TrainConfig
+
+    options, config = train_options(), TrainConfig()
+    for field in fields(TrainConfig):
+        shown = re.search(r"\[([^[\]]*)\]$", options[field.name].help).group(1)
+        value = "" if shown == "none" else (options[field.name].type or str)(shown)
+        assert value == getattr(config, field.name), field.name
+
+
+def test_the_recipes_help_describes_each_recipe_as_the_options_that_give_it(tmp_path, monkeypatch):
+    """Typing the options the help lists for a recipe trains the same recipe as --recipe (new recipes included)."""
+    import re
+
+    from npflow.run import RECIPES
+
+    monkeypatch.setitem(RECIPES, "teaching", {"activation": "tanh", "sigma_min": 0.25, "lr": 0.5})
+    described = dict(re.findall(r"(\w+): ([^;)]*)", train_options()["recipe"].help))
+    assert list(described) == list(RECIPES)
+    short = ["--steps", "2", "--hidden", "4", "--batch-size", "4", "--quiet"]
+    for name, options in described.items():
+        typed = [] if options == "the defaults above" else options.split()
+        assert main(["train", "--recipe", name, *short, "--out", str(tmp_path / name)]) == 0
+        assert main(["train", *typed, *short, "--out", str(tmp_path / f"{name}-typed")]) == 0
+        assert load_run(tmp_path / name).config == load_run(tmp_path / f"{name}-typed").config
+    assert load_run(tmp_path / "teaching").config.activation == "tanh"
 
 
 def test_help_lists_the_commands():
