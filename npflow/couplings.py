@@ -12,12 +12,9 @@ fixed table, such as the one ``npflow.reflow`` makes by carrying noise through a
 The table is an ``.npz`` file with arrays ``x_0`` and ``x_1`` of equal shape (N, d)
 (``load_pairs``).
 """
-import os
-import zipfile
-
 import numpy as np
 
-from .data import read_cached
+from .plumbing.files import read_archive
 
 __all__ = ["COUPLINGS", "COUPLING_NAMES", "independent", "ot", "pairing_cost", "load_pairs", "draw_pairs"]
 
@@ -54,30 +51,6 @@ def pairing_cost(x_0, x_1):
     return float(np.mean(np.sum((x_0 - x_1) ** 2, axis=1)))
 
 
-def _read_pairs(path):
-    try:
-        archive = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
-        raise ValueError(f"pairs file {path!r} is not a readable .npz archive ({error})") from None
-    if not isinstance(archive, np.lib.npyio.NpzFile):
-        raise ValueError(f"pairs file {path!r} is not a readable .npz archive (it holds one array)")
-    with archive:
-        if not {"x_0", "x_1"} <= set(archive.files):
-            raise ValueError(f"pairs file {path!r} must hold arrays named x_0 and x_1, got {sorted(archive.files)}")
-        try:  # numpy raises ValueError for an object array, which only a pickle could read
-            x_0, x_1 = archive["x_0"], archive["x_1"]
-        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
-            raise ValueError(f"pairs file {path!r}: x_0 or x_1 cannot be read ({error})") from None
-    if x_0.dtype.kind != "f" or x_1.dtype.kind != "f" or x_0.ndim != 2 or x_0.shape != x_1.shape or len(x_0) < 2:
-        raise ValueError(f"pairs file {path!r} must hold x_0 and x_1 as float arrays of one shape (N, d) with N >= 2, "
-                         f"got {x_0.dtype} {x_0.shape} and {x_1.dtype} {x_1.shape}")
-    if not (np.all(np.isfinite(x_0)) and np.all(np.isfinite(x_1))):
-        raise ValueError(f"pairs file {path!r} has NaN or infinite values")
-    for table in (x_0, x_1):
-        table.setflags(write=False)  # shared by every caller of read_cached
-    return x_0, x_1
-
-
 def load_pairs(path):
     """Read a table of pairs: an ``.npz`` file with float arrays ``x_0`` and ``x_1`` of shape (N, d), N >= 2.
 
@@ -90,9 +63,16 @@ def load_pairs(path):
     ValueError
         One line naming the file, if it is missing, unreadable or not such a table.
     """
-    if not os.path.isfile(path):
-        raise ValueError(f"pairs file {path!r} does not exist")
-    return read_cached(_read_pairs, path)
+    arrays = read_archive(path, "pairs")  # never unpickles
+    if not {"x_0", "x_1"} <= set(arrays):
+        raise ValueError(f"pairs file {path!r} must hold arrays named x_0 and x_1, got {sorted(arrays)}")
+    x_0, x_1 = arrays["x_0"], arrays["x_1"]
+    if x_0.dtype.kind != "f" or x_1.dtype.kind != "f" or x_0.ndim != 2 or x_0.shape != x_1.shape or len(x_0) < 2:
+        raise ValueError(f"pairs file {path!r} must hold x_0 and x_1 as float arrays of one shape (N, d) with N >= 2, "
+                         f"got {x_0.dtype} {x_0.shape} and {x_1.dtype} {x_1.shape}")
+    if not (np.all(np.isfinite(x_0)) and np.all(np.isfinite(x_1))):
+        raise ValueError(f"pairs file {path!r} has NaN or infinite values")
+    return x_0, x_1
 
 
 def draw_pairs(x_0, x_1, n, rng):

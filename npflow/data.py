@@ -11,27 +11,30 @@ any ``GaussianMixture`` with ``mixture_dataset``.
 **Your own data.** Wherever a dataset name is expected, the path of a ``.npy`` or ``.csv`` file of
 shape (n, d) works too (``get_dataset("points.npy")``, ``npflow train --dataset points.npy``),
 for any d. Its distribution is the empirical one: a draw picks rows of the file uniformly, with
-replacement. The file is checked once: a 2-D numeric array, at least 2 rows, no NaN or inf.
+replacement. The file is read (by ``npflow.plumbing.files``, never unpickling) and checked
+each time it is asked for: a 2-D numeric array, at least 2 rows, no NaN or inf.
 
 **Sources.** The flow starts at t = 0 from a source p_0: ``"gaussian"``, N(0, I), by default,
 or any dataset, for data-to-data transport (``get_source``).
+
+**Densities.** Where a distribution is a Gaussian mixture (``gaussian`` is one, with one
+component), its log-density is known: ``dataset.log_prob``. The likelihood of a run needs its
+source's, and KL references need the target's.
 """
-import functools
-import os
-import warnings
 from dataclasses import dataclass
 from typing import Callable, Optional
 
 import numpy as np
 
 from .plumbing.checks import count_non_finite_rows
+from .plumbing.files import read_array
 from .gmm import GaussianMixture
 
 __all__ = ["Dataset", "DATASETS", "TWO_GAUSSIANS", "EIGHT_GAUSSIANS", "GMM", "get_dataset", "get_source",
-           "mixture_dataset", "is_data_file", "load_data_file", "points_dataset", "read_cached", "two_gaussians",
+           "mixture_dataset", "is_data_file", "load_data_file", "points_dataset", "two_gaussians",
            "eight_gaussians", "moons", "circles", "checkerboard", "spirals", "swiss_roll"]
 
-#: The seed's target: an equal mixture of N((-4, 0), I) and N((4, 0), I).
+#: The tutorial's target: an equal mixture of N((-4, 0), I) and N((4, 0), I).
 TWO_GAUSSIANS = GaussianMixture(means=[[-4.0, 0.0], [4.0, 0.0]], std=1.0)
 
 #: Eight equal Gaussians of std 0.5 on the circle of radius 4, at angles 0, 45, ..., 315 degrees.
@@ -44,7 +47,7 @@ GMM = GaussianMixture(means=[[-3.0, -2.0], [3.0, -2.0], [0.0, 3.0]], std=[0.6, 0
 
 
 def two_gaussians(n, rng):
-    """Draw from the seed's target, ``TWO_GAUSSIANS``: a fair coin picks (-4, 0) or (4, 0), plus N(0, I).
+    """Draw from the tutorial's target, ``TWO_GAUSSIANS``: a fair coin picks (-4, 0) or (4, 0), plus N(0, I).
 
     Parameters
     ----------
@@ -143,6 +146,21 @@ class Dataset:
     means: Optional[np.ndarray] = None
     mixture: Optional[GaussianMixture] = None
 
+    @property
+    def log_prob(self):
+        """The log-density, a function ``log_p(x)`` from shape (n, d) to (n,), or None where it is unknown.
+
+        Known for a Gaussian mixture (the source ``gaussian`` is one); a likelihood and KL need it.
+
+        Examples
+        --------
+        >>> get_source("gaussian", 2).log_prob(np.zeros((1, 2)))  # log N(0; 0, I) = -log(2 pi)
+        array([-1.83787707])
+        >>> get_dataset("moons").log_prob is None
+        True
+        """
+        return None if self.mixture is None else self.mixture.log_prob
+
 
 def mixture_dataset(name, mixture):
     """A dataset drawn from a ``GaussianMixture``, with its modes, exact density and exact field.
@@ -179,10 +197,10 @@ def is_data_file(name):
 
 
 def load_data_file(path):
-    """Read and check points from a ``.npy`` file (no pickles) or a comma-separated ``.csv`` file.
+    """Read and check points from a ``.npy`` file or a comma-separated ``.csv`` file.
 
     A ``.csv`` file has one point per line, d numbers separated by commas; lines starting with
-    ``#`` are skipped.
+    ``#`` are skipped. Nothing is unpickled (``npflow.plumbing.files.read_array``).
 
     Returns
     -------
@@ -194,20 +212,7 @@ def load_data_file(path):
         One line naming the file: missing, unreadable, not a 2-D numeric array, fewer than 2
         rows, or NaN/inf values.
     """
-    if not os.path.isfile(path):
-        raise ValueError(f"dataset file {path!r} does not exist")
-    try:
-        if path.lower().endswith(".csv"):
-            with warnings.catch_warnings():  # an empty file warns, over many lines; the shape check says it in one
-                warnings.simplefilter("ignore")
-                x = np.loadtxt(path, delimiter=",", ndmin=2, dtype=float)
-        else:
-            x = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError) as error:
-        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise ValueError(f"dataset file {path!r} cannot be read as an array of numbers ({reason})") from None
-    if not isinstance(x, np.ndarray) or x.dtype.kind not in "fiu":
-        raise ValueError(f"dataset file {path!r} must hold one numeric array, got {getattr(x, 'dtype', type(x))}")
+    x = read_array(path, "dataset")
     if x.ndim != 2 or x.shape[0] < 2 or x.shape[1] < 1:
         raise ValueError(f"dataset file {path!r} must hold an array of shape (n, d) with n >= 2, got shape {x.shape}")
     bad_rows = count_non_finite_rows(x)
@@ -228,30 +233,6 @@ def points_dataset(name, x):
     return Dataset(name, lambda n, rng: x[rng.integers(0, len(x), n)], dim=x.shape[1])
 
 
-def read_cached(read, path):
-    """``read(path)``, read once and reused while the file is unchanged.
-
-    Configs name their files and are checked often (each ``TrainConfig`` checks its dataset),
-    so each file is read once. "Unchanged" means the same real path, inode, size, modification
-    and status-change times: replacing or rewriting the file reads it again. ``read`` must
-    return read-only arrays, since every caller shares them.
-    """
-    path = os.path.realpath(path)
-    stat = os.stat(path)
-    return _read_once(read, path, (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns))
-
-
-@functools.lru_cache(maxsize=16)
-def _read_once(read, path, version):
-    return read(path)
-
-
-def _read_file_dataset(path):
-    x = load_data_file(path)
-    x.setflags(write=False)  # shared by every caller of read_cached
-    return points_dataset(path, x)
-
-
 def get_dataset(name):
     """A dataset by registry name, or from a ``.npy``/``.csv`` file path; ``ValueError`` saying what is accepted.
 
@@ -261,9 +242,7 @@ def get_dataset(name):
     2
     """
     if is_data_file(name):
-        if not os.path.isfile(name):
-            raise ValueError(f"dataset file {name!r} does not exist")
-        return read_cached(_read_file_dataset, name)
+        return points_dataset(name, load_data_file(name))
     if name not in DATASETS:
         raise ValueError(f"unknown dataset {name!r}; expected one of: {', '.join(sorted(DATASETS))}, "
                          f"or a .npy or .csv file of shape (n, d)")
@@ -273,8 +252,8 @@ def get_dataset(name):
 def get_source(name, dim):
     """The source p_0 that the flow starts from at t = 0.
 
-    ``"gaussian"`` is N(0, I) in dimension ``dim`` (the seed's; a draw is
-    ``rng.standard_normal((n, dim))``, and its ``mixture`` has one component, for log p_0).
+    ``"gaussian"`` is N(0, I) in dimension ``dim`` (the tutorial's; a draw is
+    ``rng.standard_normal((n, dim))``; a mixture of one component, so its ``log_prob`` is known).
     Any other name is a dataset (``get_dataset``) of dimension ``dim``: data-to-data transport.
 
     Examples

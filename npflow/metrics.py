@@ -28,7 +28,7 @@ def energy_distance(x, y):
     averages over all pairs, the diagonal included (a V-statistic): this is exactly the energy
     distance between the two empirical distributions, the square of what
     ``scipy.stats.energy_distance`` returns for 1-D samples. It is biased upwards by about
-    ``E|X - X'| / n + E|Y - Y'| / m``; for 4,000 points from the seed's target, about 0.002.
+    ``E|X - X'| / n + E|Y - Y'| / m``; for 4,000 points from the tutorial's target, about 0.002.
 
     Parameters
     ----------
@@ -68,7 +68,7 @@ def nearest_mode(x, means):
 def mode_fractions(x, means):
     """Fraction of the points nearest to each mode centre, shape (K,); it sums to 1.
 
-    For the seed's two equal Gaussians both fractions should be near 0.5; a sampler that
+    For the tutorial's two equal Gaussians both fractions should be near 0.5; a sampler that
     favours one mode shows up here first.
     """
     return np.bincount(nearest_mode(x, means), minlength=len(means)) / len(x)
@@ -77,7 +77,7 @@ def mode_fractions(x, means):
 def mode_stds(x, means):
     """Standard deviation of each coordinate within each mode, shape (K, d).
 
-    Points are assigned to their nearest centre. The seed's modes have unit std; a field that
+    Points are assigned to their nearest centre. The tutorial's modes have unit std; a field that
     pulls too hard towards the centres gives smaller values. A mode with fewer than two points
     gets NaN.
     """
@@ -189,8 +189,11 @@ def mode_coverage(x, means, min_share=0.25):
 def straightness(trajectory):
     """Mean squared deviation of the velocity from the straight line, along a trajectory.
 
-    ``S = mean over steps k and points i of |v_ik - c_i|^2`` with the step velocity
-    ``v_ik = (x_{k+1} - x_k) / (t_{k+1} - t_k)`` and the chord ``c_i = (x_end - x_start) / (t_end - t_start)``.
+    ``S = (1 / T) sum_k h_k mean_i |v_ik - c_i|^2``, a mean over time and points, with the step
+    velocity ``v_ik = (x_{k+1} - x_k) / h_k``, the step length ``h_k = t_{k+1} - t_k``, the chord
+    ``c_i = (x_end - x_start) / T`` and ``T = t_end - t_start``. Each step counts for the time it
+    covers, so the short steps an adaptive solver takes where the field turns fast do not count
+    more than the long ones.
 
     0 exactly when every path is a straight line travelled at constant speed, the case in which
     one Euler step is exact. (Rectified flow and OT couplings lower it.)
@@ -198,7 +201,7 @@ def straightness(trajectory):
     Parameters
     ----------
     trajectory : Trajectory
-        With ``.t`` of shape (k,) and ``.x`` of shape (k, n, d), e.g. from a fixed-step solver.
+        With ``.t`` of shape (k,) and ``.x`` of shape (k, n, d), e.g. from ``npflow.generate``.
 
     Returns
     -------
@@ -206,20 +209,43 @@ def straightness(trajectory):
     """
     t, x = trajectory.t, trajectory.x
     chord = (x[-1] - x[0]) / (t[-1] - t[0])  # (n, d), the straight line's velocity
-    return float(np.mean(np.sum((_step_velocities(trajectory) - chord) ** 2, axis=2)))
+    return _time_mean(trajectory, np.sum((_step_velocities(trajectory) - chord) ** 2, axis=2))
 
 
 def kinetic_energy(trajectory):
-    """Mean kinetic energy along a trajectory: ``mean over steps and points of |dx/dt|^2 / 2``.
+    """Kinetic energy of the paths: ``E = (1 / T) sum_k h_k mean_i |v_ik|^2 / 2``, names as in ``straightness``.
 
-    dx/dt is taken by finite differences between the recorded points.
+    The mean over time and points of |dx/dt|^2 / 2, with dx/dt taken between the recorded
+    points. It is the cost optimal transport minimises: in unit time, E >= W2(p_start, p_end)^2 / 2
+    (Benamou and Brenier, 2000), with equality only for straight paths at constant speed that
+    pair the points optimally. Between the recorded samples it holds exactly:
+    ``kinetic_energy(trajectory) >= wasserstein2(x[0], x[-1]) ** 2 / 2``.
 
-    Among all paths between the same end points in unit time, straight lines at constant speed
-    have the least; that is the quantity optimal transport minimises.
+    Parameters
+    ----------
+    trajectory : Trajectory
+        With ``.t`` of shape (k,) and ``.x`` of shape (k, n, d).
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> from npflow.solvers import Trajectory
+    >>> t = np.linspace(0.0, 1.0, 5)
+    >>> kinetic_energy(Trajectory(t, t[:, None, None] * np.array([[[3.0, 4.0]]]), 0, "rk4"))  # |(3, 4)|^2 / 2
+    12.5
     """
-    return float(0.5 * np.mean(np.sum(_step_velocities(trajectory) ** 2, axis=2)))
+    return 0.5 * _time_mean(trajectory, np.sum(_step_velocities(trajectory) ** 2, axis=2))
 
 
 def _step_velocities(trajectory):
     """(x_{k+1} - x_k) / (t_{k+1} - t_k) for every step and point, shape (k - 1, n, d)."""
     return np.diff(trajectory.x, axis=0) / np.diff(trajectory.t)[:, None, None]
+
+
+def _time_mean(trajectory, per_step):
+    """``(1 / T) sum_k h_k mean_i a_ki``: the mean over time and points of ``a = per_step``, shape (k - 1, n)."""
+    t = trajectory.t
+    return float(np.sum(np.diff(t) * per_step.mean(axis=1)) / (t[-1] - t[0]))

@@ -29,13 +29,18 @@ def test_train_with_hand_written_backprop(tmp_path):
 
 
 @pytest.mark.parametrize("solver", ["rk4", "euler", "RK45", "dop853"])
-def test_sample_end_to_end(run_dir, tmp_path, capsys, solver):
+def test_sample_is_generate_from_seeded_noise(run_dir, tmp_path, capsys, solver):
+    """``npflow sample`` saves, bit for bit, what the library's generate makes from noise(n, d, default_rng(seed))."""
+    from npflow.sampling import generate, noise
+
     out = tmp_path / "x.npy"
-    assert main(["sample", str(run_dir), "--n", "25", "--solver", solver, "--steps", "10", "--out", str(out)]) == 0
-    samples = np.load(out)
-    assert samples.shape == (25, 2) and np.all(np.isfinite(samples))
+    argv = ["sample", str(run_dir), "--n", "25", "--solver", solver, "--steps", "10", "--seed", "7", "--out", str(out)]
+    assert main(argv) == 0
+    x_0 = noise(25, 2, np.random.default_rng(7))
+    expected = generate(load_run(run_dir).velocity, x_0, "DOP853" if solver == "dop853" else solver, steps=10)
+    np.testing.assert_array_equal(np.load(out), expected.x[-1])
     printed = capsys.readouterr().out
-    assert "NFE" in printed and " s;" in printed
+    assert f"NFE {expected.nfe}," in printed and " s;" in printed
 
 
 def test_same_command_twice_gives_the_same_bits(run_dir, tmp_path):
@@ -104,7 +109,10 @@ BAD_VALUES = [
     (["--source", "mnist"], "unknown dataset 'mnist'"),
     (["--coupling", "pairs"], "coupling 'pairs' and a pairs_file go together"),
     (["--pairs-file", "DIR/pairs.npz"], "coupling 'pairs' and a pairs_file go together"),
-    (["--coupling", "pairs", "--pairs-file", "DIR/three_d.npy"], "is not a readable .npz archive"),
+    (["--coupling", "pairs", "--pairs-file", "DIR/three_d.npy"], "is not an .npz archive (it holds one array)"),
+    (["--dataset", "DIR/empty.csv"], "dataset file 'DIR/empty.csv' holds no numbers (it is empty, or only comments)"),
+    (["--dataset", "DIR/ragged.csv"], "(the number of columns changed from 2 to 3 at row 2)"),
+    (["--dataset", "DIR/objects.npy"], "holds Python objects, which only unpickling could read"),
 ]
 
 
@@ -115,11 +123,15 @@ def test_bad_data_files_and_sources_are_one_line_exit_2_and_write_nothing(tmp_pa
     np.save(tmp_path / "three_d.npy", np.zeros((5, 3)))
     np.savez(tmp_path / "pairs.npz", x_0=np.zeros((4, 2)), x_1=np.ones((4, 2)))
     (tmp_path / "words.csv").write_text("1,2\nthree,4\n")
+    (tmp_path / "empty.csv").write_text("")
+    (tmp_path / "ragged.csv").write_text("1,2\n3,4,5\n")
+    np.save(tmp_path / "objects.npy", np.array([[{"x": 1}, 2]], dtype=object), allow_pickle=True)
     out = tmp_path / "new_run"
     argv = ["train", *[a.replace("DIR", str(tmp_path)) for a in argv], "--out", str(out)]
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert message.replace("DIR", str(tmp_path)) in err and err.count("\n") == 1, err
+    assert "allow_pickle" not in err and "usecols" not in err  # numpy's advice, never ours
     assert not out.exists()
 
 
@@ -163,6 +175,46 @@ def test_module_entry_point_reports_without_traceback(tmp_path, argv):
     assert list(tmp_path.iterdir()) == []
 
 
+def train_options():
+    """The options of ``npflow train``, by their dest (the TrainConfig field each sets)."""
+    from npflow.plumbing.cli import build_parser
+
+    commands = next(action for action in build_parser()._actions if action.dest == "command")
+    return {action.dest: action for action in commands.choices["train"]._actions}
+
+
+def test_train_help_shows_the_defaults_a_run_gets():
+    """Each recipe option's help ends in [default]: read back by the option's own type, it is TrainConfig's value."""
+    import re
+    from dataclasses import fields
+
+    from npflow.run import TrainConfig
+
+    options, config = train_options(), TrainConfig()
+    for field in fields(TrainConfig):
+        shown = re.search(r"\[([^[\]]*)\]$", options[field.name].help).group(1)
+        value = "" if shown == "none" else (options[field.name].type or str)(shown)
+        assert value == getattr(config, field.name), field.name
+
+
+def test_the_recipes_help_describes_each_recipe_as_the_options_that_give_it(tmp_path, monkeypatch):
+    """Typing the options the help lists for a recipe trains the same recipe as --recipe (new recipes included)."""
+    import re
+
+    from npflow.run import RECIPES
+
+    monkeypatch.setitem(RECIPES, "teaching", {"activation": "tanh", "sigma_min": 0.25, "lr": 0.5})
+    described = dict(re.findall(r"(\w+): ([^;)]*)", train_options()["recipe"].help))
+    assert list(described) == list(RECIPES)
+    short = ["--steps", "2", "--hidden", "4", "--batch-size", "4", "--quiet"]
+    for name, options in described.items():
+        typed = [] if options == "the defaults above" else options.split()
+        assert main(["train", "--recipe", name, *short, "--out", str(tmp_path / name)]) == 0
+        assert main(["train", *typed, *short, "--out", str(tmp_path / f"{name}-typed")]) == 0
+        assert load_run(tmp_path / name).config == load_run(tmp_path / f"{name}-typed").config
+    assert load_run(tmp_path / "teaching").config.activation == "tanh"
+
+
 def test_help_lists_the_commands():
     result = subprocess.run([sys.executable, "-m", "npflow", "--help"], capture_output=True, text=True)
     assert result.returncode == 0
@@ -195,37 +247,90 @@ def test_logprob_matches_the_library(run_dir, points, tmp_path):
     np.testing.assert_array_equal(np.load(out), expected)
 
 
-@pytest.mark.parametrize("content, message", [
-    (np.array([[0.0, np.nan], [1.0, 2.0]]), "has NaN or infinite values in 1 of its 2 rows"),
-    (np.zeros((4, 3)), "must have shape (n, 2) with n >= 1, got shape (4, 3)"),
-    (np.zeros(4), "must have shape (n, 2) with n >= 1, got shape (4,)"),
-    (np.array([["a", "b"]]), "must hold one numeric array"),
-    (np.array([[{"x": 1}, 2]], dtype=object), "is unreadable or corrupt"),
-    (b"not an npy file", "is unreadable or corrupt"),
+def test_logprob_reads_points_from_a_csv_as_train_reads_data(run_dir, points, tmp_path):
+    """The same points as .npy and as .csv (which keeps every bit of a float64 at %.18e) score the same."""
+    csv = tmp_path / "points.csv"
+    np.savetxt(csv, np.load(points), delimiter=",", header="x,y")
+    for name, path in (("npy", points), ("csv", csv)):
+        assert main(["logprob", str(run_dir), "--points", str(path), "--out", str(tmp_path / f"{name}.npy"),
+                     "--steps", "5"]) == 0
+    np.testing.assert_array_equal(np.load(tmp_path / "csv.npy"), np.load(tmp_path / "npy.npy"))
+
+
+@pytest.mark.parametrize("name, content, message", [
+    ("points.npy", np.array([[0.0, np.nan], [1.0, 2.0]]), "has NaN or infinite values in 1 of its 2 rows"),
+    ("points.npy", np.zeros((4, 3)), "must have shape (n, 2) with n >= 1, got shape (4, 3)"),
+    ("points.npy", np.zeros(4), "must have shape (n, 2) with n >= 1, got shape (4,)"),
+    ("points.npy", np.array([["a", "b"]]), "must hold one numeric array"),
+    ("points.npy", np.array([[{"x": 1}, 2]], dtype=object), "holds Python objects, which only unpickling could read"),
+    ("points.npy", b"not an npy file", "is not a NumPy .npy or .npz file"),
+    ("points.npz", np.zeros((3, 2)), "is an .npz archive; expected one array"),
+    ("points.csv", b"", "holds no numbers"),
+    ("points.csv", b"1,2\n1,2,3\n", "the number of columns changed from 2 to 3 at row 2)"),
+    ("points.csv", b"1,2\n1,two\n", "cannot be read as an array of numbers"),
+    ("points.csv", b"1,2,3\n", "must have shape (n, 2) with n >= 1, got shape (1, 3)"),
 ])
-def test_logprob_refuses_bad_points(run_dir, tmp_path, capsys, content, message):
-    points, out = tmp_path / "points.npy", tmp_path / "logp.npy"
+def test_logprob_refuses_bad_points(run_dir, tmp_path, capsys, name, content, message):
+    points, out = tmp_path / name, tmp_path / "logp.npy"
     if isinstance(content, bytes):
         points.write_bytes(content)
+    elif name.endswith(".npz"):
+        np.savez(points, x=content)
     else:
         np.save(points, content, allow_pickle=True)
     assert main(["logprob", str(run_dir), "--points", str(points), "--out", str(out)]) == 2
     err = capsys.readouterr().err
-    assert message in err and err.count("\n") == 1
+    assert message in err and err.count("\n") == 1, err
+    assert "allow_pickle" not in err and "usecols" not in err  # numpy's advice, never ours
     assert not out.exists()
 
 
 def test_evaluate_prints_a_table_and_json(run_dir, capsys):
-    import json
-
     assert main(["evaluate", str(run_dir), "--n", "100", "--steps", "10"]) == 0
     table = capsys.readouterr().out
-    for row in ("NLL of target samples", "KL(target || model)", "field error vs exact field", "energy distance"):
+    for row in ("NLL of target samples", "KL(target || model)", "field error vs exact field", "energy distance",
+                "kinetic energy of the paths"):
         assert row in table
     assert main(["evaluate", str(run_dir), "--n", "100", "--steps", "10", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
-    assert report["kl"] == pytest.approx(report["nll"] - report["target_entropy"])
+    assert f"{report['kinetic_energy']:.4f}" in table and f"{report['kl']:.4f}" in table  # the same figures
     assert report["field_error"] > 0 and report["n"] == 100
+
+
+def test_evaluate_against_a_model_whose_density_and_flow_are_known(monkeypatch):
+    """A run whose field is the exact field of q = N(m_q, s_q^2 I), scored against the target p = N(m_p, s_p^2 I).
+
+    Its model density is q, so KL(p || q) has a closed form; its flow from N(0, I) is
+    x_t = t m_q + sigma(t) x_0 with sigma(t)^2 = t^2 s_q^2 + (1 - t)^2, so its kinetic energy is
+    (1/2) integral of |m_q|^2 + d sigma'(t)^2 dt (the cross term has mean 0).
+    Neither is computed the way evaluate computes it.
+    """
+    from scipy.integrate import quad
+
+    from npflow.data import DATASETS, mixture_dataset
+    from npflow.gmm import GaussianMixture
+    from npflow.oracle import exact_velocity
+    from npflow.plumbing.evaluate import evaluate
+    from npflow.run import TrainConfig
+
+    m_p, s_p, m_q, s_q, d, n = np.array([1.0, -0.5]), 1.2, np.array([0.5, 0.0]), 1.5, 2, 500
+    monkeypatch.setitem(DATASETS, "p", mixture_dataset("p", GaussianMixture([m_p], std=s_p)))
+
+    class ExactRun:  # all that evaluate asks of a run
+        config = TrainConfig(dataset="p")
+        velocity = staticmethod(exact_velocity(GaussianMixture([m_q], std=s_q)))
+
+    report = evaluate(ExactRun(), n=n, rng=np.random.default_rng(0), steps=50)
+    kl = d / 2 * (s_p**2 / s_q**2 - 1 + 2 * np.log(s_q / s_p)) + np.sum((m_p - m_q) ** 2) / (2 * s_q**2)
+    assert abs(report["kl"] - kl) < 4 * report["kl_stderr"] and report["kl_stderr"] < 0.15 * kl
+
+    sigma = lambda t: np.sqrt(t**2 * s_q**2 + (1 - t) ** 2)  # noqa: E731
+    d_sigma = lambda t: (t * s_q**2 - (1 - t)) / sigma(t)  # noqa: E731
+    mean_d_sigma_2 = quad(lambda t: d_sigma(t) ** 2, 0, 1)[0]
+    energy = 0.5 * (np.sum(m_q**2) + d * mean_d_sigma_2)
+    # A point's energy is |m_q|^2 / 2 + (s_q - 1) m_q . x_0 + |x_0|^2 mean(sigma'^2) / 2, and Var |x_0|^2 = 2 d:
+    stderr = np.sqrt((s_q - 1) ** 2 * np.sum(m_q**2) + mean_d_sigma_2**2 * 2 * d / 4) / np.sqrt(n)
+    assert abs(report["kinetic_energy"] - energy) < 4 * stderr
 
 
 def test_train_logs_the_field_error(tmp_path, capsys):

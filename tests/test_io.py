@@ -151,6 +151,12 @@ def set_state(arrays, **fields):
     arrays["state"] = np.array(json.dumps(state))
 
 
+def save_npy_as(path, array):
+    """np.save under any name (np.save itself would add .npy to it)."""
+    with open(path, "wb") as file:
+        np.save(file, array)
+
+
 VALID = {"format": "npflow-run", "format_version": 1}
 
 
@@ -162,9 +168,10 @@ VALID = {"format": "npflow-run", "format_version": 1}
     (lambda d: write_config(d, {**VALID, "config": {"steps": -1}}), "invalid config: steps must be a positive integer"),
     (lambda d: write_config(d, {**VALID, "config": {"colour": 1}}), "invalid config"),
     (lambda d: write_config(d, {**VALID, "config": {"steps": 5, "hidden": [8, 5]}}), r"W1 has shape \(8, 4\), expected \(8, 5\)"),
-    (lambda d: (d / "checkpoint.npz").unlink(), "checkpoint file .* is missing"),
+    (lambda d: (d / "checkpoint.npz").unlink(), "checkpoint file .* does not exist"),
     (lambda d: (d / "checkpoint.npz").write_bytes((d / "checkpoint.npz").read_bytes()[:300]), "unreadable or corrupt"),
-    (lambda d: (d / "checkpoint.npz").write_bytes(b"garbage" * 10), "unreadable or corrupt"),
+    (lambda d: (d / "checkpoint.npz").write_bytes(b"garbage" * 10), "is not a NumPy .npy or .npz file"),
+    (lambda d: save_npy_as(d / "checkpoint.npz", np.zeros(3)), r"is not an .npz archive \(it holds one array\)"),
     (lambda d: np.savez(d / "checkpoint.npz", W0=np.zeros((3, 8))), "state is missing or unreadable"),
     (lambda d: rewrite_checkpoint(d, lambda a: a.pop("W2")), "holds arrays"),
     (lambda d: rewrite_checkpoint(d, lambda a: a.update(extra=np.zeros(1))), "holds arrays"),

@@ -93,3 +93,33 @@ def test_straightness_and_kinetic_energy():
     bent = Trajectory(t=t, x=np.stack([np.column_stack([t, np.sin(np.pi * t)])], axis=1), nfe=0, method="rk4")
     # velocity (1, pi cos(pi t)) against the chord (1, 0): S ~ mean of pi^2 cos^2 = pi^2 / 2
     assert straightness(bent) == pytest.approx(np.pi**2 / 2, rel=0.05)
+
+
+def test_kinetic_energy_weighs_each_step_by_the_time_it_covers():
+    """x(t) = t^2 a has |dx/dt|^2 / 2 = 2 t^2 |a|^2, whose mean over [0, 1] is 2 |a|^2 / 3.
+
+    On steps crowded near t = 0 (as an adaptive solver may take them), a plain mean over steps
+    would give about 0.4 |a|^2; the time-weighted mean must find 2 |a|^2 / 3, as must the
+    straightness (the chord is a, so |v - c|^2 = (2t - 1)^2 |a|^2, mean |a|^2 / 3).
+    """
+    from npflow.metrics import kinetic_energy, straightness
+    from npflow.solvers import Trajectory
+
+    a = np.array([3.0, 4.0])
+    t = np.linspace(0.0, 1.0, 401) ** 2
+    path = Trajectory(t=t, x=t[:, None, None] ** 2 * a, nfe=0, method="RK45")
+    assert kinetic_energy(path) == pytest.approx(2 * 25 / 3, rel=1e-4)
+    assert straightness(path) == pytest.approx(25 / 3, rel=1e-4)
+
+
+def test_kinetic_energy_is_at_least_half_the_squared_w2_of_its_ends(rng):
+    """Benamou-Brenier between the recorded samples: equality for straight, constant-speed, optimally paired paths."""
+    from npflow.metrics import kinetic_energy, wasserstein2
+    from npflow.solvers import Trajectory
+
+    t = np.sort(np.concatenate([[0.0, 1.0], rng.random(20)]))
+    x = np.cumsum(rng.standard_normal((22, 30, 2)), axis=0)  # (k, n, d) random walks
+    assert kinetic_energy(Trajectory(t, x, 0, "RK45")) >= wasserstein2(x[0], x[-1]) ** 2 / 2
+    x_0 = rng.standard_normal((30, 2))
+    straight = x_0 + t[:, None, None] * np.array([1.0, -2.0])  # a shift: the optimal pairing, at constant speed
+    assert kinetic_energy(Trajectory(t, straight, 0, "RK45")) == pytest.approx(wasserstein2(x_0, straight[-1]) ** 2 / 2)

@@ -6,12 +6,27 @@ status 2; nothing is written. Ctrl-C exits with 130 and leaves no half-written o
 training it first saves a checkpoint to resume from. A diverging training run exits with 1.
 """
 import argparse
+import inspect
 import math
 import os
 import sys
 import time
+from dataclasses import fields, replace
+
+import numpy as np
 
 from .. import __version__
+from ..couplings import COUPLING_NAMES
+from ..data import DATASETS, get_dataset
+from ..likelihood import log_likelihood
+from ..mlp import ACTIVATIONS
+from ..oracle import exact_velocity
+from ..paths import PATHS
+from ..run import RECIPES, TrainConfig, start_run
+from ..sampling import generate
+from ..train import exact_mixture
+from . import plot
+from .io import atomic_file, check_output_path, load_points, load_run, save_array, save_pairs, save_run
 
 __all__ = ["main"]
 
@@ -61,202 +76,152 @@ class OneLineErrorParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
 
+#: TrainConfig's defaults (the tutorial's recipe), by field: the help of each recipe option ends with one.
+CONFIG_DEFAULTS = {field.name: field.default for field in fields(TrainConfig)}
+
+
+def _shown(value):
+    """A default as one would type it: a tuple as 128,128, a float in its shortest form, "" as none."""
+    if isinstance(value, tuple):
+        return ",".join(str(width) for width in value)
+    return f"{value:g}" if isinstance(value, float) else str(value) or "none"
+
+
+def build_parser():
+    """The ``npflow`` parser: one sub-command per ``_add_*`` function below, each beside its handler."""
+    parser = OneLineErrorParser(prog="npflow", description="Flow matching in NumPy: train a vector field, sample "
+                                                           "from it, and see every step. Noise is at t=0, data at t=1.")
+    parser.add_argument("--version", action="version", version=f"npflow {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineErrorParser, required=True)
+    for add_command in (_add_train, _add_reflow, _add_sample, _add_logprob, _add_evaluate, _add_plot, _add_export,
+                        _add_demo):
+        add_command(commands)
+    return parser
+
+
+# --- what the commands share: how one is declared, and common options ---------------------------
+
+def _command(commands, handler):
+    """The sub-command ``handler`` runs, named after it; its docstring gives the help line and the description."""
+    summary, _, description = inspect.cleandoc(handler.__doc__).partition("\n\n")
+    parser = commands.add_parser(handler.__name__.lstrip("_"), help=summary.rstrip("."), description=description)
+    parser.set_defaults(handler=handler)
+    return parser
+
+
 def _add_run_dir(parser):
     parser.add_argument("run_dir", metavar="RUN_DIR", help="a directory written by 'npflow train'")
+
+
+def _add_out(parser, metavar, help):
+    parser.add_argument("--out", required=True, metavar=metavar, help=help)
+    parser.add_argument("--force", action="store_true", help=f"replace {metavar} if it exists")
+
+
+def _add_seed(parser, draws, default=0):
+    parser.add_argument("--seed", type=non_negative_int, default=default, help=f"seed of {draws} [%(default)s]")
 
 
 def _add_solver_arguments(parser, solver="rk4", tolerance=1e-5, title="solver", steps_flag="--steps"):
     group = parser.add_argument_group(title)
     group.add_argument("--solver", type=solver_name, default=solver,
                        help=f"euler, midpoint, heun, rk4 (fixed step, with {steps_flag}) or a solve_ivp method: "
-                            f"RK45, RK23, DOP853, Radau, BDF, LSODA (adaptive, with --rtol/--atol) [{solver}]")
+                            "RK45, RK23, DOP853, Radau, BDF, LSODA (adaptive, with --rtol/--atol) [%(default)s]")
     group.add_argument(steps_flag, dest="solver_steps", type=positive_int, default=100, metavar="K",
-                       help="fixed steps from t=0 to t=1 [100]")
-    group.add_argument("--rtol", type=positive_float, default=tolerance, help=f"relative tolerance [{tolerance:g}]")
-    group.add_argument("--atol", type=positive_float, default=tolerance, help=f"absolute tolerance [{tolerance:g}]")
+                       help="fixed steps from t=0 to t=1 [%(default)s]")
+    group.add_argument("--rtol", type=positive_float, default=tolerance, help="relative tolerance [%(default)g]")
+    group.add_argument("--atol", type=positive_float, default=tolerance, help="absolute tolerance [%(default)g]")
+
+
+def _add_flow_options(parser, n, points, draws):
+    """RUN_DIR, --n (``points``, default ``n``), the solver, and --seed (of ``draws``): a command that flows n points."""
+    _add_run_dir(parser)
+    parser.add_argument("--n", type=positive_int, default=n, help=f"{points} [%(default)s]")
+    _add_solver_arguments(parser)
+    _add_seed(parser, draws)
+
+
+def _solver_options(args):
+    """A command's --steps, --rtol and --atol, named as ``npflow.integrate`` names them (with --solver beside)."""
+    return {"steps": args.solver_steps, "rtol": args.rtol, "atol": args.atol}
 
 
 def _add_training_output(parser, out="RUN_DIR"):
     """The options of a command that trains into ``out``: replace it, how often to checkpoint, and quiet."""
     parser.add_argument("--force", action="store_true", help=f"replace {out} if it is an existing run")
     parser.add_argument("--checkpoint-every", type=non_negative_int, default=1000, metavar="K",
-                        help="save a checkpoint every K steps [1000; 0: only at the end or on Ctrl-C]")
+                        help="save a checkpoint every K steps [%(default)s; 0: only at the end or on Ctrl-C]")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
 
 
-def build_parser():
-    from ..couplings import COUPLING_NAMES
-    from ..data import DATASETS
-    from ..mlp import ACTIVATIONS
-    from ..paths import PATHS
-    from .plot import KINDS
-    from ..run import RECIPES
+def _source_log_prob(config, needed_by):
+    """The run's source's log-density, as the source knows it; a ValueError saying what needs it if unknown."""
+    log_p_0 = config.source_distribution.log_prob
+    if log_p_0 is None:
+        raise ValueError(f"{needed_by} needs the density of the run's source, and {config.source!r} has none "
+                         "(only gaussian and Gaussian-mixture sources do)")
+    return log_p_0
 
-    parser = OneLineErrorParser(prog="npflow", description="Flow matching in NumPy: train a vector field, sample "
-                                                           "from it, and see every step. Noise is at t=0, data at t=1.")
-    parser.add_argument("--version", action="version", version=f"npflow {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineErrorParser, required=True)
 
-    train = commands.add_parser("train", help="train a vector field by conditional flow matching",
-                                description="Train v_theta(t, x) with the CFM loss and Adam, and write a run "
-                                            "directory, checkpointed as it goes. The defaults are the seed "
-                                            "tutorial's recipe. Ctrl-C saves a checkpoint; --resume continues "
-                                            "it to the same bits as an uninterrupted run.")
-    # Recipe options default to None so that --resume can tell which were given; TrainConfig fills the rest.
-    recipe = train.add_argument_group("recipe (fixed for a run; with --resume only --steps may be given)")
-    recipe.add_argument("--dataset", metavar="NAME|FILE",
-                        help=f"target data: one of {', '.join(sorted(DATASETS))}, or a .npy or .csv file of "
-                             "shape (n, d), any d, whose rows are drawn with replacement [two_gaussians]")
-    recipe.add_argument("--source", metavar="gaussian|NAME|FILE",
-                        help="where the flow starts at t=0: N(0, I), or a dataset like --dataset for "
-                             "data-to-data transport [gaussian]")
-    recipe.add_argument("--steps", type=positive_int, help="total Adam steps [10000]")
-    recipe.add_argument("--batch-size", type=positive_int, help="points per step [128]")
-    recipe.add_argument("--lr", type=positive_float, help="Adam learning rate [1e-3]")
-    recipe.add_argument("--hidden", type=hidden_widths, help="hidden widths [128,128]")
-    recipe.add_argument("--activation", choices=list(ACTIVATIONS), help="relu, silu or tanh [relu]")
-    recipe.add_argument("--sigma-min", type=unit_interval,
-                        help="path width, in [0, 1): at t=1 for --path linear, everywhere for icfm [0.0]")
-    recipe.add_argument("--seed", type=non_negative_int, help="random seed [42]")
-    recipe.add_argument("--grad", choices=["autograd", "backprop"],
-                        help="gradient by autograd, or by the hand-written chain rule (faster) [autograd]")
-    recipe.add_argument("--lr-schedule", choices=["constant", "cosine"], help="learning-rate schedule [constant]")
-    recipe.add_argument("--ema", type=ema_decay, metavar="DECAY",
-                        help="keep a moving average of the weights with this decay and sample with it [0: off]")
-    recipe.add_argument("--dtype", choices=["float64", "float32"],
-                        help="precision of the weights and batches; float32 is about twice as fast [float64]")
-    recipe.add_argument("--coupling", choices=COUPLING_NAMES,
-                        help="pair noise and data in a batch independently, by optimal transport, or take "
-                             "whole pairs from --pairs-file [independent]")
-    recipe.add_argument("--pairs-file", metavar="FILE.npz",
-                        help="with --coupling pairs: arrays x_0 and x_1 of shape (N, d), e.g. from 'npflow reflow'")
-    recipe.add_argument("--path", choices=PATHS,
-                        help="conditional path: the seed's linear one, icfm (the straight line blurred by a "
-                             "constant --sigma-min), or variance-preserving cosine [linear]")
-    recipe.add_argument("--recipe", choices=sorted(RECIPES),
-                        help="start from a named recipe, then apply the options above: 'seed' (the tutorial's, "
-                             "the default) or 'fast' (backprop, float32, cosine lr 2e-3, EMA 0.999, batch 256)")
-    where = train.add_mutually_exclusive_group(required=True)
+# --- train ---------------------------------------------------------------------------------------
+
+def _add_train(commands):
+    parser = _command(commands, _train)
+    _add_recipe_options(parser.add_argument_group("recipe (fixed for a run; with --resume only --steps may be given)"))
+    where = parser.add_mutually_exclusive_group(required=True)
     where.add_argument("--out", metavar="RUN_DIR", help="run directory to create")
     where.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its checkpoint")
-    _add_training_output(train)
-    train.add_argument("--field-error-every", type=non_negative_int, default=0, metavar="K",
-                       help="every K steps, log the mean squared gap to the exact field (Gaussian-mixture "
-                            "datasets only) [0: never]")
-    train.set_defaults(handler=_train)
-
-    reflow = commands.add_parser("reflow", help="straighten a trained flow: train a new one on the pairs it makes",
-                                 description="Rectified flow's reflow: draw N source points x_0, carry each "
-                                             "through RUN_DIR's flow to x_1 with a tight solver, and train a new "
-                                             "run on the straight lines between these fixed pairs (coupling "
-                                             "'pairs', linear path, sigma_min 0). The rest of the recipe is "
-                                             "RUN_DIR's. Its paths are straighter, so few Euler steps suffice.")
-    _add_run_dir(reflow)
-    reflow.add_argument("--out", required=True, metavar="NEW_RUN", help="run directory to create")
-    reflow.add_argument("--pairs", type=at_least_two, default=10_000, metavar="N", help="pairs to make [10000]")
-    reflow.add_argument("--steps", type=positive_int, help="training steps [RUN_DIR's]")
-    reflow.add_argument("--seed", type=non_negative_int, help="seed of the pairs and of the new run [RUN_DIR's]")
-    _add_solver_arguments(reflow, solver="RK45", tolerance=1e-6, title="solver that makes the pairs",
-                          steps_flag="--solver-steps")
-    _add_training_output(reflow, out="NEW_RUN")
-    reflow.set_defaults(handler=_reflow)
-
-    sample = commands.add_parser("sample", help="generate samples from a trained run",
-                                 description="Draw x_0 from the run's source (noise, N(0, I), unless it was "
-                                             "trained from another) and integrate dx/dt = v_theta(t, x) from "
-                                             "t=0 to t=1. Saves an array of shape (n, d).")
-    _add_run_dir(sample)
-    sample.add_argument("--n", type=positive_int, default=1024, help="number of samples [1024]")
-    _add_solver_arguments(sample)
-    sample.add_argument("--seed", type=non_negative_int, default=0, help="seed of the source draws [0]")
-    sample.add_argument("--dtype", choices=["float64", "float32"], default="float64",
-                        help="arithmetic of the fixed-step solvers; float32 is about twice as fast [float64]")
-    sample.add_argument("--out", required=True, metavar="FILE.npy", help="where to save the samples")
-    sample.add_argument("--force", action="store_true", help="replace FILE.npy if it exists")
-    sample.set_defaults(handler=_sample)
-
-    logprob = commands.add_parser("logprob", help="log-likelihood of points under a trained run",
-                                  description="Score points by the reverse ODE: integrate [x, div v] from t=1 "
-                                              "back to t=0 and return log p_0(x(0)) - integral of div v, with "
-                                              "p_0 = N(0, I) (or the run's Gaussian-mixture source). Saves an "
-                                              "array of shape (n,).")
-    _add_run_dir(logprob)
-    logprob.add_argument("--points", required=True, metavar="FILE.npy", help="points to score, shape (n, d)")
-    logprob.add_argument("--out", required=True, metavar="FILE.npy", help="where to save log p, shape (n,)")
-    logprob.add_argument("--method", choices=["exact", "hutchinson"], default="exact",
-                         help="exact divergence (d autograd passes) or Hutchinson's estimate [exact]")
-    logprob.add_argument("--probes", type=positive_int, default=1, help="Hutchinson probes [1]")
-    _add_solver_arguments(logprob)
-    logprob.add_argument("--seed", type=non_negative_int, default=0, help="seed of the Hutchinson probes [0]")
-    logprob.add_argument("--force", action="store_true", help="replace FILE.npy if it exists")
-    logprob.set_defaults(handler=_logprob)
-
-    evaluate = commands.add_parser("evaluate", help="NLL, KL, field error and sample distances of a run",
-                                   description="Measure a run against fresh target samples: NLL by the reverse "
-                                               "ODE where the source's density is known; KL(target || model) "
-                                               "where the target is a Gaussian mixture; the field error where "
-                                               "the exact field is the run's (linear path, N(0, I), independent "
-                                               "pairs); energy distance, W2 and MMD of samples; mode coverage "
-                                               "where the target has modes; straightness and NFE of the "
-                                               "sampling paths.")
-    _add_run_dir(evaluate)
-    evaluate.add_argument("--n", type=positive_int, default=2000, help="target points and samples [2000]")
-    _add_solver_arguments(evaluate)
-    evaluate.add_argument("--seed", type=non_negative_int, default=0, help="seed of the evaluation draws [0]")
-    evaluate.add_argument("--json", action="store_true", help="print the figures as JSON")
-    evaluate.set_defaults(handler=_evaluate)
-
-    plot = commands.add_parser("plot", help="draw a figure of a trained run",
-                               description="Draw one figure of a 2-D run: samples over the target, ODE "
-                                           "trajectories, the vector field (beside the exact one where known), "
-                                           "the density by the reverse ODE, the loss, histograms of x_t over "
-                                           "time, or a GIF of the flow.")
-    _add_run_dir(plot)
-    plot.add_argument("--kind", required=True, choices=KINDS, help="which figure")
-    plot.add_argument("--out", required=True, metavar="FILE",
-                      help="where to write it (.png, .svg, .pdf; .gif for --kind animation)")
-    plot.add_argument("--n", type=positive_int, default=1000, help="points to sample and draw [1000]")
-    _add_solver_arguments(plot)
-    plot.add_argument("--seed", type=non_negative_int, default=0, help="seed of the source and target draws [0]")
-    plot.add_argument("--force", action="store_true", help="replace FILE if it exists")
-    plot.set_defaults(handler=_plot)
-
-    export = commands.add_parser("export", help="save a run's weights in the PyTorch tutorial's state_dict layout",
-                                 description="Write the weights the run samples with (its moving average, if "
-                                             "it keeps one) as an .npz with the keys of the tutorial's "
-                                             "VectorField.state_dict(): net.0.weight (fan_out, fan_in), "
-                                             "net.0.bias, net.2.weight, ... See npflow/torch_bridge.py for the "
-                                             "lines that load it in PyTorch.")
-    _add_run_dir(export)
-    export.add_argument("--out", required=True, metavar="FILE.npz", help="where to write the weights")
-    export.add_argument("--force", action="store_true", help="replace FILE.npz if it exists")
-    export.set_defaults(handler=_export)
-
-    demo = commands.add_parser("demo", help="the seed tutorial end to end: train, sample three ways, measure, plot",
-                               description="Train the seed's recipe, sample with RK4 and RK45 and with the "
-                                           "tutorial's own (wrong) sampler, print energy distance, mode "
-                                           "balance and spread against fresh target samples, and write figures.")
-    demo.add_argument("--out", default="npflow-demo", metavar="DIR", help="directory to create [npflow-demo]")
-    demo.add_argument("--steps", type=positive_int, default=10_000, help="training steps [10000]")
-    demo.add_argument("--n", type=positive_int, default=4000, help="samples per sampler [4000]")
-    demo.add_argument("--seed", type=non_negative_int, default=42, help="training seed [42]")
-    demo.add_argument("--force", action="store_true", help="replace DIR if an earlier demo wrote it")
-    demo.set_defaults(handler=_demo)
-    return parser
+    _add_training_output(parser)
+    parser.add_argument("--field-error-every", type=non_negative_int, default=0, metavar="K",
+                        help="every K steps, log the mean squared gap to the exact field (Gaussian-mixture "
+                             "datasets only) [%(default)s: never]")
 
 
-# --- commands ------------------------------------------------------------------------------------
+def _add_recipe_options(recipe):
+    """One option per ``TrainConfig`` field, its help ending in the field's default, and ``--recipe``."""
+
+    def option(name, help, **options):  # default None: --resume can tell which were given; TrainConfig fills the rest
+        recipe.add_argument("--" + name.replace("_", "-"), help=f"{help} [{_shown(CONFIG_DEFAULTS[name])}]", **options)
+
+    option("dataset", f"target data: one of {', '.join(sorted(DATASETS))}, or a .npy or .csv file of shape (n, d), "
+                      "any d, whose rows are drawn with replacement", metavar="NAME|FILE")
+    option("source", "where the flow starts at t=0: N(0, I), or a dataset like --dataset for data-to-data transport",
+           metavar="gaussian|NAME|FILE")
+    option("steps", "total Adam steps", type=positive_int)
+    option("batch_size", "points per step", type=positive_int)
+    option("lr", "Adam learning rate", type=positive_float)
+    option("hidden", "hidden widths", type=hidden_widths)
+    option("activation", "the MLP's nonlinearity", choices=list(ACTIVATIONS))
+    option("sigma_min", "path width, in [0, 1): at t=1 for --path linear, everywhere for icfm", type=unit_interval)
+    option("seed", "random seed", type=non_negative_int)
+    option("grad", "gradient by autograd, or by the hand-written chain rule (faster)", choices=["autograd", "backprop"])
+    option("lr_schedule", "learning-rate schedule", choices=["constant", "cosine"])
+    option("ema", "keep a moving average of the weights with this decay and sample with it; 0 is off",
+           type=ema_decay, metavar="DECAY")
+    option("dtype", "precision of the weights and batches; float32 is about twice as fast",
+           choices=["float64", "float32"])
+    option("coupling", "pair noise and data in a batch independently, by optimal transport, or take whole pairs "
+                       "from --pairs-file", choices=COUPLING_NAMES)
+    option("pairs_file", "with --coupling pairs: arrays x_0 and x_1 of shape (N, d), e.g. from 'npflow reflow'",
+           metavar="FILE.npz")
+    option("path", "conditional path: the tutorial's linear one, icfm (the straight line blurred by a constant "
+                   "--sigma-min), or variance-preserving cosine", choices=PATHS)
+    recipes = "; ".join(f"{name}: " + (" ".join(f"--{key.replace('_', '-')} {_shown(value)}"
+                                                 for key, value in settings.items()) or "the defaults above")
+                        for name, settings in RECIPES.items())  # each as the options that would give it
+    recipe.add_argument("--recipe", choices=list(RECIPES),
+                        help=f"start from a named recipe, then apply the options above ({recipes})")
+
 
 def _train(args):
-    from dataclasses import fields, replace
+    """Train a vector field by conditional flow matching.
 
-    from .io import check_output_path, load_run, save_run
-    from ..run import RECIPES, TrainConfig, start_run
-    from ..train import exact_mixture
-
+    Train v_theta(t, x) with the CFM loss and Adam, and write a run directory, checkpointed as
+    it goes. The defaults are the tutorial's recipe. Ctrl-C saves a checkpoint; --resume
+    continues it to the same bits as an uninterrupted run.
+    """
     # Every field of TrainConfig is an option of the same name; they default to None, so None means "not given".
-    given = {field.name: getattr(args, field.name) for field in fields(TrainConfig)
-             if getattr(args, field.name) is not None}
+    given = {name: getattr(args, name) for name in CONFIG_DEFAULTS if getattr(args, name) is not None}
     if args.resume:
         refused = [name for name in [*given, *(["recipe"] if args.recipe else [])] if name != "steps"]
         if refused:
@@ -264,7 +229,7 @@ def _train(args):
         run_dir, run = args.resume, load_run(args.resume)
         config = replace(run.config, steps=args.steps or run.config.steps)  # train() checks it against run.step
     else:
-        config = TrainConfig(**{**RECIPES[args.recipe or "seed"], **given})
+        config = TrainConfig(**{**(RECIPES[args.recipe] if args.recipe else {}), **given})
         run_dir = args.out
         check_output_path(run_dir, args.force, marker="config.json")  # refuse before any work
         if args.field_error_every:
@@ -277,7 +242,7 @@ def _train(args):
 
 def _train_in(run_dir, run, config, args, field_error_every=0):
     """Train ``run`` up to ``config.steps``, checkpointing into ``run_dir``; the exit status."""
-    from .io import load_run, save_checkpoint
+    from .io import save_checkpoint
     from ..train import TrainingDiverged, TrainingInterrupted, train
 
     try:
@@ -298,14 +263,31 @@ def _train_in(run_dir, run, config, args, field_error_every=0):
     return 0
 
 
+# --- reflow --------------------------------------------------------------------------------------
+
+def _add_reflow(commands):
+    parser = _command(commands, _reflow)
+    _add_run_dir(parser)
+    parser.add_argument("--out", required=True, metavar="NEW_RUN", help="run directory to create")
+    parser.add_argument("--pairs", type=at_least_two, default=10_000, metavar="N", help="pairs to make [%(default)s]")
+    parser.add_argument("--steps", type=positive_int, help="training steps [RUN_DIR's]")
+    parser.add_argument("--seed", type=non_negative_int, help="seed of the pairs and of the new run [RUN_DIR's]")
+    _add_solver_arguments(parser, solver="RK45", tolerance=1e-6, title="solver that makes the pairs",
+                          steps_flag="--solver-steps")
+    _add_training_output(parser, out="NEW_RUN")
+
+
 def _reflow(args):
+    """Straighten a trained flow: train a new one on the pairs it makes.
+
+    Rectified flow's reflow: draw N source points x_0, carry each through RUN_DIR's flow to x_1
+    with a tight solver, and train a new run on the straight lines between these fixed pairs
+    (coupling 'pairs', linear path, sigma_min 0). The rest of the recipe is RUN_DIR's. Its paths
+    are straighter, so few Euler steps suffice.
+    """
     import tempfile
 
-    import numpy as np
-
-    from .io import check_output_path, load_run, save_pairs, save_run
     from ..reflow import reflow_config, reflow_pairs
-    from ..run import start_run
 
     first = load_run(args.run_dir)
     check_output_path(args.out, args.force, marker="config.json")  # refuse before any work
@@ -326,26 +308,22 @@ def _reflow(args):
     return _train_in(args.out, run, run.config, args)
 
 
-def _solver_options(args):
-    """A command's --steps, --rtol and --atol, named as ``npflow.integrate`` names them (with --solver beside)."""
-    return {"steps": args.solver_steps, "rtol": args.rtol, "atol": args.atol}
+# --- sample --------------------------------------------------------------------------------------
 
-
-def _source_log_density(config, needed_by):
-    """log p_0 of the run's source, ``(n, d) -> (n,)``; a ValueError saying what needs it if it is unknown."""
-    source = config.source_distribution
-    if source.mixture is None:
-        raise ValueError(f"{needed_by} needs the density of the run's source, and {config.source!r} has none "
-                         "(only gaussian and Gaussian-mixture sources do)")
-    return source.mixture.log_prob
+def _add_sample(commands):
+    parser = _command(commands, _sample)
+    _add_flow_options(parser, n=1024, points="number of samples", draws="the source draws")
+    parser.add_argument("--dtype", choices=["float64", "float32"], default="float64",
+                        help="arithmetic of the fixed-step solvers; float32 is about twice as fast [%(default)s]")
+    _add_out(parser, "FILE.npy", "where to save the samples")
 
 
 def _sample(args):
-    import numpy as np
+    """Generate samples from a trained run.
 
-    from .io import check_output_path, load_run, save_array
-    from ..sampling import generate
-
+    Draw x_0 from the run's source (noise, N(0, I), unless it was trained from another) and
+    integrate dx/dt = v_theta(t, x) from t=0 to t=1. Saves an array of shape (n, d).
+    """
     run = load_run(args.run_dir).astype(args.dtype)
     check_output_path(args.out, args.force)
     x_0 = run.config.source_distribution.sample(args.n, np.random.default_rng(args.seed)).astype(args.dtype)
@@ -356,14 +334,30 @@ def _sample(args):
     print(f"{args.n} samples by {args.solver}: NFE {trajectory.nfe}, {seconds:.3f} s; saved to {args.out}")
 
 
+# --- logprob -------------------------------------------------------------------------------------
+
+def _add_logprob(commands):
+    parser = _command(commands, _logprob)
+    _add_run_dir(parser)
+    parser.add_argument("--points", required=True, metavar="FILE",
+                        help="points to score: a .npy array of shape (n, d), or a .csv file, one point per line")
+    parser.add_argument("--method", choices=["exact", "hutchinson"], default="exact",
+                        help="exact divergence (d autograd passes) or Hutchinson's estimate [%(default)s]")
+    parser.add_argument("--probes", type=positive_int, default=1, help="Hutchinson probes [%(default)s]")
+    _add_solver_arguments(parser)
+    _add_seed(parser, "the Hutchinson probes")
+    _add_out(parser, "FILE.npy", "where to save log p, shape (n,)")
+
+
 def _logprob(args):
-    import numpy as np
+    """Log-likelihood of points under a trained run.
 
-    from .io import check_output_path, load_points, load_run, save_array
-    from ..likelihood import log_likelihood
-
+    Score points by the reverse ODE: integrate [x, div v] from t=1 back to t=0 and return
+    log p_0(x(0)) - integral of div v, with p_0 the run's source (N(0, I), or a Gaussian
+    mixture; others have no known density). Saves an array of shape (n,).
+    """
     run = load_run(args.run_dir)
-    log_p_0 = _source_log_density(run.config, "the likelihood")
+    log_p_0 = _source_log_prob(run.config, "the likelihood")
     points = load_points(args.points, run.dim)
     check_output_path(args.out, args.force)
     start = time.perf_counter()
@@ -375,72 +369,138 @@ def _logprob(args):
           f"{seconds:.3f} s; saved to {args.out}")
 
 
+# --- evaluate ------------------------------------------------------------------------------------
+
+def _add_evaluate(commands):
+    parser = _command(commands, _evaluate)
+    _add_flow_options(parser, n=2000, points="target points and samples", draws="the evaluation draws")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+
+
 def _evaluate(args):
+    """NLL, KL, field error and sample distances of a run.
+
+    Measure a run against fresh target samples: NLL by the reverse ODE where the source's
+    density is known; KL(target || model) where the target is a Gaussian mixture; the field
+    error where the exact field is the run's (linear path, N(0, I), independent pairs); energy
+    distance, W2 and MMD of samples; mode coverage where the target has modes; straightness,
+    kinetic energy and NFE of the sampling paths.
+    """
     import json
 
-    import numpy as np
-
     from .evaluate import evaluate, format_table
-    from .io import load_run
 
     report = evaluate(load_run(args.run_dir), n=args.n, rng=np.random.default_rng(args.seed), solver=args.solver,
                       **_solver_options(args))
     print(json.dumps(report, indent=2) if args.json else format_table(report))
 
 
+# --- plot ----------------------------------------------------------------------------------------
+
+def _add_plot(commands):
+    parser = _command(commands, _plot)
+    _add_flow_options(parser, n=1000, points="points to sample and draw", draws="the source and target draws")
+    parser.add_argument("--kind", required=True, choices=list(FIGURES), help="which figure")
+    _add_out(parser, "FILE", "where to write it (.png, .svg, .pdf; .gif for --kind animation)")
+
+
 def _plot(args):
-    import numpy as np
+    """Draw a figure of a trained run.
 
-    from . import plot
-    from ..data import get_dataset
-    from .io import atomic_file, check_output_path, load_run
-    from ..likelihood import log_likelihood
-    from ..oracle import exact_velocity
-    from ..sampling import generate
-    from ..train import exact_mixture
-
+    Draw one figure of a 2-D run: samples over the target, ODE trajectories, the vector field
+    (beside the exact one where known), the density by the reverse ODE, the loss, histograms of
+    x_t over time, or a GIF of the flow.
+    """
     run = load_run(args.run_dir)
-    config = run.config
     if run.dim != 2 and args.kind != "loss":
         raise ValueError(f"--kind {args.kind} draws 2-D data, and this run's data has d = {run.dim}")
     if (args.kind == "animation") != args.out.lower().endswith(".gif"):
         raise ValueError("--kind animation writes a .gif, and only it does; got --out " + repr(args.out))
-    source = config.source_distribution
-    log_p_0 = _source_log_density(config, "--kind density") if args.kind == "density" else None
     check_output_path(args.out, args.force)
-    dataset, rng = get_dataset(config.dataset), np.random.default_rng(args.seed)
-    options = _solver_options(args)
-    x_0, target = source.sample(args.n, rng), dataset.sample(args.n, rng)
-    limits = plot.bounds_around(target, margin=1.5)  # (2, 2)
-    mixture = exact_mixture(config, required=False)
-    exact = None if mixture is None else exact_velocity(mixture, config.sigma_min)
     with atomic_file(args.out) as tmp:
-        if args.kind == "loss":
-            fig = plot.loss(run.losses, field_errors=run.field_errors)
-        elif args.kind == "field":
-            fig = plot.field(run.velocity, limits=limits, exact=exact)
-        elif args.kind == "density":
-            fig = plot.density(lambda points: log_likelihood(run.velocity, points, solver=args.solver,
-                                                             log_p_0=log_p_0, **options),
-                               limits, resolution=50,
-                               target_log_p=None if dataset.mixture is None else dataset.mixture.log_prob)
-        else:
-            trajectory = generate(run.velocity, x_0, args.solver, **options)
-            if args.kind == "samples":
-                fig = plot.samples(target, {f"{args.solver}, NFE {trajectory.nfe}": trajectory.x[-1]})
-            elif args.kind == "trajectories":
-                fig = plot.trajectories(trajectory, target=target)
-            elif args.kind == "time_slices":
-                fig = plot.time_slices(trajectory)
-            else:
-                fig = plot.animation(trajectory, tmp)
-        if args.kind != "animation":
-            fig.savefig(tmp, dpi=110)
+        figure = FIGURES[args.kind](run, args, tmp)
+        if figure is not None:  # None: the figure wrote its file itself (the GIF)
+            figure.savefig(tmp, dpi=110)
     print(f"{args.kind} written to {args.out}")
 
 
+def _draws(run, args):
+    """n points x_0 from the run's source, then n fresh target points, from the generator of --seed."""
+    rng = np.random.default_rng(args.seed)
+    return run.config.source_distribution.sample(args.n, rng), get_dataset(run.config.dataset).sample(args.n, rng)
+
+
+def _flow(run, args):
+    """The flow from the source's draws, by the command's solver, and the target's draws."""
+    x_0, target = _draws(run, args)
+    return generate(run.velocity, x_0, args.solver, **_solver_options(args)), target
+
+
+def _limits(run, args):
+    """Axis limits around the target's draws, shape (2, 2)."""
+    return plot.bounds_around(_draws(run, args)[1], margin=1.5)
+
+
+def _plot_samples(run, args, out):
+    trajectory, target = _flow(run, args)
+    return plot.samples(target, {f"{args.solver}, NFE {trajectory.nfe}": trajectory.x[-1]})
+
+
+def _plot_trajectories(run, args, out):
+    trajectory, target = _flow(run, args)
+    return plot.trajectories(trajectory, target=target)
+
+
+def _plot_field(run, args, out):
+    mixture = exact_mixture(run.config, required=False)
+    exact = None if mixture is None else exact_velocity(mixture, run.config.sigma_min)
+    return plot.field(run.velocity, limits=_limits(run, args), exact=exact)
+
+
+def _plot_density(run, args, out):
+    log_p_0 = _source_log_prob(run.config, "--kind density")  # first: refuse before any work
+
+    def log_p(points):  # the model's, by the reverse ODE
+        return log_likelihood(run.velocity, points, solver=args.solver, log_p_0=log_p_0, **_solver_options(args))
+
+    return plot.density(log_p, _limits(run, args), resolution=50,
+                        target_log_p=get_dataset(run.config.dataset).log_prob)
+
+
+def _plot_loss(run, args, out):
+    return plot.loss(run.losses, field_errors=run.field_errors)
+
+
+def _plot_time_slices(run, args, out):
+    return plot.time_slices(_flow(run, args)[0])
+
+
+def _plot_animation(run, args, out):
+    plot.animation(_flow(run, args)[0], out)  # writes the GIF itself
+
+
+#: ``npflow plot --kind``: the function that draws each figure, ``(run, args, out) -> Figure`` (None if it wrote out).
+FIGURES = {"samples": _plot_samples, "trajectories": _plot_trajectories, "field": _plot_field,
+           "density": _plot_density, "loss": _plot_loss, "time_slices": _plot_time_slices,
+           "animation": _plot_animation}
+
+
+# --- export and demo -----------------------------------------------------------------------------
+
+def _add_export(commands):
+    parser = _command(commands, _export)
+    _add_run_dir(parser)
+    _add_out(parser, "FILE.npz", "where to write the weights")
+
+
 def _export(args):
-    from .io import load_run
+    """Save a run's weights in the PyTorch tutorial's state_dict layout.
+
+    Write the weights the run samples with (its moving average, if it keeps one) as an .npz with
+    the keys of the tutorial's VectorField.state_dict(): net.0.weight (fan_out, fan_in),
+    net.0.bias, net.2.weight, ... See npflow/plumbing/torch_bridge.py for the lines that load it
+    in PyTorch.
+    """
     from .torch_bridge import export_state_dict
 
     run = load_run(args.run_dir)
@@ -448,7 +508,23 @@ def _export(args):
     print(f"weights of {args.run_dir} written to {args.out} in the tutorial's state_dict layout")
 
 
+def _add_demo(commands):
+    parser = _command(commands, _demo)
+    parser.add_argument("--out", default="npflow-demo", metavar="DIR", help="directory to create [%(default)s]")
+    parser.add_argument("--steps", type=positive_int, default=CONFIG_DEFAULTS["steps"],
+                        help="training steps [%(default)s]")
+    parser.add_argument("--n", type=positive_int, default=4000, help="samples per sampler [%(default)s]")
+    _add_seed(parser, "the training", default=CONFIG_DEFAULTS["seed"])
+    parser.add_argument("--force", action="store_true", help="replace DIR if an earlier demo wrote it")
+
+
 def _demo(args):
+    """The tutorial end to end: train, sample three ways, measure, plot.
+
+    Train the tutorial's recipe, sample with RK4 and RK45 and with the tutorial's own (wrong)
+    sampler, print energy distance, mode balance and spread against fresh target samples, and
+    write figures.
+    """
     from .demo import run_demo
 
     print(run_demo(args.out, steps=args.steps, n=args.n, force=args.force, seed=args.seed), end="")

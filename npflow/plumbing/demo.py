@@ -1,6 +1,6 @@
-"""The main job: the seed tutorial end to end, measured.
+"""The main job: the tutorial end to end, measured.
 
-Train the seed's recipe, generate with RK4 (100 steps) and with scipy's RK45
+Train the tutorial's recipe, generate with RK4 (100 steps) and with scipy's RK45
 (rtol = atol = 1e-5), generate once more with the tutorial's own sampler, and compare all three
 with fresh target samples. ``npflow demo --out DIR`` runs it and writes into DIR:
 
@@ -33,20 +33,20 @@ def _row(name, x, target, means, nfe, seconds):
     return f"{name:<32} {nfe:>4} {seconds:>6} {energy_distance(x, target):>8.4f}   {fractions:<15}  {stds}"
 
 
-def run_demo(out, steps=None, n=4000, force=False, seed=42, stream=sys.stderr):
-    """Train the seed's recipe, sample three ways, measure, and write figures into ``out``.
+def run_demo(out, steps=None, n=4000, force=False, seed=None, stream=sys.stderr):
+    """Train the tutorial's recipe, sample three ways, measure, and write figures into ``out``.
 
     Parameters
     ----------
     out : str or path
         Directory to create (refused if it exists, unless ``force``).
     steps : int, optional
-        Training steps; the seed's 10,000 by default.
+        Training steps; the recipe's (``TrainConfig().steps``) if None.
     n : int
         Samples per sampler, and fresh target samples to compare with.
     force : bool
-    seed : int
-        Training seed; sampling uses ``seed + 1``.
+    seed : int, optional
+        Training seed, the recipe's if None; sampling uses the training seed + 1.
     stream : file-like or None
         Where training progress goes.
 
@@ -55,13 +55,14 @@ def run_demo(out, steps=None, n=4000, force=False, seed=42, stream=sys.stderr):
     str
         The summary table.
     """
-    config = TrainConfig(seed=seed) if steps is None else TrainConfig(steps=steps, seed=seed)
+    chosen = {"steps": steps, "seed": seed}
+    config = TrainConfig(**{name: value for name, value in chosen.items() if value is not None})  # the rest: the tutorial's
     dataset = get_dataset(config.dataset)
     with atomic_directory(out, force, marker="summary.txt") as tmp:
         run = train(config, log_every=max(1, config.steps // 10), stream=stream)
         save_run(os.path.join(tmp, "run"), run)
         v = run.velocity
-        rng = np.random.default_rng(seed + 1)
+        rng = np.random.default_rng(config.seed + 1)
         x_0 = noise(n, dataset.dim, rng)  # (n, d), shared by all three samplers
         target = dataset.sample(n, rng)  # (n, d), fresh points from p_data
         samplers = {
@@ -80,7 +81,7 @@ def run_demo(out, steps=None, n=4000, force=False, seed=42, stream=sys.stderr):
             rows.append(_row(name, generated[name], target, dataset.means, trajectory.nfe, seconds))
         reference = dataset.sample(n, rng)
         rows.append(_row("target itself (a second draw)", reference, target, dataset.means, None, None))
-        summary = (f"npflow demo: the seed's recipe, {config.steps} steps, final loss {run.losses[-1]:.4f}; "
+        summary = (f"npflow demo: the tutorial's recipe, {config.steps} steps, final loss {run.losses[-1]:.4f}; "
                    f"{n} samples each\n\n" + "\n".join(rows) + "\n")
         with open(os.path.join(tmp, "summary.txt"), "w") as file:
             file.write(summary)

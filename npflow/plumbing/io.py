@@ -18,9 +18,9 @@ A run directory holds two files, and copies of the data files its recipe names:
   from files, the run keeps its own copy of each, and ``config.json`` names the copy. So a run
   resumes, samples and evaluates the same after the original files have moved or changed.
 
-Loading trusts nothing: arrays are read with ``allow_pickle=False`` (a pickle can run code),
-and every key, shape, dtype and value is checked against the config. A bad directory raises
-``RunError`` with one line that says what is wrong.
+Loading trusts nothing: arrays are read by ``npflow.plumbing.files``, which never unpickles (a
+pickle can run code), and every key, shape, dtype and value is checked against the config. A
+bad directory raises ``RunError`` with one line that says what is wrong.
 
 Writing is atomic: each file is written under a temporary name and moved into place with
 ``os.replace`` (a new directory is built aside and renamed), so a crash mid-write leaves the
@@ -31,13 +31,13 @@ import math
 import os
 import shutil
 import tempfile
-import zipfile
 from contextlib import contextmanager
 
 import numpy as np
 
 from .. import __version__
 from .checks import check_points
+from .files import read_archive, read_array
 from ..couplings import load_pairs
 from ..data import is_data_file, load_data_file
 from ..optim import Adam, tree_flatten, tree_unflatten
@@ -263,27 +263,18 @@ def _read_config(run_dir):
         raise RunError(f"{path!r} holds an invalid config: {error}") from None
 
 
-def _read_array(path, what):
-    """np.load without pickles, one clear error for anything unreadable."""
+def _read_checkpoint(path):
+    """The arrays of a checkpoint, as a dict, read without pickles; a ``RunError`` for anything unreadable."""
     try:
-        return np.load(path, allow_pickle=False)
-    except FileNotFoundError:
-        raise RunError(f"{what} file {path!r} is missing") from None
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
-        raise RunError(f"{what} file {path!r} is unreadable or corrupt ({error})") from None
+        return read_archive(path, "checkpoint")
+    except ValueError as error:
+        raise RunError(str(error)) from None
 
 
-def _archive_member(archive, key, shape, path):
-    """One array of an .npz, read without pickles and checked: shape, float dtype, finite."""
-    where = f"{path}: {key}"
-    try:
-        array = archive[key]
-    except ValueError as error:  # numpy refuses object (pickled) arrays when allow_pickle=False
-        raise RunError(f"{where} cannot be read without running a pickle ({error})") from None
-    except (OSError, EOFError, zipfile.BadZipFile) as error:
-        raise RunError(f"{where} is corrupt ({error})") from None
-    _check_array(array, shape, where)
-    return array
+def _member(arrays, key, shape, path):
+    """One array of a checkpoint, checked: shape, float dtype, finite."""
+    _check_array(arrays[key], shape, f"{path}: {key}")
+    return arrays[key]
 
 
 def _check_array(array, shape, where):
@@ -297,14 +288,14 @@ def _check_array(array, shape, where):
         raise RunError(f"{where} contains NaN or infinite values")
 
 
-def _read_state(archive, where):
+def _read_state(arrays, where):
     """The JSON ``state`` entry of a checkpoint: step, adam_step and the generator's state."""
     try:
-        text = archive["state"]
+        text = arrays["state"]
         if text.shape != () or text.dtype.kind != "U":
             raise ValueError("not a string")
         state = json.loads(str(text))
-    except (KeyError, ValueError, OSError, EOFError, zipfile.BadZipFile) as error:
+    except (KeyError, ValueError) as error:
         raise RunError(f"{where}: state is missing or unreadable ({error})") from None
     if not (isinstance(state, dict) and isinstance(state.get("step"), int) and isinstance(state.get("adam_step"), int)):
         raise RunError(f"{where}: state must hold integer 'step' and 'adam_step'")
@@ -343,44 +334,41 @@ def load_run(run_dir):
         raise RunError(f"run directory {run_dir!r} does not exist")
     config = _read_config(run_dir)
     path = os.path.join(run_dir, CHECKPOINT_FILE)
-    archive = _read_array(path, "checkpoint")
-    if not isinstance(archive, np.lib.npyio.NpzFile):
-        raise RunError(f"checkpoint file {path!r} is not an .npz archive")
-    with archive:
-        state = _read_state(archive, path)
-        step, adam_step = state["step"], state["adam_step"]
-        if not 0 <= step <= config.steps or adam_step not in (0, step):  # 0: saved without optimizer state
-            raise RunError(f"{path}: step {step} (Adam step {adam_step}) does not fit a run of {config.steps} steps")
-        sizes = config.layer_sizes
-        shapes = [shape for fan_in, fan_out in zip(sizes[:-1], sizes[1:]) for shape in ((fan_in, fan_out), (fan_out,))]
-        keys = [f"{kind}{i}" for i in range(len(sizes) - 1) for kind in "Wb"]
-        moments = ["adam_m", "adam_v"] if adam_step else []
-        average = ["ema"] if config.ema else []
-        expected = {*keys, *moments, *average, "losses", "field_errors", "state"}
-        if set(archive.files) != expected:
-            raise RunError(f"{path!r} holds arrays {sorted(archive.files)}, expected {sorted(expected)}")
-        leaves = [_archive_member(archive, key, shape, path) for key, shape in zip(keys, shapes)]
-        if any(leaf.dtype != config.dtype for leaf in leaves):
-            raise RunError(f"{path}: the parameters are not {config.dtype}, as the config says")
-        params = [(leaves[i], leaves[i + 1]) for i in range(0, len(leaves), 2)]
-        losses = _archive_member(archive, "losses", (step,), path)
-        field_errors = _archive_member(archive, "field_errors", (None, 2), path)
-        size = sum(math.prod(shape) for shape in shapes)  # P, the number of parameters
-        ema = tree_unflatten(params, _archive_member(archive, "ema", (size,), path)) if config.ema else None
-        optimizer = Adam(lr=config.lr) if adam_step == step else None
-        if adam_step:
-            optimizer.m = _archive_member(archive, "adam_m", (size,), path)
-            optimizer.v = _archive_member(archive, "adam_v", (size,), path)
-            if np.any(optimizer.v < 0):
-                raise RunError(f"{path}: Adam's second moments must not be negative")
-            optimizer.step_count = adam_step
+    arrays = _read_checkpoint(path)
+    state = _read_state(arrays, path)
+    step, adam_step = state["step"], state["adam_step"]
+    if not 0 <= step <= config.steps or adam_step not in (0, step):  # 0: saved without optimizer state
+        raise RunError(f"{path}: step {step} (Adam step {adam_step}) does not fit a run of {config.steps} steps")
+    sizes = config.layer_sizes
+    shapes = [shape for fan_in, fan_out in zip(sizes[:-1], sizes[1:]) for shape in ((fan_in, fan_out), (fan_out,))]
+    keys = [f"{kind}{i}" for i in range(len(sizes) - 1) for kind in "Wb"]
+    moments = ["adam_m", "adam_v"] if adam_step else []
+    average = ["ema"] if config.ema else []
+    expected = {*keys, *moments, *average, "losses", "field_errors", "state"}
+    if set(arrays) != expected:
+        raise RunError(f"{path!r} holds arrays {sorted(arrays)}, expected {sorted(expected)}")
+    leaves = [_member(arrays, key, shape, path) for key, shape in zip(keys, shapes)]
+    if any(leaf.dtype != config.dtype for leaf in leaves):
+        raise RunError(f"{path}: the parameters are not {config.dtype}, as the config says")
+    params = [(leaves[i], leaves[i + 1]) for i in range(0, len(leaves), 2)]
+    losses = _member(arrays, "losses", (step,), path)
+    field_errors = _member(arrays, "field_errors", (None, 2), path)
+    size = sum(math.prod(shape) for shape in shapes)  # P, the number of parameters
+    ema = tree_unflatten(params, _member(arrays, "ema", (size,), path)) if config.ema else None
+    optimizer = Adam(lr=config.lr) if adam_step == step else None
+    if adam_step:
+        optimizer.m = _member(arrays, "adam_m", (size,), path)
+        optimizer.v = _member(arrays, "adam_v", (size,), path)
+        if np.any(optimizer.v < 0):
+            raise RunError(f"{path}: Adam's second moments must not be negative")
+        optimizer.step_count = adam_step
     rng = _restore_generator(state.get("rng"), path)
     return Run(params=params, config=config, losses=losses, field_errors=field_errors, optimizer=optimizer, rng=rng,
                ema=ema)
 
 
 def load_points(path, dim):
-    """Load points to score or encode from an ``.npy`` file, refusing anything doubtful.
+    """Load points to score or encode from an ``.npy`` or ``.csv`` file, refusing anything doubtful.
 
     Parameters
     ----------
@@ -397,7 +385,5 @@ def load_points(path, dim):
     ValueError
         For a missing or unreadable file, a pickle, the wrong shape, or NaN/inf values.
     """
-    points = _read_array(os.fspath(path), "points")
-    if not isinstance(points, np.ndarray) or points.dtype.kind not in "fiu":
-        raise ValueError(f"points file {os.fspath(path)!r} must hold one numeric array")
+    points = read_array(path, "points")  # never unpickles
     return check_points(points, f"the points in {os.fspath(path)!r}", dim)

@@ -6,10 +6,7 @@ quick to start. All of them draw 2-D data.
 """
 import numpy as np
 
-__all__ = ["bounds_around", "samples", "trajectories", "field", "density", "loss", "time_slices", "animation", "KINDS"]
-
-#: The figure kinds ``npflow plot --kind`` draws.
-KINDS = ("samples", "trajectories", "field", "density", "loss", "time_slices", "animation")
+__all__ = ["bounds_around", "samples", "trajectories", "field", "density", "loss", "time_slices", "animation"]
 
 
 def _figure(ncols, nrows=1, width=4.0, height=4.0):

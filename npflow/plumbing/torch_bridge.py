@@ -15,6 +15,7 @@ To load an exported file into the tutorial's model, in PyTorch::
 """
 import numpy as np
 
+from .files import read_archive
 from .io import atomic_file, check_output_path
 
 __all__ = ["to_state_dict", "from_state_dict", "export_state_dict", "import_state_dict"]
@@ -61,5 +62,4 @@ def export_state_dict(params, path, force=False):
 
 def import_state_dict(path):
     """Read an ``.npz`` written by ``export_state_dict`` (or from PyTorch), without pickles."""
-    with np.load(path, allow_pickle=False) as archive:
-        return from_state_dict({key: archive[key] for key in archive.files})
+    return from_state_dict(read_archive(path, "state dict"))
