@@ -91,9 +91,11 @@ def euler_maruyama_step(f, path, g, t, x, h, z):
     -------
     x_next : ndarray, shape (n, d)
     """
+    # >>> exercise euler_maruyama_step: v = f(t, x) and its score (velocity_to_score); a step h along v + g^2 / 2 * score, plus the noise g sqrt(h) z
     v = f(t, x)
     score = velocity_to_score(v, x, t, path)
     return x + h * (v + g**2 / 2 * score) + g * math.sqrt(h) * z
+    # <<< exercise
 
 
 def sde_generate(f, x_0, path, steps=100, diffusion=1.0, *, rng):

@@ -126,8 +126,10 @@ def velocity_to_score(v, x_t, t, path):
     """
     alpha_t, sigma_t, d_alpha_t, d_sigma_t = schedule(path, t)
     _nonzero(sigma_t, "sigma_t", t, "the score")
+    # >>> exercise velocity_to_score: solve x_t = alpha_t x1_hat + sigma_t x0_hat and v = d_alpha_t x1_hat + d_sigma_t x0_hat for x0_hat; the score is -x0_hat / sigma_t
     x0_hat = (alpha_t * v - d_alpha_t * x_t) / (alpha_t * d_sigma_t - sigma_t * d_alpha_t)
     return -x0_hat / sigma_t
+    # <<< exercise
 
 
 def velocity_to_data(v, x_t, t, path):
