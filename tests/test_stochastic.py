@@ -82,9 +82,9 @@ def test_the_sde_with_the_exact_field_reproduces_the_target(rng, path):
 def test_ddpm_with_the_exact_field_reproduces_the_target(rng):
     path = VPPath()
     f = exact_velocity(GMM_2D, path=path)
-    trajectory = ddpm_generate(f, rng.standard_normal((N, 2)), path, steps=200, eta=1.0, rng=rng)
+    trajectory = ddpm_generate(f, rng.standard_normal((N, 2)), path, steps=500, eta=1.0, rng=rng)
     y = GMM_2D.sample(N, rng)
-    assert (trajectory.x.shape, trajectory.nfe, trajectory.method) == ((201, N, 2), 200, "ddpm")
+    assert (trajectory.x.shape, trajectory.nfe, trajectory.method) == ((501, N, 2), 500, "ddpm")
     assert energy_distance(trajectory.x[-1], y) < floor_bound(y)
     assert energy_distance(1.1 * trajectory.x[-1], y) > floor_bound(y)  # a spread 10 % too wide is seen
 
