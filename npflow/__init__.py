@@ -29,7 +29,9 @@ from .reflow import reflow_config, reflow_pairs
 from .run import Run, TrainConfig, start_run
 from .sampling import decode, encode, generate, noise, tutorial_generate
 from .solvers import Trajectory, integrate, iterate
+from .stochastic import ddpm_generate, sde_generate
 from .train import TrainingDiverged, TrainingInterrupted, cfm_loss, train, training_step
+from .views import score_from_velocity, velocity_from_prediction, velocity_from_score
 
 __all__ = [
     "DATASETS", "get_dataset", "two_gaussians", "GaussianMixture", "RunError", "load_run", "save_run", "save_pairs",
@@ -37,4 +39,5 @@ __all__ = [
     "LinearPath", "VPPath", "ICFMPath", "reflow_pairs", "reflow_config",
     "decode", "encode", "generate", "noise", "tutorial_generate", "Trajectory", "integrate", "iterate",
     "Run", "TrainConfig", "start_run", "TrainingDiverged", "TrainingInterrupted", "cfm_loss", "train", "training_step",
+    "score_from_velocity", "velocity_from_score", "velocity_from_prediction", "sde_generate", "ddpm_generate",
 ]

@@ -2,31 +2,31 @@
 
 Flow matching trains v_theta to regress the conditional velocity u_t; the best it can do is
 the *marginal* field ``u_t(x) = E[u_t | x_t = x]``. For a Gaussian-mixture target
-``p_1 = sum_k w_k N(m_k, s_k^2 I)`` and the linear path with sigma_min, that field has a
-closed form. Derivation, with ``sigma_t = 1 - (1 - sigma_min) t``:
+``p_1 = sum_k w_k N(m_k, s_k^2 I)`` and any affine path ``x_t = alpha_t x_1 + sigma_t x_0``
+(``npflow.paths``: linear with sigma_min, vp; icfm adds a blur b z), that field has a closed
+form. Derivation, with u_t = d_alpha_t x_1 + d_sigma_t x_0:
 
-1. Given component k, x_1 = m_k + s_k z and x_t = t x_1 + sigma_t x_0 with z, x_0 ~ N(0, I)
-   independent. So x_t | k is Gaussian::
+1. Given component k, x_1 = m_k + s_k z' and x_t = alpha_t x_1 + sigma_t x_0 (+ b z) with
+   z', x_0 (and z) ~ N(0, I) independent. So x_t | k is Gaussian::
 
-       x_t | k  ~  N(t m_k, var_k(t) I),      var_k(t) = t^2 s_k^2 + sigma_t^2.
+       x_t | k  ~  N(alpha_t m_k, var_k(t) I),      var_k(t) = alpha_t^2 s_k^2 + sigma_t^2 (+ b^2).
 
-   The marginal p_t is therefore the mixture ``sum_k w_k N(t m_k, var_k(t) I)``.
+   The marginal p_t is therefore the mixture ``sum_k w_k N(alpha_t m_k, var_k(t) I)``. (On
+   the linear path alpha_t = t and sigma_t = 1 - (1 - sigma_min) t.)
 
 2. The posterior over components at x is a softmax::
 
-       P(k | x_t = x) = w_k N(x; t m_k, var_k I) / sum_j w_j N(x; t m_j, var_j I).
+       P(k | x_t = x) = w_k N(x; alpha_t m_k, var_k I) / sum_j w_j N(x; alpha_t m_j, var_j I).
 
-3. Given k, (x_1, x_0, x_t) are jointly Gaussian, so the conditional means are affine in x::
+3. Given k, (u_t, x_t) are jointly Gaussian, with E[u_t | k] = d_alpha_t m_k and, per
+   coordinate, Cov(u_t, x_t | k) = alpha_t d_alpha_t s_k^2 + sigma_t d_sigma_t (the blur does
+   not move with t, so u_t does not see it). That covariance is half the time derivative of
+   var_k, and conditioning a Gaussian is affine in x::
 
-       E[x_1 | x, k] = m_k + (t s_k^2 / var_k) (x - t m_k)
-       E[x_0 | x, k] =       (sigma_t / var_k) (x - t m_k)
+       E[u_t | x, k] = d_alpha_t m_k + (d_var_k / (2 var_k)) (x - alpha_t m_k),
+       d_var_k / 2   = alpha_t d_alpha_t s_k^2 + sigma_t d_sigma_t.
 
-   and with u_t = x_1 - (1 - sigma_min) x_0,
-
-       E[u_t | x, k] = m_k + (d_var_k / (2 var_k)) (x - t m_k),
-       d_var_k / 2   = t s_k^2 - (1 - sigma_min) sigma_t        (half the time derivative of var_k).
-
-   The mean moves at velocity m_k, and the spread around it grows at the rate
+   The mean moves at velocity d_alpha_t m_k, and the spread around it grows at the rate
    d/dt log sqrt(var_k): each component's Gaussian is carried exactly onto the next one.
 
 4. The marginal field is the posterior average::
@@ -44,8 +44,8 @@ from .paths import LinearPath
 __all__ = ["exact_velocity", "marginal_at"]
 
 
-def marginal_at(gmm, t, sigma_min=0.0):
-    """The marginal p_t of the path at one time t: ``sum_k w_k N(t m_k, (t^2 s_k^2 + sigma_t^2) I)``.
+def marginal_at(gmm, t, sigma_min=0.0, path=None):
+    """The marginal p_t of the path at one time t: ``sum_k w_k N(alpha_t m_k, var_k(t) I)`` (step 1).
 
     Parameters
     ----------
@@ -54,10 +54,14 @@ def marginal_at(gmm, t, sigma_min=0.0):
     t : float
         Time in [0, 1].
     sigma_min : float
+        The linear path's width at t = 1, when ``path`` is not given.
+    path : AffinePath, optional
+        The path; the linear path with ``sigma_min`` by default.
 
     Returns
     -------
     GaussianMixture
+        Its ``score`` is the exact score grad log p_t.
 
     Examples
     --------
@@ -65,19 +69,33 @@ def marginal_at(gmm, t, sigma_min=0.0):
     >>> p_0.means.tolist(), p_0.stds.tolist()   # at t = 0 every path starts from N(0, I)
     ([[0.0, 0.0]], [1.0])
     """
-    sigma_t = LinearPath(sigma_min).sigma(t)
-    return GaussianMixture(t * gmm.means, np.sqrt(t**2 * gmm.stds**2 + sigma_t**2), gmm.weights)
+    path = _the_path(sigma_min, path)
+    alpha_t, sigma_t = path.alpha(t), path.sigma(t)
+    return GaussianMixture(alpha_t * gmm.means, np.sqrt(alpha_t**2 * gmm.stds**2 + sigma_t**2 + path.blur**2),
+                           gmm.weights)
 
 
-def exact_velocity(gmm, sigma_min=0.0):
-    """The exact marginal field ``u_t(x) = E[u_t | x_t = x]`` of the linear path towards ``gmm``.
+def _the_path(sigma_min, path):
+    """``path``, or the linear path with ``sigma_min`` when it is None; not both."""
+    if path is None:
+        return LinearPath(sigma_min)
+    if sigma_min != 0.0:
+        raise ValueError(f"give sigma_min or a path, not both: sigma_min {sigma_min!r} with {type(path).__name__}")
+    return path
+
+
+def exact_velocity(gmm, sigma_min=0.0, path=None):
+    """The exact marginal field ``u_t(x) = E[u_t | x_t = x]`` of an affine path towards ``gmm``.
 
     Parameters
     ----------
     gmm : GaussianMixture
         The target p_1 (data at t = 1).
     sigma_min : float
-        The path's width at t = 1, in [0, 1).
+        The linear path's width at t = 1, in [0, 1), when ``path`` is not given.
+    path : AffinePath, optional
+        Any path of ``npflow.paths`` (``VPPath()``, ``ICFMPath(sigma)``, ...); the linear path
+        with ``sigma_min`` by default, so ``exact_velocity(gmm, sigma_min)`` is the tutorial's.
 
     Returns
     -------
@@ -93,18 +111,20 @@ def exact_velocity(gmm, sigma_min=0.0):
     >>> f(0.0, numpy.zeros((1, 2)))   # at t = 0 the noise heads for the mean
     array([[4., 0.]])
     """
-    path = LinearPath(sigma_min)
+    path = _the_path(sigma_min, path)
     m, s2, log_w = gmm.means, gmm.stds**2, np.log(gmm.weights)  # (K, d), (K,), (K,)
 
     def f(t, x):
         t = np.reshape(t, (-1, 1))  # (n, 1) or (1, 1)
-        sigma_t = path.sigma(t)
-        var = t**2 * s2 + sigma_t**2  # (n, K): var_k(t), step 1
-        half_d_var = t * s2 - (1.0 - sigma_min) * sigma_t  # (n, K): d var_k / 2, step 3
-        centres = t[:, :, None] * m  # (n, K, d): t m_k
+        alpha_t, sigma_t = path.alpha(t), path.sigma(t)  # (n, 1)
+        d_alpha_t, d_sigma_t = path.d_alpha(t), path.d_sigma(t)  # (n, 1), or numbers where constant
+        var = alpha_t**2 * s2 + sigma_t**2 + path.blur**2  # (n, K): var_k(t), step 1
+        half_d_var = alpha_t * d_alpha_t * s2 + sigma_t * d_sigma_t  # (n, K): d var_k / 2, step 3
+        centres = alpha_t[:, :, None] * m  # (n, K, d): alpha_t m_k
         log_joint = component_log_densities(x, centres, var, log_w)  # (n, K)
         posterior = softmax(log_joint)  # (n, K): step 2
-        u_given_k = m + (half_d_var / var)[:, :, None] * (x[:, None, :] - centres)  # (n, K, d): step 3
+        mean_velocity = np.reshape(d_alpha_t, (-1, 1, 1)) * m  # (n, K, d) or (1, K, d): d_alpha_t m_k
+        u_given_k = mean_velocity + (half_d_var / var)[:, :, None] * (x[:, None, :] - centres)  # (n, K, d): step 3
         return np.sum(posterior[:, :, None] * u_given_k, axis=1)  # (n, d): step 4
 
     return f

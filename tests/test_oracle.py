@@ -5,8 +5,9 @@ from scipy.integrate import quad
 from npflow.gmm import GaussianMixture
 from npflow.metrics import energy_distance
 from npflow.oracle import exact_velocity, marginal_at
-from npflow.paths import LinearPath
+from npflow.paths import ICFMPath, LinearPath, VPPath
 from npflow.sampling import generate, noise
+from npflow.solvers import integrate
 
 # Unequal weights and stds, and sigma_min > 0: the issue's hard case.
 GMM_1D = GaussianMixture([[-2.0], [1.0], [3.0]], std=[0.5, 1.0, 0.3], weights=[0.2, 0.5, 0.3])
@@ -119,3 +120,63 @@ def test_a_time_per_point_equals_a_scalar_time(rng):
     f = exact_velocity(GMM_2D, 0.1)
     x = rng.standard_normal((5, 2))
     np.testing.assert_allclose(f(np.full(5, 0.3), x), f(0.3, x), rtol=1e-14)
+
+
+# --- any affine path: vp, icfm, and the linear path given as a path ---------------------------
+
+def mixture_cdf(gmm, x):
+    """P(X <= x) for a 1-D mixture, shape like x."""
+    from scipy.special import ndtr
+
+    return np.sum(gmm.weights * ndtr((np.reshape(x, (-1, 1)) - gmm.means[:, 0]) / gmm.stds), axis=1)
+
+
+def test_the_linear_path_given_as_a_path_is_the_old_call_to_the_bit(rng):
+    x, t = rng.standard_normal((30, 2)) * 3, rng.random(30)
+    for sigma_min in (0.0, 0.1):
+        by_number = exact_velocity(GMM_2D, sigma_min)(t, x)
+        assert exact_velocity(GMM_2D, path=LinearPath(sigma_min))(t, x).tobytes() == by_number.tobytes()
+    with pytest.raises(ValueError, match=r"give sigma_min or a path, not both: sigma_min 0.1 with VPPath"):
+        exact_velocity(GMM_2D, 0.1, path=VPPath())
+
+
+@pytest.mark.parametrize("path", [VPPath(), ICFMPath(0.3), LinearPath(0.2)], ids=["vp", "icfm", "linear"])
+def test_continuity_equation_on_any_path(rng, path):
+    """d/dt p_t + div(p_t u_t) = 0 by central differences, p_t the mixture of ``marginal_at``."""
+    f = exact_velocity(GMM_2D, path=path)
+    x = rng.standard_normal((20, 2)) * 2
+
+    def flux(t, y):  # p_t u_t, shape (n, 2)
+        return np.exp(marginal_at(GMM_2D, t, path=path).log_prob(y))[:, None] * f(t, y)
+
+    h = 1e-5
+    for t in (0.2, 0.5, 0.9):
+        dp_dt = (np.exp(marginal_at(GMM_2D, t + h, path=path).log_prob(x))
+                 - np.exp(marginal_at(GMM_2D, t - h, path=path).log_prob(x))) / (2 * h)
+        div = sum((flux(t, x + h * e)[:, i] - flux(t, x - h * e)[:, i]) / (2 * h) for i, e in enumerate(np.eye(2)))
+        np.testing.assert_allclose(dp_dt + div, 0.0, atol=1e-8)
+        assert np.abs(dp_dt).max() > 1e-3  # the check is not vacuous
+
+
+@pytest.mark.parametrize("path", [VPPath(), ICFMPath(0.3)], ids=["vp", "icfm"])
+def test_the_marginal_is_the_law_of_x_t(rng, path):
+    """x_t = alpha_t x_1 + sigma_t x_0 (+ blur z) drawn directly: its CDF is the marginal's."""
+    n, t = 400_000, 0.6
+    x_t = (path.alpha(t) * GMM_1D.sample(n, rng) + path.sigma(t) * rng.standard_normal((n, 1))
+           + path.blur * rng.standard_normal((n, 1)))
+    points = np.linspace(-3, 3, 13)
+    empirical = np.mean(x_t[:, 0] <= points[:, None], axis=1)
+    np.testing.assert_allclose(empirical, mixture_cdf(marginal_at(GMM_1D, t, path=path), points),
+                               atol=4 * 0.5 / np.sqrt(n))
+
+
+def test_the_vp_flow_carries_noise_to_the_marginal_by_its_quantiles():
+    """In 1-D a flow keeps the order of points, so the exact field carries the u-quantile of
+    N(0, 1) to the u-quantile of p_t: F_t(x_t) = u, with x_t from a tight solve_ivp."""
+    from scipy.special import ndtri
+
+    path, u = VPPath(), np.linspace(0.01, 0.99, 25)
+    f = exact_velocity(GMM_1D, path=path)
+    for t in (0.5, 1.0):
+        x_t = integrate(f, ndtri(u)[:, None], 0.0, t, method="RK45", rtol=1e-11, atol=1e-11).x[-1]
+        np.testing.assert_allclose(mixture_cdf(marginal_at(GMM_1D, t, path=path), x_t), u, atol=1e-7)
