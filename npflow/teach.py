@@ -201,6 +201,34 @@ def check_divergence(pkg):
     _compare("div of a non-linear field (against finite differences)", div, expected, rtol=1e-6, atol=1e-6)
 
 
+def _mixture_and_points():
+    from .gmm import GaussianMixture
+
+    rng = np.random.default_rng(3)
+    return GaussianMixture([[2.0, 0.0], [-1.0, 1.5]], std=[0.5, 0.8], weights=[0.3, 0.7]), rng.standard_normal((8, 2))
+
+
+def check_velocity_to_score(pkg):
+    gmm, x = _mixture_and_points()
+    oracle, paths, views = _module(pkg, "oracle"), _module(pkg, "paths"), _module(pkg, "views")
+    for path in (paths.LinearPath(0.1), paths.VPPath()):
+        for t in (0.2, 0.7):
+            v = oracle.exact_velocity(gmm, path=path)(t, x)
+            expected = oracle.marginal_at(gmm, t, path=path).score(x)  # the closed-form score of p_t
+            _compare(f"score at t = {t} on {type(path).__name__}", views.velocity_to_score(v, x, t, path), expected)
+
+
+def check_euler_maruyama_step(pkg):
+    gmm, x = _mixture_and_points()
+    oracle, paths, stochastic = _module(pkg, "oracle"), _module(pkg, "paths"), _module(pkg, "stochastic")
+    path, t, h, g = paths.VPPath(), 0.3, 0.05, 0.8
+    f = oracle.exact_velocity(gmm, path=path)
+    z = np.random.default_rng(4).standard_normal(x.shape)
+    score = oracle.marginal_at(gmm, t, path=path).score(x)  # the closed-form score, not the student's conversion
+    expected = x + h * (f(t, x) + g**2 / 2 * score) + g * np.sqrt(h) * z
+    _compare("one Euler-Maruyama step", stochastic.euler_maruyama_step(f, path, g, t, x, h, z), expected)
+
+
 #: The exercises, by the names the markers use, with their checks.
 EXERCISES = {
     "path": check_path,
@@ -209,6 +237,8 @@ EXERCISES = {
     "rk4_step": check_rk4_step,
     "training_step": check_training_step,
     "divergence": check_divergence,
+    "velocity_to_score": check_velocity_to_score,
+    "euler_maruyama_step": check_euler_maruyama_step,
 }
 
 
