@@ -93,6 +93,9 @@ def test_same_seed_same_bits_and_another_seed_differs():
     ("sigma_min", 1.0, "sigma_min must be in"),
     ("dataset", "mnist", "unknown dataset 'mnist'"),
     ("seed", -1, "seed must be a non-negative integer"),
+    ("sigma_min", "0.1", "sigma_min must be a number"),
+    ("source", "nowhere", "unknown dataset 'nowhere'"),
+    ("pairs_file", 3, "pairs_file must be a file name"),
 ])
 def test_config_validation(field, value, message):
     with pytest.raises(ValueError, match=message):
@@ -318,3 +321,28 @@ def test_the_field_error_is_refused_where_the_exact_field_is_not_the_runs():
         assert exact_mixture(TrainConfig(**recipe), required=False) is None
         with pytest.raises(ValueError, match="exact field"):
             train(TrainConfig(steps=2, hidden=(4,), **recipe), field_error_every=1, stream=None)
+
+
+def test_a_recipe_reads_no_file_and_a_run_checks_its_files_where_it_starts(tmp_path):
+    from npflow.run import check_data_files, start_run
+
+    config = TrainConfig(dataset=str(tmp_path / "missing.npy"))  # a value: nothing is read yet
+    for start in (check_data_files, start_run, lambda c: train(c, stream=None)):
+        with pytest.raises(ValueError, match=r"dataset file '.*missing\.npy' does not exist"):
+            start(config)
+    three_d, pairs = str(tmp_path / "three_d.npy"), str(tmp_path / "pairs.npz")
+    np.save(three_d, np.random.default_rng(0).standard_normal((10, 3)))
+    np.savez(pairs, x_0=np.zeros((4, 2)), x_1=np.ones((4, 2)))
+    with pytest.raises(ValueError, match="the source 'moons' has dimension 2, but the data has dimension 3"):
+        start_run(TrainConfig(dataset=three_d, source="moons"))
+    with pytest.raises(ValueError, match="have dimension 2, but the data has dimension 3"):
+        start_run(TrainConfig(dataset=three_d, coupling="pairs", pairs_file=pairs))
+    run = start_run(TrainConfig(dataset=three_d, hidden=(4,)))
+    assert run.dim == 3 and run.params[0][0].shape == (4, 4)  # input [t, x] of width 1 + 3
+
+
+def test_the_tutorial_recipe_is_the_default_and_keeps_its_old_name():
+    from npflow.run import RECIPE_ALIASES, RECIPES
+
+    assert TrainConfig(**RECIPES["tutorial"]) == TrainConfig()
+    assert RECIPE_ALIASES == {"seed": "tutorial"} and RECIPES["seed"] == RECIPES["tutorial"]
