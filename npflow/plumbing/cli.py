@@ -252,7 +252,7 @@ def _train(args):
 
     from .io import check_output_path, load_run, save_run
     from ..run import RECIPES, TrainConfig, start_run
-    from ..train import exact_mixture
+    from ..oracle import exact_mixture
 
     # Every field of TrainConfig is an option of the same name; they default to None, so None means "not given".
     given = {field.name: getattr(args, field.name) for field in fields(TrainConfig)
@@ -397,7 +397,7 @@ def _plot(args):
     from ..likelihood import log_likelihood
     from ..oracle import exact_velocity
     from ..sampling import generate
-    from ..train import exact_mixture
+    from ..oracle import exact_mixture
 
     run = load_run(args.run_dir)
     config = run.config

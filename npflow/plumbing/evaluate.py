@@ -23,7 +23,7 @@ from ..metrics import energy_distance, field_error, mmd_rbf, mode_coverage, stra
 from ..oracle import exact_velocity
 from ..paths import LinearPath
 from ..sampling import generate
-from ..train import exact_mixture, points_on_path
+from ..oracle import exact_mixture, points_on_path
 
 __all__ = ["evaluate", "format_table"]
 
