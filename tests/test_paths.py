@@ -106,3 +106,31 @@ def test_icfm_without_blur_is_the_tutorial_path_with_sigma_min_0(rng):
     for got, want in zip(ICFMPath(0.0).sample(x_0, x_1, t), LinearPath(0.0).sample(x_0, x_1, t)):
         np.testing.assert_array_equal(got, want)
 
+
+@pytest.mark.parametrize("name, alpha, sigma, d_alpha, d_sigma, blur", [
+    ("linear", 0.3, 1 - 0.8 * 0.3, 1.0, -0.8, 0.0),  # sigma_min 0.2
+    ("vp", np.sin(0.15 * np.pi), np.cos(0.15 * np.pi), np.pi / 2 * np.cos(0.15 * np.pi),
+     -np.pi / 2 * np.sin(0.15 * np.pi), 0.0),
+    ("icfm", 0.3, 0.7, 1.0, -1.0, 0.2),  # blur sigma 0.2
+], ids=["linear", "vp", "icfm"])
+def test_path_samples_have_the_moments_of_their_closed_form(name, alpha, sigma, d_alpha, d_sigma, blur):
+    """With x_1 ~ N(m, s^2 I), x_0 and z ~ N(0, I) independent, at t = 0.3 in each coordinate:
+
+    E x_t = alpha_t m,  Var x_t = alpha_t^2 s^2 + sigma_t^2 + blur^2,  E u_t = d_alpha_t m,
+    Var u_t = d_alpha_t^2 s^2 + d_sigma_t^2,  Cov(x_t, u_t) = alpha_t d_alpha_t s^2 + sigma_t d_sigma_t.
+    Noise and data swapped in the call would move every one of them.
+    """
+    from npflow.paths import make_path
+
+    n, m, s = 400_000, np.array([2.0, -1.0]), 0.5
+    rng = np.random.default_rng(7)
+    x_0, x_1, z = rng.standard_normal((n, 2)), m + s * rng.standard_normal((n, 2)), rng.standard_normal((n, 2))
+    x_t, u_t = make_path(name, 0.2).sample(x_0, x_1, np.full(n, 0.3), z)
+    var_x, var_u = alpha**2 * s**2 + sigma**2 + blur**2, d_alpha**2 * s**2 + d_sigma**2
+    np.testing.assert_allclose(x_t.mean(axis=0), alpha * m, atol=5 * np.sqrt(var_x / n))
+    np.testing.assert_allclose(u_t.mean(axis=0), d_alpha * m, atol=5 * np.sqrt(var_u / n))
+    np.testing.assert_allclose(x_t.var(axis=0), var_x, rtol=5 * np.sqrt(2 / n))
+    np.testing.assert_allclose(u_t.var(axis=0), var_u, rtol=5 * np.sqrt(2 / n))
+    covariance = np.mean((x_t - x_t.mean(axis=0)) * (u_t - u_t.mean(axis=0)), axis=0)
+    np.testing.assert_allclose(covariance, alpha * d_alpha * s**2 + sigma * d_sigma,
+                               atol=5 * np.sqrt(var_x * var_u / n))

@@ -11,8 +11,8 @@ from npflow.mlp import init_mlp, layer_sizes, velocity
 from npflow.optim import Adam
 from npflow.paths import LinearPath
 from npflow.sampling import generate, noise
-from npflow.run import TrainConfig
-from npflow.train import cfm_loss, loss_and_grad, mean_squared_error, train, training_step
+from npflow.run import TrainConfig, start_run
+from npflow.train import cfm_loss, ema_decay, ema_update, loss_and_grad, mean_squared_error, train, training_step
 
 
 @pytest.mark.parametrize("activation", ["silu", "tanh", "relu"])
@@ -24,7 +24,8 @@ def test_loss_gradient_matches_finite_differences(rng, activation):
 
 def test_mean_squared_error_primitive_has_the_derivatives_of_its_formula(rng):
     v_t, u_t = rng.standard_normal((6, 2)), rng.standard_normal((6, 2))
-    assert mean_squared_error(v_t, u_t) == np.mean((v_t - u_t) ** 2)
+    off_by_3_and_4 = np.tile([3.0, -4.0], (6, 1))  # every row 3 and 4 from its target: the mean square is 25 / 2
+    assert mean_squared_error(u_t + off_by_3_and_4, u_t) == pytest.approx(12.5, rel=1e-14)
     check_grads(mean_squared_error, modes=["rev"], order=2)(v_t, u_t)  # both arguments, and its VJP traced again
 
 
@@ -180,30 +181,49 @@ def test_resume_keeps_the_recipe():
         train(TrainConfig(steps=2, hidden=(8,)), resume=run, stream=None)
 
 
-def test_cosine_schedule():
+def test_cosine_schedule_falls_from_lr_to_0_symmetrically():
     from npflow.train import scheduled_lr
 
-    config = TrainConfig(steps=100, lr=0.01, lr_schedule="cosine")
-    assert scheduled_lr(config, 0) == pytest.approx(0.01)
-    assert scheduled_lr(config, 50) == pytest.approx(0.005)
-    assert scheduled_lr(config, 99) == pytest.approx(0.01 * 0.5 * (1 + np.cos(np.pi * 0.99)))
-    assert scheduled_lr(TrainConfig(steps=100, lr=0.01), 99) == 0.01
+    n, lr = 100, 0.01
+    rates = np.array([scheduled_lr(TrainConfig(steps=n, lr=lr, lr_schedule="cosine"), k) for k in range(n + 1)])
+    assert rates[0] == lr and rates[n // 2] == pytest.approx(lr / 2, rel=1e-14) and abs(rates[n]) < 1e-18
+    assert np.all(np.diff(rates) < 0)
+    np.testing.assert_allclose(rates + rates[::-1], lr, rtol=1e-13)  # symmetric about (n / 2, lr / 2)
+    assert rates[:n].mean() == pytest.approx(lr * (n + 1) / (2 * n), rel=1e-13)  # as sum_{k<n} cos(pi k / n) = 1
+    assert scheduled_lr(TrainConfig(steps=n, lr=lr), n - 1) == lr  # the constant schedule
+
+
+def test_the_moving_average_of_a_constant_closes_its_gap_by_the_product_of_the_decays():
+    """With theta_k = c for every k, ema_k - c = (ema_0 - c) * d_1 * ... * d_k."""
+    assert [ema_decay(0.9, k) for k in (0, 10, 80, 1000)] == [0.1, 0.55, 0.9, 0.9]  # (1 + k) / (10 + k), then 0.9
+    decays = [ema_decay(0.9, k) for k in range(40)]
+    ema, constant = [(np.full((2, 3), 5.0), np.full(3, -1.0))], [(np.full((2, 3), 2.0), np.full(3, 3.0))]
+    for decay in decays:
+        ema = ema_update(ema, constant, decay)
+    (W, b), = ema
+    np.testing.assert_allclose(W, 2.0 + 3.0 * np.prod(decays), rtol=1e-14)
+    np.testing.assert_allclose(b, 3.0 - 4.0 * np.prod(decays), rtol=1e-14)
 
 
 def test_moving_average_of_the_weights(rng):
-    from npflow.run import start_run
-    from npflow.train import ema_decay, ema_update
+    """The run's average is the weighted sum the recursion unrolls to:
 
+    ema_K = (d_0 ... d_{K-1}) theta_init + sum_k (1 - d_k) (d_{k+1} ... d_{K-1}) theta_k,
+    with theta_k the weights after step k; the weights sum to 1.
+    """
     config = TrainConfig(steps=20, hidden=(8,), ema=0.9)
     seen = []
     run = train(config, callback=lambda step, loss, params: seen.append(params), stream=None)
-    expected = start_run(config).params  # ema_0 = theta_0
-    for step, params in enumerate(seen):  # replay ema_k = d_k ema_{k-1} + (1 - d_k) theta_k
-        expected = ema_update(expected, params, min(0.9, (1 + step) / (10 + step)))
-    assert ema_decay(0.9, 0) == 0.1 and ema_decay(0.9, 1000) == 0.9
-    for (W, b), (W_e, b_e) in zip(run.ema, expected):
-        np.testing.assert_allclose(W, W_e, rtol=1e-12)
-        np.testing.assert_allclose(b, b_e, rtol=1e-12)
+    decays = np.minimum(0.9, (1 + np.arange(20)) / (10 + np.arange(20)))
+    later = np.append(np.cumprod(decays[::-1])[::-1][1:], 1.0)  # d_{k+1} ... d_{K-1}, and 1 for the last k
+    weights = np.concatenate([[np.prod(decays)], (1 - decays) * later])  # of theta_init, theta_0, ..., theta_19
+    assert weights.sum() == pytest.approx(1.0, rel=1e-14)
+    history = [start_run(config).params] + seen
+    for i, (W, b) in enumerate(run.ema):
+        np.testing.assert_allclose(W, sum(w * params[i][0] for w, params in zip(weights, history)), rtol=1e-12,
+                                   atol=1e-15)
+        np.testing.assert_allclose(b, sum(w * params[i][1] for w, params in zip(weights, history)), rtol=1e-12,
+                                   atol=1e-15)
     x = rng.standard_normal((5, 2))
     np.testing.assert_array_equal(run.velocity(0.3, x), velocity(run.ema, 0.3, x))  # it samples with the average
     assert not np.allclose(run.velocity(0.3, x), velocity(run.params, 0.3, x))
@@ -211,7 +231,6 @@ def test_moving_average_of_the_weights(rng):
 
 def test_resume_with_schedule_and_average_gives_the_same_bits(tmp_path):
     from npflow.plumbing.io import load_run, save_checkpoint, save_run
-    from npflow.run import start_run
 
     config = TrainConfig(steps=30, hidden=(8,), batch_size=16, ema=0.99, lr_schedule="cosine", grad="backprop")
     straight = train(config, stream=None)
@@ -324,7 +343,7 @@ def test_the_field_error_is_refused_where_the_exact_field_is_not_the_runs():
 
 
 def test_a_recipe_reads_no_file_and_a_run_checks_its_files_where_it_starts(tmp_path):
-    from npflow.run import check_data_files, start_run
+    from npflow.run import check_data_files
 
     config = TrainConfig(dataset=str(tmp_path / "missing.npy"))  # a value: nothing is read yet
     for start in (check_data_files, start_run, lambda c: train(c, stream=None)):
