@@ -37,7 +37,7 @@ path = npflow.LinearPath(sigma_min=0.0)
 x_1 = npflow.two_gaussians(4, rng)  # (4, 2)
 x_0 = rng.standard_normal(x_1.shape)  # (4, 2)
 t = np.array([0.0, 0.25, 0.75, 1.0])  # (4,)
-x_t, u_t = path.sample(x_1, t, x_0)
+x_t, u_t = path.sample(x_0, x_1, t)
 for i in range(4):
     print(f"t={t[i]:.2f}  x_0={x_0[i].round(2)}  x_1={x_1[i].round(2)}  x_t={x_t[i].round(2)}  u_t={u_t[i].round(2)}")
 
@@ -55,7 +55,7 @@ for step in range(steps):
     t = rng.random(128)
     x_1 = npflow.two_gaussians(128, rng)
     x_0 = rng.standard_normal(x_1.shape)
-    params, losses[step] = npflow.training_step(params, optimizer, path, x_1, t, x_0)
+    params, losses[step] = npflow.training_step(params, optimizer, path, x_0, x_1, t)
     if step % 500 == 0 or step == steps - 1:
         print(f"step {step:5d}  loss {losses[step]:.4f}  (Adam has taken {optimizer.step_count} steps)")
 

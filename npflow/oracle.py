@@ -35,13 +35,18 @@ form. Derivation, with u_t = d_alpha_t x_1 + d_sigma_t x_0:
 
 The code below follows these four steps with the same names. It is written in autograd-safe
 NumPy, so its divergence can be taken by autograd like the learned field's.
+
+Two helpers measure a trained field against the oracle: ``exact_mixture`` says whether a
+run's recipe is one whose exact field this is, and ``points_on_path`` draws the points
+(t, x_t) where the two fields are compared.
 """
 import autograd.numpy as np
 
+from .data import get_dataset
 from .gmm import GaussianMixture, component_log_densities, softmax
 from .paths import LinearPath
 
-__all__ = ["exact_velocity", "marginal_at"]
+__all__ = ["exact_velocity", "marginal_at", "exact_mixture", "points_on_path"]
 
 
 def marginal_at(gmm, t, sigma_min=0.0, path=None):
@@ -128,3 +133,63 @@ def exact_velocity(gmm, sigma_min=0.0, path=None):
         return np.sum(posterior[:, :, None] * u_given_k, axis=1)  # (n, d): step 4
 
     return f
+
+
+def exact_mixture(config, required=True):
+    """The Gaussian mixture behind ``config.dataset`` when the run's exact field is known, for the field error.
+
+    ``exact_velocity`` derives it for a Gaussian-mixture target, the linear path, the source
+    N(0, I) and the independent coupling; other recipes learn other fields.
+
+    Parameters
+    ----------
+    config : TrainConfig
+    required : bool
+        What to do when the field is not known: raise (True) or return None (False).
+
+    Returns
+    -------
+    GaussianMixture or None
+
+    Raises
+    ------
+    ValueError
+        Saying why the exact field is not the run's, if ``required``.
+    """
+    mixture = get_dataset(config.dataset).mixture
+    if mixture is None:
+        reason = f"the field error needs a dataset with a known exact field; {config.dataset!r} has none"
+    elif (config.path, config.source, config.coupling) != ("linear", "gaussian", "independent"):
+        reason = (f"the exact field is derived for the linear path from N(0, I) with independent pairs, not for "
+                  f"path {config.path!r} from source {config.source!r} with coupling {config.coupling!r}")
+    else:
+        return mixture
+    if required:
+        raise ValueError(reason)
+    return None
+
+
+def points_on_path(sample_data, path, n, rng):
+    """n points (t, x_t) with t ~ U(0, 1) and x_t ~ p_t: where the field is trained, and so where
+    its error is worth measuring.
+
+    Drawn as a training batch is (``npflow.train.draw_batch``): t, then x_1, then x_0 ~ N(0, I).
+
+    Parameters
+    ----------
+    sample_data : callable
+        ``sample_data(n, rng) -> x_1``, shape (n, d).
+    path : AffinePath
+    n : int
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    t : ndarray, shape (n,)
+    x_t : ndarray, shape (n, d)
+    """
+    t = rng.random(n)  # (n,)
+    x_1 = sample_data(n, rng)  # (n, d)
+    x_0 = rng.standard_normal(x_1.shape)  # (n, d)
+    x_t, _ = path.sample(x_0, x_1, t)
+    return t, x_t

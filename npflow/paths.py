@@ -2,20 +2,20 @@
 
 npflow's one time convention: **t = 0 is noise, t = 1 is data.**
 
-The seed's path (Lipman et al., 2023, "Flow Matching for Generative Modeling", Eq. 20-21,
+The tutorial's path (Lipman et al., 2023, "Flow Matching for Generative Modeling", Eq. 20-21,
 with the time convention above) is a straight line whose width shrinks to sigma_min::
 
     mu_t    = t * x_1
     sigma_t = 1 - (1 - sigma_min) * t
-    x_t     = mu_t + sigma_t * x_0,        x_0 ~ N(0, I)    (the seed calls x_0 "eps")
+    x_t     = mu_t + sigma_t * x_0,        x_0 ~ N(0, I)    (the tutorial calls x_0 "eps")
 
 In the vocabulary of facebookresearch/flow_matching this is the schedule alpha_t = t,
 sigma_t as above, with x_t = alpha_t * x_1 + sigma_t * x_0. The target velocity is the time
 derivative of x_t for fixed (x_0, x_1), and it can be written three equal ways::
 
-    u_t = d_alpha_t * x_1 + d_sigma_t * x_0 = x_1 - (1 - sigma_min) * x_0      (from x_0)
-        = (d_sigma_t / sigma_t) * (x_t - mu_t) + d_mu_t                       (the seed's form)
-        = (x_1 - (1 - sigma_min) * x_t) / sigma_t                             (from x_t)
+    u_t = d_alpha_t * x_1 + d_sigma_t * x_0 = x_1 - (1 - sigma_min) * x_0  (from x_0)
+        = (d_sigma_t / sigma_t) * (x_t - mu_t) + d_mu_t                   (the tutorial's form)
+        = (x_1 - (1 - sigma_min) * x_t) / sigma_t                         (from x_t)
 
 The last form needs only x_t and x_1; it is the one to average over x_1 to get the marginal
 field E[u_t | x_t = x].
@@ -32,7 +32,7 @@ between x_0 and x_1 blurred by a constant sigma, with fresh noise z ~ N(0, I)::
 
 It is the schedule alpha_t = t, sigma_t = 1 - t plus a blur ``sigma * z`` that does not move
 with t, so it adds nothing to u_t. (In a ``TrainConfig`` this sigma is ``sigma_min``: for the
-linear path the width at t = 1, for icfm the width everywhere.) Unlike the seed's path it
+linear path the width at t = 1, for icfm the width everywhere.) Unlike the tutorial's path it
 never narrows to a point, and x_0 need not be Gaussian: it joins any source to any target
 (with sigma = 0 it is the straight line of rectified flow).
 """
@@ -52,20 +52,23 @@ class AffinePath:
     #: Standard deviation of a blur added to x_t that does not move with t; 0 for most paths.
     blur = 0.0
 
-    def sample(self, x_1, t, x_0, z=None):
+    def sample(self, x_0, x_1, t, z=None):
         """A point on the path and its target velocity.
 
         ``x_t = alpha_t * x_1 + sigma_t * x_0 (+ blur * z)`` and
         ``u_t = d_alpha_t * x_1 + d_sigma_t * x_0``.
 
+        The arguments come in the order of flow_matching's ``path.sample(x_0, x_1, t)`` and
+        torchcfm's ``(x0, x1, t)``: noise (or source), data, time.
+
         Parameters
         ----------
+        x_0 : ndarray, shape (n, d)
+            Source points: N(0, I) draws, or points of a source dataset.
         x_1 : ndarray, shape (n, d)
             Data points.
         t : ndarray, shape (n,)
             Times in [0, 1].
-        x_0 : ndarray, shape (n, d)
-            Source points: N(0, I) draws, or points of a source dataset.
         z : ndarray, shape (n, d), optional
             N(0, I) draws for the blur; needed only when ``blur > 0``.
 
@@ -108,7 +111,7 @@ class AffinePath:
 
 
 class LinearPath(AffinePath):
-    """The seed's linear conditional path with minimum width ``sigma_min`` in [0, 1).
+    """The tutorial's linear conditional path with minimum width ``sigma_min`` in [0, 1).
 
     Parameters
     ----------
@@ -118,7 +121,7 @@ class LinearPath(AffinePath):
     Examples
     --------
     >>> path = LinearPath(sigma_min=0.0)
-    >>> x_t, u_t = path.sample(np.array([[4.0, 0.0]]), np.array([0.25]), np.array([[1.0, 1.0]]))
+    >>> x_t, u_t = path.sample(x_0=np.array([[1.0, 1.0]]), x_1=np.array([[4.0, 0.0]]), t=np.array([0.25]))
     >>> x_t, u_t
     (array([[1.75, 0.75]]), array([[ 3., -1.]]))
     """
@@ -152,7 +155,7 @@ class VPPath(AffinePath):
 
     Examples
     --------
-    >>> x_t, u_t = VPPath().sample(np.array([[2.0]]), np.array([1.0]), np.array([[5.0]]))
+    >>> x_t, u_t = VPPath().sample(x_0=np.array([[5.0]]), x_1=np.array([[2.0]]), t=np.array([1.0]))
     >>> bool(np.allclose(x_t, 2.0) and np.allclose(u_t, -np.pi / 2 * 5.0))
     True
     """
@@ -177,7 +180,7 @@ class VPPath(AffinePath):
 class ICFMPath(LinearPath):
     """The independent CFM path: x_t = t x_1 + (1 - t) x_0 + sigma z, u_t = x_1 - x_0.
 
-    The seed's linear path with sigma_min = 0 (alpha_t = t, sigma_t = 1 - t), blurred by a
+    The tutorial's linear path with sigma_min = 0 (alpha_t = t, sigma_t = 1 - t), blurred by a
     constant ``sigma`` along its whole length.
 
     Parameters
@@ -188,7 +191,7 @@ class ICFMPath(LinearPath):
     Examples
     --------
     >>> path = ICFMPath(sigma=0.1)
-    >>> x_t, u_t = path.sample(np.array([[4.0]]), np.array([0.5]), np.array([[2.0]]), z=np.array([[1.0]]))
+    >>> x_t, u_t = path.sample(x_0=np.array([[2.0]]), x_1=np.array([[4.0]]), t=np.array([0.5]), z=np.array([[1.0]]))
     >>> x_t, u_t
     (array([[3.1]]), array([[2.]]))
     """
@@ -205,7 +208,7 @@ PATHS = ("linear", "icfm", "vp")
 
 
 def make_path(name, sigma_min=0.0):
-    """The path of a given name: ``"linear"`` (the seed's, with sigma_min), ``"icfm"`` (a
+    """The path of a given name: ``"linear"`` (the tutorial's, with sigma_min), ``"icfm"`` (a
     constant blur sigma_min around the straight line) or ``"vp"`` (sigma_min does not apply)."""
     if name == "linear":
         return LinearPath(sigma_min)

@@ -3,26 +3,32 @@
 The recipe is fixed when a run starts. The state is everything training changes: the
 parameters, Adam's moments, the random generator and the losses. Saving the state and
 loading it back (``npflow.plumbing.io``) lets training stop at any step and continue to the same bits.
+
+A recipe is a value: making one checks its names, types and ranges and reads no file. The
+data files it names (a dataset, a source, a table of pairs) are read and checked where a run
+starts, by ``check_data_files`` (``start_run`` calls it).
 """
 import math
 from dataclasses import asdict, dataclass, replace
 from typing import Optional
 
-import autograd.numpy as np
-import numpy
+import numpy as np
 
 from .couplings import COUPLING_NAMES, load_pairs
-from .data import get_dataset, get_source
+from .data import get_dataset, get_source, is_data_file
 from .mlp import ACTIVATIONS, init_mlp, layer_sizes, velocity
 from .optim import Adam
 from .paths import make_path
 
-__all__ = ["TrainConfig", "RECIPES", "Run", "start_run"]
+__all__ = ["TrainConfig", "RECIPES", "RECIPE_ALIASES", "Run", "check_data_files", "start_run"]
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Everything that defines a training run. The defaults are the seed tutorial's.
+    """Everything that defines a training run. The defaults are the tutorial's.
+
+    Making one checks every field's name, type and range, and reads no file: a dataset,
+    source or pairs file is checked by ``check_data_files`` when a run starts.
 
     Attributes
     ----------
@@ -46,7 +52,7 @@ class TrainConfig:
         ``"backprop"`` (the chain rule by hand, ``npflow.backprop``; the same numbers to
         rounding, and faster).
     lr_schedule : str
-        ``"constant"`` (the seed's) or ``"cosine"``: lr_k = lr * (1 + cos(pi k / steps)) / 2,
+        ``"constant"`` (the tutorial's) or ``"cosine"``: lr_k = lr * (1 + cos(pi k / steps)) / 2,
         which decays to 0 at the last step.
     ema : float
         Decay of an exponential moving average of the weights, in [0, 1); 0 turns it off.
@@ -57,15 +63,15 @@ class TrainConfig:
         ``"float64"`` (the default) or ``"float32"`` for the weights, Adam's state and the
         batches: about twice as fast, to single precision. The random draws are the same.
     coupling : str
-        How noise and data are paired in a batch: ``"independent"`` (the seed's), ``"ot"``
+        How noise and data are paired in a batch: ``"independent"`` (the tutorial's), ``"ot"``
         (minibatch optimal transport) or ``"pairs"`` (whole pairs from ``pairs_file``), see
         ``npflow.couplings``.
     path : str
-        The conditional path: ``"linear"`` (the seed's, with sigma_min), ``"icfm"`` (the
+        The conditional path: ``"linear"`` (the tutorial's, with sigma_min), ``"icfm"`` (the
         straight line blurred by a constant sigma_min) or ``"vp"`` (the variance-preserving
         cosine schedule; sigma_min does not apply), see ``npflow.paths``.
     source : str
-        Where the flow starts at t = 0: ``"gaussian"``, N(0, I) (the seed's), or a dataset name
+        Where the flow starts at t = 0: ``"gaussian"``, N(0, I) (the tutorial's), or a dataset name
         or file of the same dimension as ``dataset`` (data-to-data transport).
     pairs_file : str
         With ``coupling="pairs"``: an ``.npz`` file of pairs ``x_0``, ``x_1`` (``npflow.reflow``
@@ -90,20 +96,23 @@ class TrainConfig:
     pairs_file: str = ""
 
     def __post_init__(self):
-        get_dataset(self.dataset)  # raises for an unknown name
+        if not is_data_file(self.dataset):
+            get_dataset(self.dataset)  # raises for an unknown name; a file is read when a run starts
         for name in ("steps", "batch_size"):
             value = getattr(self, name)
-            if not (isinstance(value, (int, numpy.integer)) and value > 0):
+            if not (isinstance(value, (int, np.integer)) and value > 0):
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
         if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0):
             raise ValueError(f"lr must be a finite positive number, got {self.lr!r}")
         object.__setattr__(self, "hidden", tuple(self.hidden))
-        if not self.hidden or not all(isinstance(w, (int, numpy.integer)) and w > 0 for w in self.hidden):
+        if not self.hidden or not all(isinstance(w, (int, np.integer)) and w > 0 for w in self.hidden):
             raise ValueError(f"hidden must be one or more positive integer widths, got {self.hidden!r}")
         if self.activation not in ACTIVATIONS:
             raise ValueError(f"unknown activation {self.activation!r}; expected one of: {', '.join(ACTIVATIONS)}")
+        if not isinstance(self.sigma_min, (int, float)):
+            raise ValueError(f"sigma_min must be a number, got {self.sigma_min!r}")
         make_path(self.path, self.sigma_min)  # raises for an unknown path, or unless 0 <= sigma_min < 1
-        if not (isinstance(self.seed, (int, numpy.integer)) and self.seed >= 0):
+        if not (isinstance(self.seed, (int, np.integer)) and self.seed >= 0):
             raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
         if self.grad not in ("autograd", "backprop"):
             raise ValueError(f"grad must be 'autograd' or 'backprop', got {self.grad!r}")
@@ -113,19 +122,18 @@ class TrainConfig:
             raise ValueError(f"ema must be a decay in [0, 1), got {self.ema!r}")
         if self.dtype not in ("float64", "float32"):
             raise ValueError(f"dtype must be 'float64' or 'float32', got {self.dtype!r}")
-        get_source(self.source, self.dim)  # raises for an unknown source, or one of another dimension
+        if self.source != "gaussian" and not is_data_file(self.source):
+            get_dataset(self.source)  # raises for an unknown name; a file is read when a run starts
         if self.coupling not in COUPLING_NAMES:
             raise ValueError(f"coupling must be one of {', '.join(COUPLING_NAMES)}, got {self.coupling!r}")
+        if not isinstance(self.pairs_file, str):
+            raise ValueError(f"pairs_file must be a file name, got {self.pairs_file!r}")
         if (self.coupling == "pairs") != bool(self.pairs_file):
             raise ValueError("coupling 'pairs' and a pairs_file go together: give both or neither")
-        pairs_dim = load_pairs(self.pairs_file)[0].shape[1] if self.pairs_file else self.dim
-        if pairs_dim != self.dim:
-            raise ValueError(f"the pairs in {self.pairs_file!r} have dimension {pairs_dim}, "
-                             f"but the data has dimension {self.dim}")
 
     @property
     def dim(self):
-        """Dimension d of the data."""
+        """Dimension d of the data (for a data file, read from the file)."""
         return get_dataset(self.dataset).dim
 
     @property
@@ -168,15 +176,15 @@ class Run:
 
     params: list
     config: TrainConfig
-    losses: numpy.ndarray
-    field_errors: numpy.ndarray = None
+    losses: np.ndarray
+    field_errors: np.ndarray = None
     optimizer: Optional[Adam] = None
-    rng: Optional[numpy.random.Generator] = None
+    rng: Optional[np.random.Generator] = None
     ema: Optional[list] = None
 
     def __post_init__(self):
         if self.field_errors is None:
-            self.field_errors = numpy.empty((0, 2))
+            self.field_errors = np.empty((0, 2))
 
     @property
     def step(self):
@@ -185,8 +193,9 @@ class Run:
 
     @property
     def dim(self):
-        """Dimension d of the data."""
-        return self.config.dim
+        """Dimension d of the data: the width of the field's output layer (so no data file is read)."""
+        W_last, _ = self.params[-1]  # (fan_in, d)
+        return W_last.shape[1]
 
     @property
     def field_params(self):
@@ -210,18 +219,59 @@ class Run:
         return velocity(self.field_params, t, x, self.config.activation)
 
 
+def check_data_files(config):
+    """Read the data files a recipe names and check them; return the recipe.
+
+    The dataset and the source, when they are files, must be readable arrays of shape (n, d)
+    (``npflow.data.get_dataset`` says what else), the source of the data's dimension d; a
+    pairs file must be a table of pairs (``npflow.couplings.load_pairs``) of dimension d too.
+    A recipe of registry names and no pairs reads nothing.
+
+    Parameters
+    ----------
+    config : TrainConfig
+
+    Returns
+    -------
+    TrainConfig
+        ``config`` itself.
+
+    Raises
+    ------
+    ValueError
+        One line naming the file and what is wrong with it.
+    """
+    dim = get_dataset(config.dataset).dim  # reads and checks a dataset file
+    get_source(config.source, dim)  # reads and checks a source file, and its dimension
+    if config.pairs_file:
+        pairs_dim = load_pairs(config.pairs_file)[0].shape[1]
+        if pairs_dim != dim:
+            raise ValueError(f"the pairs in {config.pairs_file!r} have dimension {pairs_dim}, "
+                             f"but the data has dimension {dim}")
+    return config
+
+
 def start_run(config):
-    """A run at step 0: parameters drawn from ``default_rng(config.seed)``, a fresh Adam, no losses."""
-    rng = numpy.random.default_rng(config.seed)
+    """A run at step 0: parameters drawn from ``default_rng(config.seed)``, a fresh Adam, no losses.
+
+    The recipe's data files are read and checked first (``check_data_files``).
+    """
+    check_data_files(config)
+    rng = np.random.default_rng(config.seed)
     params = [(W.astype(config.dtype), b.astype(config.dtype)) for W, b in init_mlp(config.layer_sizes, rng)]
     ema = [(W.copy(), b.copy()) for W, b in params] if config.ema else None  # the average starts at theta_0
-    return Run(params=params, config=config, losses=numpy.empty(0), optimizer=Adam(lr=config.lr), rng=rng, ema=ema)
+    return Run(params=params, config=config, losses=np.empty(0), optimizer=Adam(lr=config.lr), rng=rng, ema=ema)
 
 
-#: Named recipes: the settings each changes from ``TrainConfig``'s defaults (the seed's).
-#: ``fast`` is measured in the README: better KL than the seed's recipe in less wall time.
+#: Named recipes: the settings each changes from ``TrainConfig``'s defaults (the tutorial's).
+#: ``fast`` is measured in the README: better KL than the tutorial's recipe in less wall time.
 RECIPES = {
-    "seed": {},
+    "tutorial": {},
     "fast": {"grad": "backprop", "dtype": "float32", "lr_schedule": "cosine", "ema": 0.999, "lr": 2e-3,
              "batch_size": 256},
 }
+
+#: Old names of recipes, each also a key of ``RECIPES`` so that commands and scripts written
+#: with it keep working: the tutorial's recipe was first called ``seed``.
+RECIPE_ALIASES = {"seed": "tutorial"}
+RECIPES.update({old: RECIPES[new] for old, new in RECIPE_ALIASES.items()})

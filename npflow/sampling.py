@@ -42,14 +42,14 @@ def generate(f, x_0, method="rk4", steps=100, rtol=1e-5, atol=1e-5, callback=Non
     return integrate(f, x_0, 0.0, 1.0, method=method, steps=steps, rtol=rtol, atol=atol, callback=callback)
 
 
-def decode(f, z, method="rk4", steps=100, rtol=1e-5, atol=1e-5):
-    """Noise to data: the end x(1) of dx/dt = f(t, x) started from x(0) = z.
+def decode(f, x_0, method="rk4", steps=100, rtol=1e-5, atol=1e-5):
+    """Noise to data: the end x(1) of dx/dt = f(t, x) started from x(0) = x_0.
 
     Parameters
     ----------
     f : callable
-    z : ndarray, shape (n, d)
-        Points in noise space (t = 0).
+    x_0 : ndarray, shape (n, d)
+        Points in noise space (t = 0), e.g. ``encode(f, x)``.
     method, steps, rtol, atol
         As for ``npflow.integrate``.
 
@@ -57,7 +57,7 @@ def decode(f, z, method="rk4", steps=100, rtol=1e-5, atol=1e-5):
     -------
     ndarray, shape (n, d)
     """
-    return generate(f, check_points(z, "z"), method=method, steps=steps, rtol=rtol, atol=atol).x[-1]
+    return generate(f, check_points(x_0, "x_0"), method=method, steps=steps, rtol=rtol, atol=atol).x[-1]
 
 
 def encode(f, x, method="rk4", steps=100, rtol=1e-5, atol=1e-5):

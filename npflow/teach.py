@@ -109,18 +109,20 @@ def _compare(what, got, expected, rtol=1e-9, atol=1e-12):
 
 
 def _problem(seed=0, n=8):
+    """A generator and a small batch (x_0, x_1, t) for the checks, the data spread wider than the noise."""
     rng = np.random.default_rng(seed)
-    return rng, rng.standard_normal((n, 2)) * 3, rng.random(n), rng.standard_normal((n, 2))
+    x_1, t, x_0 = rng.standard_normal((n, 2)) * 3, rng.random(n), rng.standard_normal((n, 2))
+    return rng, x_0, x_1, t
 
 
 def check_path(pkg):
-    _, x_1, t, x_0 = _problem()
+    _, x_0, x_1, t = _problem()
     paths = _module(pkg, "paths")
-    x_t, u_t = paths.LinearPath(0.1).sample(x_1, t, x_0)
+    x_t, u_t = paths.LinearPath(0.1).sample(x_0, x_1, t)
     _compare("x_t", x_t, t[:, None] * x_1 + (1 - 0.9 * t[:, None]) * x_0)
     _compare("u_t", u_t, x_1 - 0.9 * x_0)
     z = np.ones_like(x_0)  # icfm's blur is added after the exercise's lines: they must let it through
-    x_t, u_t = paths.ICFMPath(0.5).sample(x_1, t, x_0, z)
+    x_t, u_t = paths.ICFMPath(0.5).sample(x_0, x_1, t, z)
     _compare("icfm x_t (with its blur 0.5 z)", x_t, t[:, None] * x_1 + (1 - t[:, None]) * x_0 + 0.5)
     _compare("icfm u_t", u_t, x_1 - x_0)
 
@@ -165,7 +167,7 @@ def check_rk4_step(pkg):
 def check_training_step(pkg):
     from .backprop import numerical_gradient
 
-    rng, x_1, t, x_0 = _problem()
+    rng, x_0, x_1, t = _problem()
     params = [(rng.standard_normal((3, 4)), rng.standard_normal(4)),
               (rng.standard_normal((4, 2)), rng.standard_normal(2))]
     path = _module(pkg, "paths").LinearPath(0.0)
@@ -175,7 +177,7 @@ def check_training_step(pkg):
         hidden = np.maximum(np.column_stack([t, x_t]) @ p[0][0] + p[0][1], 0)
         return float(np.mean((hidden @ p[1][0] + p[1][1] - u_t) ** 2))
 
-    new, got_loss = _module(pkg, "train").training_step(params, _module(pkg, "optim").SGD(lr=0.1), path, x_1, t, x_0)
+    new, got_loss = _module(pkg, "train").training_step(params, _module(pkg, "optim").SGD(lr=0.1), path, x_0, x_1, t)
     _compare("the loss", got_loss, loss(params))
     gradient = numerical_gradient(loss, params)
     for i, ((W, b), (W_0, b_0), (g_W, g_b)) in enumerate(zip(new, params, gradient)):
@@ -185,7 +187,7 @@ def check_training_step(pkg):
 
 def check_divergence(pkg):
     A = np.array([[1.0, 2.0], [-3.0, 0.5]])
-    _, x, *_ = _problem()
+    _, _, x, _ = _problem()  # the x_1 of the batch, spread wider than x_0
     _, div = _module(pkg, "likelihood").divergence(lambda t, y: y @ A.T, 0.0, x)
     _compare("div of x -> A x (the trace of A at every point)", div, np.full(len(x), np.trace(A)))
 

@@ -1,15 +1,18 @@
 """Training: the conditional flow matching (CFM) loss, its gradient, and the loop.
 
-One step, as in the seed tutorial::
+One step, as in the tutorial::
 
     t   ~ U(0, 1)            (n,)       a time per point
     x_1 ~ p_data             (n, d)     data
-    x_0 ~ N(0, I)            (n, d)     noise (the seed's eps), or a source dataset
-    x_0, x_1 = coupling(x_0, x_1)       (the seed's is independent: keep them as drawn)
+    x_0 ~ N(0, I)            (n, d)     noise (the tutorial's eps), or a source dataset
+    x_0, x_1 = coupling(x_0, x_1)       (the tutorial's is independent: keep them as drawn)
     z   ~ N(0, I)            (n, d)     only for a path with a blur (icfm)
-    x_t, u_t = path.sample(x_1, t, x_0, z)
+    x_t, u_t = path.sample(x_0, x_1, t, z)
     L(theta) = mean over points and coordinates of (v_theta(t, x_t) - u_t)^2
     theta <- Adam(theta, dL/dtheta)
+
+Noise, data and time travel together in that order, ``(x_0, x_1, t)``: a batch, the path's
+``sample`` and ``training_step`` all take them so, as flow_matching and torchcfm do.
 
 The gradient dL/dtheta comes from ``autograd.value_and_grad``, which traces ``cfm_loss``
 (written in autograd-safe NumPy, see ``npflow.mlp``) and runs it backward.
@@ -21,32 +24,30 @@ generator, the losses), so training can stop at any step and continue later to t
 ``TrainingDiverged`` before it can reach the parameters.
 """
 import math
-import signal
 import sys
-import threading
-import time
 from contextlib import contextmanager
 from dataclasses import replace
 from typing import Callable, Optional
 
 import autograd
-import autograd.numpy as np
 import numpy
+import numpy as np
 from autograd.extend import defvjp, primitive
 
 from . import backprop
 from .couplings import COUPLINGS, draw_pairs, load_pairs
-from .data import get_dataset
+from .data import get_dataset, get_source
 from .metrics import field_error
 from .mlp import velocity
 from .optim import tree_flatten
-from .oracle import exact_velocity
+from .oracle import exact_mixture, exact_velocity, points_on_path
 from .paths import LinearPath, make_path
+from .plumbing.interrupts import interrupts_between_steps
+from .plumbing.progress import Progress
 from .run import Run, TrainConfig, start_run
 
 __all__ = ["TrainingInterrupted", "TrainingDiverged", "mean_squared_error", "cfm_loss", "draw_batch", "batch_sampler",
-           "points_on_path", "training_step",
-           "scheduled_lr", "ema_decay", "ema_update", "train"]
+           "training_step", "scheduled_lr", "ema_decay", "ema_update", "train"]
 
 
 class TrainingInterrupted(KeyboardInterrupt):
@@ -104,7 +105,7 @@ loss_and_grad = autograd.value_and_grad(cfm_loss)
 
 
 def draw_batch(sample_data, n, rng, sample_source=None):
-    """Draw one training batch, in the seed's order: t ~ U(0, 1), then x_1 ~ p_data, then x_0 ~ p_0.
+    """One training batch (x_0, x_1, t), drawn in the tutorial's order: t ~ U(0, 1), x_1 ~ p_data, x_0 ~ p_0.
 
     Parameters
     ----------
@@ -117,55 +118,51 @@ def draw_batch(sample_data, n, rng, sample_source=None):
 
     Returns
     -------
-    t : ndarray, shape (n,)
-    x_1 : ndarray, shape (n, d)
     x_0 : ndarray, shape (n, d)
+        Noise (or source points).
+    x_1 : ndarray, shape (n, d)
+        Data.
+    t : ndarray, shape (n,)
+        Times.
     """
-    t = rng.random(n)
-    x_1 = sample_data(n, rng)
-    x_0 = rng.standard_normal(x_1.shape) if sample_source is None else sample_source(n, rng)
-    return t, x_1, x_0
+    t = rng.random(n)  # (n,)
+    x_1 = sample_data(n, rng)  # (n, d)
+    x_0 = rng.standard_normal(x_1.shape) if sample_source is None else sample_source(n, rng)  # (n, d)
+    return x_0, x_1, t
 
 
 def batch_sampler(config):
-    """How a run draws its batches: a function ``draw(n, rng) -> (t, x_1, x_0)``, coupled as ``config`` says.
+    """How a run draws its batches: a function ``draw(n, rng) -> (x_0, x_1, t)``, coupled as ``config`` says.
 
     With ``coupling="pairs"``, t ~ U(0, 1) and then whole pairs from the table in
     ``config.pairs_file``; otherwise ``draw_batch`` from the dataset and the source, re-paired by
-    the coupling (independent: as drawn; ot: by optimal transport).
+    the coupling (independent: as drawn; ot: by optimal transport). The arrays come in
+    ``config.dtype``; the draws are the same for every dtype.
     """
     if config.coupling == "pairs":
         table = load_pairs(config.pairs_file)
 
-        def draw(n, rng):
+        def coupled(n, rng):
             t = rng.random(n)
             x_0, x_1 = draw_pairs(*table, n, rng)
-            return t, x_1, x_0
+            return x_0, x_1, t
     else:
-        sample_data, sample_source = get_dataset(config.dataset).sample, config.source_distribution.sample
+        dataset = get_dataset(config.dataset)
+        sample_data, sample_source = dataset.sample, get_source(config.source, dataset.dim).sample
         pair = COUPLINGS[config.coupling]
 
-        def draw(n, rng):
-            t, x_1, x_0 = draw_batch(sample_data, n, rng, sample_source)
+        def coupled(n, rng):
+            x_0, x_1, t = draw_batch(sample_data, n, rng, sample_source)
             x_0, x_1 = pair(x_0, x_1)
-            return t, x_1, x_0
+            return x_0, x_1, t
+
+    def draw(n, rng):
+        return tuple(a.astype(config.dtype, copy=False) for a in coupled(n, rng))
+
     return draw
 
 
-def points_on_path(sample_data, path, n, rng):
-    """n points (t, x_t) with t ~ U(0, 1) and x_t ~ p_t: where the field is trained, and so where
-    its error is worth measuring. Drawn as a training batch is.
-
-    Returns
-    -------
-    t : ndarray, shape (n,)
-    x_t : ndarray, shape (n, d)
-    """
-    t, x_1, x_0 = draw_batch(sample_data, n, rng)
-    return t, path.sample(x_1, t, x_0)[0]
-
-
-def training_step(params, optimizer, path, x_1, t, x_0, activation="relu", gradient=loss_and_grad, z=None):
+def training_step(params, optimizer, path, x_0, x_1, t, activation="relu", gradient=loss_and_grad, z=None):
     """One step of flow matching: build the batch on the path, take the gradient, update.
 
     Parameters
@@ -174,12 +171,12 @@ def training_step(params, optimizer, path, x_1, t, x_0, activation="relu", gradi
     optimizer : Adam or SGD
     path : AffinePath
         E.g. ``LinearPath`` or ``VPPath``.
+    x_0 : ndarray, shape (n, d)
+        Noise (or source points).
     x_1 : ndarray, shape (n, d)
         Data.
     t : ndarray, shape (n,)
         Times.
-    x_0 : ndarray, shape (n, d)
-        Noise (or source points).
     activation : str
     gradient : callable
         ``gradient(params, t, x_t, u_t, activation) -> (loss, grads)``: autograd's
@@ -200,57 +197,15 @@ def training_step(params, optimizer, path, x_1, t, x_0, activation="relu", gradi
         If the loss or any gradient is NaN or infinite (checked before the update).
     """
     # >>> exercise training_step: x_t and u_t by path.sample (z too), the loss and its gradient, one optimizer step
-    x_t, u_t = path.sample(x_1, t, x_0, z)
-    with numpy.errstate(over="ignore", invalid="ignore", divide="ignore"):  # non-finite results are checked below
+    x_t, u_t = path.sample(x_0, x_1, t, z)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # non-finite results are checked below
         loss, grads = gradient(params, t, x_t, u_t, activation)
-    if not numpy.isfinite(loss):
+    if not np.isfinite(loss):
         raise TrainingDiverged(f"the loss is {float(loss)}")
-    if not numpy.isfinite(tree_flatten(grads)).all():  # one test on every entry at once, not one per array
+    if not np.isfinite(tree_flatten(grads)).all():  # one test on every entry at once, not one per array
         raise TrainingDiverged(f"the gradient is not finite (loss {float(loss):.4g})")
     return optimizer.step(params, grads), float(loss)
     # <<< exercise
-
-
-class _Progress:
-    """Prints 'step, loss, steps/s, ETA' every ``every`` steps and at the end."""
-
-    def __init__(self, first, total, every, stream):
-        self.first, self.total, self.every, self.stream = first, total, every, stream
-        self.start = time.perf_counter()
-
-    def __call__(self, step, loss, extra=""):
-        done = step + 1
-        if self.stream is None or not self.every or (done % self.every and done != self.total):
-            return
-        rate = (done - self.first) / max(time.perf_counter() - self.start, 1e-9)
-        eta = (self.total - done) / rate
-        width = len(str(self.total))
-        print(f"step {done:>{width}}/{self.total}  loss {loss:.4f}{extra}  {rate:,.0f} steps/s  ETA {eta:.0f}s",
-              file=self.stream, flush=True)
-
-
-@contextmanager
-def _interrupts_between_steps():
-    """Hold Ctrl-C (SIGINT) until the current step has ended, so training stops in a whole state.
-
-    Yields a function that tells whether Ctrl-C was pressed. A second Ctrl-C interrupts at once.
-    Signal handlers can only be set in the main thread; elsewhere Ctrl-C is left as it is.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield lambda: False
-        return
-    pressed = []
-
-    def handler(signum, frame):
-        if pressed:
-            raise KeyboardInterrupt
-        pressed.append(signum)
-
-    previous = signal.signal(signal.SIGINT, handler)
-    try:
-        yield lambda: bool(pressed)
-    finally:
-        signal.signal(signal.SIGINT, previous if previous is not None else signal.SIG_DFL)
 
 
 def scheduled_lr(config, step):
@@ -276,51 +231,83 @@ def ema_update(ema, params, decay):
             for (W_ema, b_ema), (W, b) in zip(ema, params)]
 
 
-def exact_mixture(config, required=True):
-    """The Gaussian mixture behind ``config.dataset`` when the run's exact field is known, for the field error.
+def _blur_draw(path, shape, rng, dtype):
+    """z ~ N(0, I) of ``shape`` for the path's blur (icfm), drawn after the batch; None for a path without one."""
+    return rng.standard_normal(shape).astype(dtype, copy=False) if path.blur else None
 
-    ``npflow.exact_velocity`` derives it for a Gaussian-mixture target, the linear path, the
-    source N(0, I) and the independent coupling; other recipes learn other fields. Otherwise
-    raise ``ValueError`` saying why, or return None if not ``required``.
+
+def _field_error_probe(config, every, n=2000):
+    """``probe(step, field_params)``: the field error every ``every`` steps and at the last, else None.
+
+    The error (``npflow.metrics.field_error``) is the mean squared gap between the field of
+    ``field_params`` and the exact one, on n fixed path points drawn from their own generator,
+    ``default_rng([seed, 1])``, so logging changes no training bit. With ``every`` 0 it never
+    measures, and the recipe may be any; otherwise it must have an exact field (``exact_mixture``).
     """
-    mixture = get_dataset(config.dataset).mixture
-    if mixture is None:
-        reason = f"the field error needs a dataset with a known exact field; {config.dataset!r} has none"
-    elif (config.path, config.source, config.coupling) != ("linear", "gaussian", "independent"):
-        reason = (f"the exact field is derived for the linear path from N(0, I) with independent pairs, not for "
-                  f"path {config.path!r} from source {config.source!r} with coupling {config.coupling!r}")
-    else:
-        return mixture
-    if required:
-        raise ValueError(reason)
-    return None
-
-
-def _field_error_probe(config, n=2000):
-    """A fixed set of path points (t, x_t) and the exact field, for logging the field error.
-
-    Drawn from its own generator, ``default_rng([seed, 1])``, so logging changes no training bit.
-    """
+    if not every:
+        return lambda step, field_params: None
     mixture = exact_mixture(config)
-    t, x_t = points_on_path(mixture.sample, LinearPath(config.sigma_min), n, numpy.random.default_rng([config.seed, 1]))
-    return t, x_t, exact_velocity(mixture, config.sigma_min)
+    t, x_t = points_on_path(mixture.sample, LinearPath(config.sigma_min), n, np.random.default_rng([config.seed, 1]))
+    f_exact = exact_velocity(mixture, config.sigma_min)
+
+    def probe(step, field_params):
+        if (step + 1) % every and step + 1 != config.steps:
+            return None
+        return field_error(lambda t, x: velocity(field_params, t, x, config.activation), f_exact, t, x_t)
+
+    return probe
+
+
+@contextmanager
+def _naming_the_step(step, lr):
+    """Re-raise a ``TrainingDiverged`` with the step (counted from 1), the learning rate and the likely cause."""
+    try:
+        yield
+    except TrainingDiverged as error:
+        raise TrainingDiverged(
+            f"training diverged at step {step + 1}: {error}, with lr {lr:g}. Likely cause: a learning rate too large "
+            "for this model (try a smaller --lr) or data with very large values") from None
+
+
+def _run_to_continue(config, resume):
+    """The run that training starts from and the recipe it follows: a new run of ``config``, or ``resume``.
+
+    A resumed run keeps its recipe; only ``steps`` may differ, and not fall below the steps taken.
+    """
+    if resume is None:
+        config = TrainConfig() if config is None else config
+        return start_run(config), config
+    config = resume.config if config is None else config
+    if replace(config, steps=resume.config.steps) != resume.config:
+        raise ValueError("a resumed run keeps its recipe; only steps may change (pass "
+                         "dataclasses.replace(run.config, steps=...), which also names the run's own data files)")
+    if config.steps < resume.step:
+        raise ValueError(f"steps must be at least the {resume.step} steps the run has taken, got {config.steps}")
+    if resume.optimizer is None or resume.rng is None:
+        raise ValueError("this run has no optimizer or generator state, so it cannot be resumed")
+    return resume, config
 
 
 def train(config=None, *, resume=None, callback: Optional[Callable] = None, log_every=1000, stream=sys.stderr,
           field_error_every=0, checkpoint: Optional[Callable] = None, checkpoint_every=0):
     """Train a vector field by conditional flow matching.
 
+    Every step is the algorithm of the module's docstring: draw a batch (x_0, x_1, t) and
+    couple it, then ``training_step``: sample the path, the loss and its gradient, an Adam
+    step. Around it, what a long run needs, each a named piece: the learning-rate schedule,
+    the moving average of the weights (EMA), the callback, the field-error probe, the progress
+    line, checkpoints, and Ctrl-C held until the step ends.
+
     Every random draw comes, in a fixed order, from ``numpy.random.default_rng(config.seed)``:
-    first the initial parameters, then per step t, x_1 and x_0 (the seed's order; with
+    first the initial parameters, then per step t, x_1 and x_0 (the tutorial's order; with
     ``coupling="pairs"``, t and the rows of the table), and last the path's blur z for a path
-    that has one (icfm). The same
-    config therefore gives bit-identical parameters on one machine, and so does a run that was
-    stopped and resumed.
+    that has one (icfm). The same config therefore gives bit-identical parameters on one
+    machine, and so does a run that was stopped and resumed.
 
     Parameters
     ----------
     config : TrainConfig, optional
-        The recipe. Defaults to the seed's, ``TrainConfig()``, or, when resuming, to the run's.
+        The recipe. Defaults to the tutorial's, ``TrainConfig()``, or, when resuming, to the run's.
     resume : Run, optional
         Continue this run (from ``train``, ``TrainingInterrupted.run`` or ``npflow.load_run``)
         up to ``config.steps``. Only ``steps`` may differ from the run's own config.
@@ -358,51 +345,35 @@ def train(config=None, *, resume=None, callback: Optional[Callable] = None, log_
     >>> train(TrainConfig(steps=5, hidden=(8,)), resume=run, stream=None).step
     5
     """
-    run = start_run(config or TrainConfig()) if resume is None else resume
-    config = run.config if config is None else config
-    if resume is not None:
-        if replace(config, steps=run.config.steps) != run.config:
-            raise ValueError("a resumed run keeps its recipe; only steps may change (pass "
-                             "dataclasses.replace(run.config, steps=...), which also names the run's own data files)")
-        if config.steps < run.step:
-            raise ValueError(f"steps must be at least the {run.step} steps the run has taken, got {config.steps}")
-        if run.optimizer is None or run.rng is None:
-            raise ValueError("this run has no optimizer or generator state, so it cannot be resumed")
-    probe = _field_error_probe(config) if field_error_every else None
-    draw = batch_sampler(config)
-    path = make_path(config.path, config.sigma_min)
+    run, config = _run_to_continue(config, resume)
+    draw, path = batch_sampler(config), make_path(config.path, config.sigma_min)
     gradient = backprop.loss_and_grad if config.grad == "backprop" else loss_and_grad
+    probe = _field_error_probe(config, field_error_every)
+    progress = Progress(run.step, config.steps, log_every, stream)
     params, optimizer, rng, ema = run.params, run.optimizer, run.rng, run.ema
-    losses = numpy.empty(config.steps)
+    losses = np.empty(config.steps)
     losses[:run.step] = run.losses
     field_errors, extra = [tuple(row) for row in run.field_errors], ""
 
-    def state(done):
-        return Run(params, config, losses[:done].copy(), numpy.array(field_errors).reshape(-1, 2), optimizer, rng, ema)
+    def state(done):  # the run after `done` steps: to return, to checkpoint, or to resume after Ctrl-C
+        return Run(params, config, losses[:done].copy(), np.array(field_errors).reshape(-1, 2), optimizer, rng, ema)
 
-    progress = _Progress(run.step, config.steps, log_every, stream)
-    with _interrupts_between_steps() as interrupted:
+    with interrupts_between_steps() as interrupted:
         for step in range(run.step, config.steps):
             if interrupted():
                 raise TrainingInterrupted(state(step))
-            t, x_1, x_0 = (a.astype(config.dtype, copy=False) for a in draw(config.batch_size, rng))
-            z = rng.standard_normal(x_1.shape).astype(config.dtype, copy=False) if path.blur else None
+            x_0, x_1, t = draw(config.batch_size, rng)  # a batch, coupled
+            z = _blur_draw(path, x_1.shape, rng, config.dtype)
             optimizer.lr = scheduled_lr(config, step)
-            try:
-                params, losses[step] = training_step(params, optimizer, path, x_1, t, x_0, config.activation, gradient,
-                                                     z)
-            except TrainingDiverged as error:
-                raise TrainingDiverged(
-                    f"training diverged at step {step + 1}: {error}, with lr {config.lr:g}. Likely cause: a "
-                    "learning rate too large for this model (try a smaller --lr) or data with very large values"
-                ) from None
+            with _naming_the_step(step, config.lr):
+                params, losses[step] = training_step(params, optimizer, path, x_0, x_1, t, config.activation,
+                                                     gradient, z)
             if ema is not None:
                 ema = ema_update(ema, params, ema_decay(config.ema, step))
             if callback is not None:
                 callback(step, losses[step], params)
-            if probe is not None and ((step + 1) % field_error_every == 0 or step + 1 == config.steps):
-                t_probe, x_probe, f_exact = probe
-                error = field_error(Run(params, config, losses, ema=ema).velocity, f_exact, t_probe, x_probe)
+            error = probe(step, params if ema is None else ema)
+            if error is not None:
                 field_errors.append((step + 1, error))
                 extra = f"  field error {error:.4f}"
             progress(step, losses[step], extra)

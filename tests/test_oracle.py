@@ -70,7 +70,7 @@ def test_exact_field_matches_monte_carlo(rng):
     path, f = LinearPath(0.1), exact_velocity(GMM_2D, 0.1)
     n, t = 2_000_000, 0.6
     x_1, x_0 = GMM_2D.sample(n, rng), rng.standard_normal((n, 2))
-    x_t, u_t = path.sample(x_1, np.full(n, t), x_0)
+    x_t, u_t = path.sample(x_0, x_1, np.full(n, t))
     for x in (np.array([-1.0, 0.5]), np.array([1.2, -0.6])):
         near = np.sum((x_t - x) ** 2, axis=1) < 0.05**2
         estimate = u_t[near].mean(axis=0)

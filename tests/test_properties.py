@@ -28,11 +28,11 @@ SETTINGS = settings(max_examples=40, deadline=None, derandomize=True,
        t=arrays(float, 6, elements=st.floats(0, 0.99)), sigma_min=st.floats(0, 0.95))
 def test_path_identities(x_1, x_0, t, sigma_min):
     path = LinearPath(sigma_min)
-    x_t, u_t = path.sample(x_1, t, x_0)
+    x_t, u_t = path.sample(x_0, x_1, t)
     np.testing.assert_allclose(x_t, t[:, None] * x_1 + (1 - (1 - sigma_min) * t[:, None]) * x_0, atol=1e-9)
     np.testing.assert_allclose(u_t, x_1 - (1 - sigma_min) * x_0, atol=1e-9)
     np.testing.assert_allclose(path.velocity_from_x_t(x_t, x_1, t), u_t, atol=1e-6)
-    np.testing.assert_array_equal(path.sample(x_1, np.zeros(6), x_0)[0], x_0)
+    np.testing.assert_array_equal(path.sample(x_0, x_1, np.zeros(6))[0], x_0)
 
 
 @SETTINGS

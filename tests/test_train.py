@@ -11,8 +11,8 @@ from npflow.mlp import init_mlp, layer_sizes, velocity
 from npflow.optim import Adam
 from npflow.paths import LinearPath
 from npflow.sampling import generate, noise
-from npflow.run import TrainConfig
-from npflow.train import cfm_loss, loss_and_grad, mean_squared_error, train, training_step
+from npflow.run import TrainConfig, start_run
+from npflow.train import cfm_loss, ema_decay, ema_update, loss_and_grad, mean_squared_error, train, training_step
 
 
 @pytest.mark.parametrize("activation", ["silu", "tanh", "relu"])
@@ -24,7 +24,8 @@ def test_loss_gradient_matches_finite_differences(rng, activation):
 
 def test_mean_squared_error_primitive_has_the_derivatives_of_its_formula(rng):
     v_t, u_t = rng.standard_normal((6, 2)), rng.standard_normal((6, 2))
-    assert mean_squared_error(v_t, u_t) == np.mean((v_t - u_t) ** 2)
+    off_by_3_and_4 = np.tile([3.0, -4.0], (6, 1))  # every row 3 and 4 from its target: the mean square is 25 / 2
+    assert mean_squared_error(u_t + off_by_3_and_4, u_t) == pytest.approx(12.5, rel=1e-14)
     check_grads(mean_squared_error, modes=["rev"], order=2)(v_t, u_t)  # both arguments, and its VJP traced again
 
 
@@ -51,8 +52,8 @@ def test_training_step_is_adam_on_the_loss_gradient(rng):
     params = init_mlp(layer_sizes(2, (8,)), rng)
     path = LinearPath(0.1)
     x_1, t, x_0 = rng.standard_normal((16, 2)), rng.random(16), rng.standard_normal((16, 2))
-    new, loss = training_step(params, Adam(lr=0.01), path, x_1, t, x_0)
-    x_t, u_t = path.sample(x_1, t, x_0)
+    new, loss = training_step(params, Adam(lr=0.01), path, x_0, x_1, t)
+    x_t, u_t = path.sample(x_0=x_0, x_1=x_1, t=t)
     expected_loss, grads = loss_and_grad(params, t, x_t, u_t)
     expected = Adam(lr=0.01).step(params, grads)
     assert loss == expected_loss
@@ -93,6 +94,9 @@ def test_same_seed_same_bits_and_another_seed_differs():
     ("sigma_min", 1.0, "sigma_min must be in"),
     ("dataset", "mnist", "unknown dataset 'mnist'"),
     ("seed", -1, "seed must be a non-negative integer"),
+    ("sigma_min", "0.1", "sigma_min must be a number"),
+    ("source", "nowhere", "unknown dataset 'nowhere'"),
+    ("pairs_file", 3, "pairs_file must be a file name"),
 ])
 def test_config_validation(field, value, message):
     with pytest.raises(ValueError, match=message):
@@ -116,8 +120,8 @@ def test_short_training_fills_both_modes_evenly():
     assert distance < 0.15
 
 
-def test_the_seed_recipe_matches_the_target():
-    """The seed's full recipe (10,000 steps), sampled by RK4 with 100 steps: the issue's bar."""
+def test_the_tutorial_recipe_matches_the_target():
+    """The tutorial's full recipe (10,000 steps), sampled by RK4 with 100 steps: the issue's bar."""
     x, distance = sample_quality(train(TrainConfig(), stream=None))
     assert distance <= 0.08
     fractions, stds = mode_fractions(x, TWO_GAUSSIANS.means), mode_stds(x, TWO_GAUSSIANS.means)
@@ -177,30 +181,49 @@ def test_resume_keeps_the_recipe():
         train(TrainConfig(steps=2, hidden=(8,)), resume=run, stream=None)
 
 
-def test_cosine_schedule():
+def test_cosine_schedule_falls_from_lr_to_0_symmetrically():
     from npflow.train import scheduled_lr
 
-    config = TrainConfig(steps=100, lr=0.01, lr_schedule="cosine")
-    assert scheduled_lr(config, 0) == pytest.approx(0.01)
-    assert scheduled_lr(config, 50) == pytest.approx(0.005)
-    assert scheduled_lr(config, 99) == pytest.approx(0.01 * 0.5 * (1 + np.cos(np.pi * 0.99)))
-    assert scheduled_lr(TrainConfig(steps=100, lr=0.01), 99) == 0.01
+    n, lr = 100, 0.01
+    rates = np.array([scheduled_lr(TrainConfig(steps=n, lr=lr, lr_schedule="cosine"), k) for k in range(n + 1)])
+    assert rates[0] == lr and rates[n // 2] == pytest.approx(lr / 2, rel=1e-14) and abs(rates[n]) < 1e-18
+    assert np.all(np.diff(rates) < 0)
+    np.testing.assert_allclose(rates + rates[::-1], lr, rtol=1e-13)  # symmetric about (n / 2, lr / 2)
+    assert rates[:n].mean() == pytest.approx(lr * (n + 1) / (2 * n), rel=1e-13)  # as sum_{k<n} cos(pi k / n) = 1
+    assert scheduled_lr(TrainConfig(steps=n, lr=lr), n - 1) == lr  # the constant schedule
+
+
+def test_the_moving_average_of_a_constant_closes_its_gap_by_the_product_of_the_decays():
+    """With theta_k = c for every k, ema_k - c = (ema_0 - c) * d_1 * ... * d_k."""
+    assert [ema_decay(0.9, k) for k in (0, 10, 80, 1000)] == [0.1, 0.55, 0.9, 0.9]  # (1 + k) / (10 + k), then 0.9
+    decays = [ema_decay(0.9, k) for k in range(40)]
+    ema, constant = [(np.full((2, 3), 5.0), np.full(3, -1.0))], [(np.full((2, 3), 2.0), np.full(3, 3.0))]
+    for decay in decays:
+        ema = ema_update(ema, constant, decay)
+    (W, b), = ema
+    np.testing.assert_allclose(W, 2.0 + 3.0 * np.prod(decays), rtol=1e-14)
+    np.testing.assert_allclose(b, 3.0 - 4.0 * np.prod(decays), rtol=1e-14)
 
 
 def test_moving_average_of_the_weights(rng):
-    from npflow.run import start_run
-    from npflow.train import ema_decay, ema_update
+    """The run's average is the weighted sum the recursion unrolls to:
 
+    ema_K = (d_0 ... d_{K-1}) theta_init + sum_k (1 - d_k) (d_{k+1} ... d_{K-1}) theta_k,
+    with theta_k the weights after step k; the weights sum to 1.
+    """
     config = TrainConfig(steps=20, hidden=(8,), ema=0.9)
     seen = []
     run = train(config, callback=lambda step, loss, params: seen.append(params), stream=None)
-    expected = start_run(config).params  # ema_0 = theta_0
-    for step, params in enumerate(seen):  # replay ema_k = d_k ema_{k-1} + (1 - d_k) theta_k
-        expected = ema_update(expected, params, min(0.9, (1 + step) / (10 + step)))
-    assert ema_decay(0.9, 0) == 0.1 and ema_decay(0.9, 1000) == 0.9
-    for (W, b), (W_e, b_e) in zip(run.ema, expected):
-        np.testing.assert_allclose(W, W_e, rtol=1e-12)
-        np.testing.assert_allclose(b, b_e, rtol=1e-12)
+    decays = np.minimum(0.9, (1 + np.arange(20)) / (10 + np.arange(20)))
+    later = np.append(np.cumprod(decays[::-1])[::-1][1:], 1.0)  # d_{k+1} ... d_{K-1}, and 1 for the last k
+    weights = np.concatenate([[np.prod(decays)], (1 - decays) * later])  # of theta_init, theta_0, ..., theta_19
+    assert weights.sum() == pytest.approx(1.0, rel=1e-14)
+    history = [start_run(config).params] + seen
+    for i, (W, b) in enumerate(run.ema):
+        np.testing.assert_allclose(W, sum(w * params[i][0] for w, params in zip(weights, history)), rtol=1e-12,
+                                   atol=1e-15)
+        np.testing.assert_allclose(b, sum(w * params[i][1] for w, params in zip(weights, history)), rtol=1e-12,
+                                   atol=1e-15)
     x = rng.standard_normal((5, 2))
     np.testing.assert_array_equal(run.velocity(0.3, x), velocity(run.ema, 0.3, x))  # it samples with the average
     assert not np.allclose(run.velocity(0.3, x), velocity(run.params, 0.3, x))
@@ -208,7 +231,6 @@ def test_moving_average_of_the_weights(rng):
 
 def test_resume_with_schedule_and_average_gives_the_same_bits(tmp_path):
     from npflow.plumbing.io import load_run, save_checkpoint, save_run
-    from npflow.run import start_run
 
     config = TrainConfig(steps=30, hidden=(8,), batch_size=16, ema=0.99, lr_schedule="cosine", grad="backprop")
     straight = train(config, stream=None)
@@ -240,7 +262,7 @@ def test_batches_come_from_the_source_and_the_coupling(tmp_path):
     from npflow.data import get_dataset
     from npflow.train import batch_sampler
 
-    t, x_1, x_0 = batch_sampler(TrainConfig(dataset="moons", source="eight_gaussians"))(64, np.random.default_rng(3))
+    x_0, x_1, t = batch_sampler(TrainConfig(dataset="moons", source="eight_gaussians"))(64, np.random.default_rng(3))
     rng = np.random.default_rng(3)  # the same draws, by hand, in the documented order
     np.testing.assert_array_equal(t, rng.random(64))
     np.testing.assert_array_equal(x_1, get_dataset("moons").sample(64, rng))
@@ -248,7 +270,7 @@ def test_batches_come_from_the_source_and_the_coupling(tmp_path):
 
     path = str(tmp_path / "pairs.npz")
     np.savez(path, x_0=np.arange(10.0).reshape(5, 2), x_1=-np.arange(10.0).reshape(5, 2))
-    t, x_1, x_0 = batch_sampler(TrainConfig(coupling="pairs", pairs_file=path))(40, np.random.default_rng(0))
+    x_0, x_1, t = batch_sampler(TrainConfig(coupling="pairs", pairs_file=path))(40, np.random.default_rng(0))
     np.testing.assert_array_equal(x_1, -x_0)  # every x_1 came with its own x_0
     assert t.shape == (40,) and len(np.unique(x_0[:, 0])) == 5
 
@@ -288,7 +310,7 @@ def test_a_non_finite_gradient_stops_the_step_before_the_update(rng, bad):
 
     x = rng.standard_normal((8, 2))
     with pytest.raises(TrainingDiverged, match="the gradient is not finite"):
-        training_step(params, optimizer, LinearPath(), x, rng.random(8), x, gradient=gradient)
+        training_step(params, optimizer, LinearPath(), x_0=x, x_1=x, t=rng.random(8), gradient=gradient)
     assert optimizer.step_count == 0
 
 
@@ -311,10 +333,35 @@ def test_stopped_and_resumed_runs_give_the_same_bits_for_every_coupling_and_path
 
 
 def test_the_field_error_is_refused_where_the_exact_field_is_not_the_runs():
-    from npflow.train import exact_mixture
+    from npflow.oracle import exact_mixture
 
     assert exact_mixture(TrainConfig()) is not None
     for recipe in ({"coupling": "ot"}, {"path": "vp"}, {"source": "eight_gaussians"}, {"dataset": "moons"}):
         assert exact_mixture(TrainConfig(**recipe), required=False) is None
         with pytest.raises(ValueError, match="exact field"):
             train(TrainConfig(steps=2, hidden=(4,), **recipe), field_error_every=1, stream=None)
+
+
+def test_a_recipe_reads_no_file_and_a_run_checks_its_files_where_it_starts(tmp_path):
+    from npflow.run import check_data_files
+
+    config = TrainConfig(dataset=str(tmp_path / "missing.npy"))  # a value: nothing is read yet
+    for start in (check_data_files, start_run, lambda c: train(c, stream=None)):
+        with pytest.raises(ValueError, match=r"dataset file '.*missing\.npy' does not exist"):
+            start(config)
+    three_d, pairs = str(tmp_path / "three_d.npy"), str(tmp_path / "pairs.npz")
+    np.save(three_d, np.random.default_rng(0).standard_normal((10, 3)))
+    np.savez(pairs, x_0=np.zeros((4, 2)), x_1=np.ones((4, 2)))
+    with pytest.raises(ValueError, match="the source 'moons' has dimension 2, but the data has dimension 3"):
+        start_run(TrainConfig(dataset=three_d, source="moons"))
+    with pytest.raises(ValueError, match="have dimension 2, but the data has dimension 3"):
+        start_run(TrainConfig(dataset=three_d, coupling="pairs", pairs_file=pairs))
+    run = start_run(TrainConfig(dataset=three_d, hidden=(4,)))
+    assert run.dim == 3 and run.params[0][0].shape == (4, 4)  # input [t, x] of width 1 + 3
+
+
+def test_the_tutorial_recipe_is_the_default_and_keeps_its_old_name():
+    from npflow.run import RECIPE_ALIASES, RECIPES
+
+    assert TrainConfig(**RECIPES["tutorial"]) == TrainConfig()
+    assert RECIPE_ALIASES == {"seed": "tutorial"} and RECIPES["seed"] == RECIPES["tutorial"]

@@ -22,9 +22,9 @@ from ..likelihood import log_likelihood
 from ..mlp import ACTIVATIONS
 from ..oracle import exact_velocity
 from ..paths import PATHS
-from ..run import RECIPES, TrainConfig, start_run
+from ..run import RECIPE_ALIASES, RECIPES, TrainConfig, start_run
 from ..sampling import generate
-from ..train import exact_mixture
+from ..oracle import exact_mixture
 from . import plot
 from .io import atomic_file, check_output_path, load_points, load_run, save_array, save_pairs, save_run
 
@@ -206,10 +206,11 @@ def _add_recipe_options(recipe):
            metavar="FILE.npz")
     option("path", "conditional path: the tutorial's linear one, icfm (the straight line blurred by a constant "
                    "--sigma-min), or variance-preserving cosine", choices=PATHS)
+    current = [name for name in RECIPES if name not in RECIPE_ALIASES]  # old names are accepted, not shown
     recipes = "; ".join(f"{name}: " + (" ".join(f"--{key.replace('_', '-')} {_shown(value)}"
-                                                 for key, value in settings.items()) or "the defaults above")
-                        for name, settings in RECIPES.items())  # each as the options that would give it
-    recipe.add_argument("--recipe", choices=list(RECIPES),
+                                                 for key, value in RECIPES[name].items()) or "the defaults above")
+                        for name in current)  # each as the options that would give it
+    recipe.add_argument("--recipe", choices=list(RECIPES), metavar="{" + ",".join(current) + "}",
                         help=f"start from a named recipe, then apply the options above ({recipes})")
 
 

@@ -10,7 +10,7 @@ from a file: rows of the file, drawn with replacement):
   ``KL = NLL - H(p_data)``, the target's entropy is reported too;
 - **field error**: the mean squared gap to the exact field (``npflow.metrics.field_error``),
   where the exact field is known (a Gaussian-mixture target, the linear path from N(0, I) with
-  independent pairs, see ``npflow.train.exact_mixture``);
+  independent pairs, see ``npflow.oracle.exact_mixture``);
 - **energy distance**, **W2** and **RBF MMD** between generated samples and target samples;
 - **mode coverage and balance**, where the target has modes;
 - **straightness** and **kinetic energy** of the sampling paths, and the **NFE** of the solver.
@@ -27,7 +27,7 @@ from ..metrics import energy_distance, field_error, kinetic_energy, mmd_rbf, mod
 from ..oracle import exact_velocity
 from ..paths import LinearPath
 from ..sampling import generate
-from ..train import exact_mixture, points_on_path
+from ..oracle import exact_mixture, points_on_path
 
 __all__ = ["evaluate", "format_table"]
 

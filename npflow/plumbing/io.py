@@ -41,7 +41,7 @@ from .files import read_archive, read_array
 from ..couplings import load_pairs
 from ..data import is_data_file, load_data_file
 from ..optim import Adam, tree_flatten, tree_unflatten
-from ..run import Run, TrainConfig
+from ..run import Run, TrainConfig, check_data_files
 
 __all__ = ["FORMAT_VERSION", "RunError", "check_output_path", "atomic_directory", "atomic_file", "save_array",
            "save_pairs", "load_points", "save_run", "save_checkpoint", "load_run"]
@@ -258,7 +258,7 @@ def _read_config(run_dir):
         elif _names_a_file(field, value):
             raise RunError(f"{path!r} names the file {value!r} as its {field}; a run reads only its own copy, {kept}")
     try:
-        return TrainConfig(**fields)
+        return check_data_files(TrainConfig(**fields))  # a run's own copies of its data files, read and checked
     except (TypeError, ValueError) as error:
         raise RunError(f"{path!r} holds an invalid config: {error}") from None
 
