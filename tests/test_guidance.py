@@ -139,6 +139,15 @@ def test_exact_guided_field_is_unconditional_at_w_minus_1_conditional_at_0_and_t
                                rtol=0, atol=1e-14)
 
 
+def test_the_exact_guided_field_can_be_differentiated_by_autograd(rng):
+    """Its divergence (for a likelihood) by autograd, against central differences."""
+    from npflow.likelihood import divergence
+
+    f, x, h = exact_guided_velocity(GMM, 0.0, np.array([0, 1, 2, NO_LABEL]), 1.5), rng.standard_normal((4, 2)), 1e-6
+    expected = sum((f(0.4, x + h * e)[:, i] - f(0.4, x - h * e)[:, i]) / (2 * h) for i, e in enumerate(np.eye(2)))
+    np.testing.assert_allclose(divergence(f, 0.4, x)[1], expected, rtol=1e-6, atol=1e-6)
+
+
 def test_a_guidance_weight_that_is_not_finite_is_refused():
     with pytest.raises(ValueError, match="the guidance weight w must be a finite number, got nan"):
         guided_velocity(exact_conditional_velocity(GMM), 0, float("nan"))
