@@ -21,8 +21,8 @@ table saves parameters and a lookup saves the (n, K + 1) product; that is why im
 batch is replaced by ``NO_LABEL`` with probability ``p_uncond`` (``drop_labels``), so the "no
 label" slot learns the unconditional field ``v(t, x, no label)``.
 
-**Guidance** (Ho & Salimans, 2022, "Classifier-free diffusion guidance", eq. 6, written for
-velocities)::
+**Guidance** (Ho & Salimans, 2022, "Classifier-free diffusion guidance", arXiv:2207.12598; their
+form for noise predictions, written here for velocities)::
 
     v_w(t, x, y) = (1 + w) v(t, x, y) - w v(t, x, no label)
 
