@@ -18,6 +18,8 @@ __version__ = "0.1.0"
 
 from .data import DATASETS, get_dataset, two_gaussians
 from .gmm import GaussianMixture
+from .guidance import (NO_LABEL, conditional_velocity, drop_labels, exact_conditional_velocity, exact_guided_velocity,
+                       guided_velocity)
 from .plumbing.io import RunError, load_run, save_pairs, save_run
 from .likelihood import log_likelihood
 from .metrics import field_error
@@ -34,7 +36,10 @@ from .train import TrainingDiverged, TrainingInterrupted, cfm_loss, train, train
 from .views import score_from_velocity, velocity_from_prediction, velocity_from_score
 
 __all__ = [
-    "DATASETS", "get_dataset", "two_gaussians", "GaussianMixture", "RunError", "load_run", "save_run", "save_pairs",
+    "DATASETS", "get_dataset", "two_gaussians", "GaussianMixture",
+    "NO_LABEL", "conditional_velocity", "drop_labels", "exact_conditional_velocity", "exact_guided_velocity",
+    "guided_velocity",
+    "RunError", "load_run", "save_run", "save_pairs",
     "log_likelihood", "field_error", "init_mlp", "mlp", "velocity", "SGD", "Adam", "exact_velocity",
     "LinearPath", "VPPath", "ICFMPath", "reflow_pairs", "reflow_config",
     "decode", "encode", "generate", "noise", "tutorial_generate", "Trajectory", "integrate", "iterate",

@@ -231,6 +231,36 @@ def check_euler_maruyama_step(pkg):
     _compare("one Euler-Maruyama step", stochastic.euler_maruyama_step(f, path, g, t, x, h, z), expected)
 
 
+def check_label_dropout(pkg):
+    guidance = _module(pkg, "guidance")
+    y, p = np.tile(np.arange(4), 5000), 0.25  # 20,000 labels
+    got = guidance.drop_labels(y, p, np.random.default_rng(0))
+    if np.shape(got) != y.shape:
+        raise AssertionError(f"drop_labels: expected shape {y.shape}, got {np.shape(got)}")
+    dropped = got == guidance.NO_LABEL
+    if np.any(got[~dropped] != y[~dropped]):
+        raise AssertionError("a label that is not dropped must stay as it was")
+    if abs(dropped.mean() - p) > 5 * np.sqrt(p * (1 - p) / y.size):  # binomial, 5 standard deviations
+        raise AssertionError(f"with p_uncond = {p} about {p:.0%} of the labels should be dropped, "
+                             f"got {dropped.mean():.1%}")
+    if np.array_equal(got, guidance.drop_labels(y, p, np.random.default_rng(1))):
+        raise AssertionError("two seeds dropped the same labels: the draws must come from rng")
+
+
+def check_guided_velocity(pkg):
+    guidance = _module(pkg, "guidance")
+    _, _, x, t = _problem()
+    y = np.arange(8) % 3
+
+    def f_cond(t, x, y):  # (y + 2) x + t for label y, 0.5 x + t without one
+        return np.where(y == guidance.NO_LABEL, 0.5, y + 2.0)[:, None] * x + np.reshape(t, (-1, 1))
+
+    conditional, unconditional = (y[:, None] + 2.0) * x + t[:, None], 0.5 * x + t[:, None]
+    _compare("v_w with w = 2", guidance.guided_velocity(f_cond, y, 2.0)(t, x), 3 * conditional - 2 * unconditional)
+    _compare("v_w with w = -1 (the unconditional field)", guidance.guided_velocity(f_cond, y, -1.0)(t, x),
+             unconditional)
+
+
 #: The exercises, by the names the markers use, with their checks.
 EXERCISES = {
     "path": check_path,
@@ -241,6 +271,8 @@ EXERCISES = {
     "divergence": check_divergence,
     "velocity_to_score": check_velocity_to_score,
     "euler_maruyama_step": check_euler_maruyama_step,
+    "label_dropout": check_label_dropout,
+    "guided_velocity": check_guided_velocity,
 }
 
 

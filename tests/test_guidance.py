@@ -1,0 +1,210 @@
+import numpy as np
+import pytest
+from autograd.test_util import check_grads
+
+from npflow.data import GMM, get_dataset
+from npflow.gmm import GaussianMixture
+from npflow.guidance import (NO_LABEL, check_labels, conditional_cfm_loss, conditional_loss_and_grad, conditional_sizes,
+                             conditional_velocity, drop_labels, exact_conditional_velocity, exact_guided_velocity,
+                             guided_velocity, label_inputs)
+from npflow.metrics import nearest_mode
+from npflow.mlp import ACTIVATIONS, init_mlp
+from npflow.optim import Adam
+from npflow.oracle import exact_velocity
+from npflow.paths import LinearPath
+from npflow.sampling import generate
+
+EIGHT = get_dataset("eight_gaussians").mixture
+
+
+def labelled_draws(gmm, n, rng):
+    """n points of ``gmm`` with their labels: a component k ~ w, then m_k + s_k N(0, I)."""
+    y = rng.choice(len(gmm.weights), size=n, p=gmm.weights)  # (n,)
+    return gmm.means[y] + gmm.stds[y, None] * rng.standard_normal((n, gmm.dim)), y
+
+
+def component(gmm, k):
+    """Component k of ``gmm`` alone, with weight 1."""
+    return GaussianMixture(gmm.means[[k]], gmm.stds[[k]])
+
+
+# --- how the label enters the network ---------------------------------------------------------------
+
+def test_label_inputs_is_a_one_hot_with_the_last_slot_for_no_label():
+    one_hot = label_inputs(np.array([0, 2, NO_LABEL, 1]), num_classes=3, dtype=np.float32)
+    assert one_hot.dtype == np.float32
+    np.testing.assert_array_equal(one_hot, [[1, 0, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1], [0, 1, 0, 0]])
+
+
+@pytest.mark.parametrize("y, message", [
+    (np.array([0, 3]), "labels must be in 0..2 or NO_LABEL (-1), got 3"),
+    (np.array([0, -2]), "labels must be in 0..2 or NO_LABEL (-1), got -2"),
+    (np.array([0.0, 1.0]), "labels must be a 1-D array of signed integers, got shape (2,) and dtype float64"),
+    (np.zeros((2, 1), dtype=int), "labels must be a 1-D array of signed integers, got shape (2, 1)"),
+])
+def test_bad_labels_are_refused_in_one_line(y, message):
+    with pytest.raises(ValueError, match=r"^" + message.replace("(", r"\(").replace(")", r"\)")):
+        label_inputs(y, num_classes=3)
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh"])
+def test_the_one_hot_rows_of_the_first_layer_are_an_embedding_table(rng, activation):
+    """MLP([t, x, onehot(y)]) = act(t W_1[0] + x W_1[1:3] + E[y] + b_1) ... with E = W_1[3:], a row per label."""
+    d, K = 2, 4
+    params = init_mlp(conditional_sizes(d, [16, 8], K), rng)
+    assert params[0][0].shape == (1 + d + K + 1, 16)
+    t, x, y = rng.random(6), rng.standard_normal((6, d)), np.array([0, 3, NO_LABEL, 1, 2, NO_LABEL])
+    (W_1, b_1), *rest = params
+    E = W_1[1 + d:]  # (K + 1, 16): the embedding, row K for "no label"
+    h = ACTIVATIONS[activation](t[:, None] * W_1[0] + x @ W_1[1:1 + d] + E[np.where(y == NO_LABEL, K, y)] + b_1)
+    for W, b in rest[:-1]:
+        h = ACTIVATIONS[activation](h @ W + b)
+    expected = h @ rest[-1][0] + rest[-1][1]
+    np.testing.assert_allclose(conditional_velocity(params, t, x, y, K, activation), expected, rtol=1e-12, atol=1e-12)
+    # one time for every point, as when sampling
+    np.testing.assert_allclose(conditional_velocity(params, 0.3, x, y, K, activation),
+                               conditional_velocity(params, np.full(6, 0.3), x, y, K, activation), rtol=0, atol=1e-15)
+
+
+def test_float32_stays_float32(rng):
+    params = [(W.astype(np.float32), b.astype(np.float32)) for W, b in init_mlp(conditional_sizes(2, [8], 3), rng)]
+    x = rng.standard_normal((5, 2)).astype(np.float32)
+    assert conditional_velocity(params, 0.5, x, np.array([0, 1, 2, NO_LABEL, 0]), 3).dtype == np.float32
+
+
+# --- label dropout ----------------------------------------------------------------------------------
+
+def test_drop_labels_drops_at_the_asked_rate_and_keeps_the_rest(rng):
+    n, p = 20_000, 0.2
+    y = rng.integers(0, 8, size=n)
+    kept = y.copy()
+    dropped = drop_labels(y, p, np.random.default_rng(7))
+    np.testing.assert_array_equal(y, kept)  # the input is not touched
+    assert dropped.shape == (n,)
+    is_dropped = dropped == NO_LABEL
+    np.testing.assert_array_equal(dropped[~is_dropped], y[~is_dropped])
+    assert abs(is_dropped.sum() - n * p) < 5 * np.sqrt(n * p * (1 - p))  # binomial, 5 standard deviations
+    np.testing.assert_array_equal(drop_labels(y, p, np.random.default_rng(7)), dropped)  # same seed, same bits
+    assert not np.array_equal(drop_labels(y, p, np.random.default_rng(8)), dropped)
+
+
+def test_drop_labels_at_the_ends_and_bad_probabilities(rng):
+    y = rng.integers(0, 3, size=50)
+    np.testing.assert_array_equal(drop_labels(y, 0.0, rng), y)
+    np.testing.assert_array_equal(drop_labels(y, 1.0, rng), np.full(50, NO_LABEL))
+    for p in (-0.1, 1.5, float("nan")):
+        with pytest.raises(ValueError, match="p_uncond must be a probability in"):
+            drop_labels(y, p, rng)
+
+
+# --- the conditional loss ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("activation", ["tanh", "relu"])
+def test_conditional_loss_gradient_matches_finite_differences(rng, activation):
+    params = init_mlp(conditional_sizes(2, (6, 5), 3), rng)
+    t, x_t, u_t = rng.random(7), rng.standard_normal((7, 2)), rng.standard_normal((7, 2))
+    y = np.array([0, 1, 2, NO_LABEL, 1, NO_LABEL, 0])
+    check_grads(lambda p: conditional_cfm_loss(p, t, x_t, u_t, y, 3, activation), modes=["rev"], order=1)(params)
+    loss, _ = conditional_loss_and_grad(params, t, x_t, u_t, y, 3, activation)
+    assert loss == np.mean((conditional_velocity(params, t, x_t, y, 3, activation) - u_t) ** 2)
+
+
+# --- guidance and the exact fields -----------------------------------------------------------------
+
+@pytest.mark.parametrize("sigma_min", [0.0, 0.1])
+def test_exact_conditional_field_is_each_points_own_component_field(rng, sigma_min):
+    """GMM has unequal weights and widths: label k gives component k's field, no label the mixture's."""
+    t, x = rng.random(9), 3 * rng.standard_normal((9, 2))
+    y = np.array([0, 1, 2, NO_LABEL, 2, 1, NO_LABEL, 0, 0])
+    got = exact_conditional_velocity(GMM, sigma_min)(t, x, y)
+    for i, label in enumerate(y):
+        target = GMM if label == NO_LABEL else component(GMM, label)
+        np.testing.assert_array_equal(got[i], exact_velocity(target, sigma_min)(t[i:i + 1], x[i:i + 1])[0])
+
+
+def test_exact_guided_field_is_unconditional_at_w_minus_1_conditional_at_0_and_the_formula_between(rng):
+    t, x = rng.random(12), 3 * rng.standard_normal((12, 2))
+    y = rng.integers(0, 3, size=12)
+    f_cond, f_uncond = exact_conditional_velocity(GMM, 0.05), exact_velocity(GMM, 0.05)
+    np.testing.assert_array_equal(exact_guided_velocity(GMM, 0.05, y, -1.0)(t, x), f_uncond(t, x))
+    np.testing.assert_array_equal(exact_guided_velocity(GMM, 0.05, y, 0.0)(t, x), f_cond(t, x, y))
+    for w in (0.5, 2.0):  # from the fields of each component, written out again
+        own = np.array([exact_velocity(component(GMM, k), 0.05)(t[i:i + 1], x[i:i + 1])[0] for i, k in enumerate(y)])
+        np.testing.assert_allclose(guided_velocity(f_cond, y, w)(t, x), (1 + w) * own - w * f_uncond(t, x),
+                                   rtol=1e-13, atol=1e-13)
+    # one label for every point, and the unconditional field whatever w when no label is asked
+    np.testing.assert_array_equal(guided_velocity(f_cond, 2, 1.0)(t, x),
+                                  guided_velocity(f_cond, np.full(12, 2), 1.0)(t, x))
+    np.testing.assert_allclose(exact_guided_velocity(GMM, 0.05, NO_LABEL, 3.0)(t, x), f_uncond(t, x),
+                               rtol=0, atol=1e-14)
+
+
+def test_the_exact_guided_field_can_be_differentiated_by_autograd(rng):
+    """Its divergence (for a likelihood) by autograd, against central differences."""
+    from npflow.likelihood import divergence
+
+    f, x, h = exact_guided_velocity(GMM, 0.0, np.array([0, 1, 2, NO_LABEL]), 1.5), rng.standard_normal((4, 2)), 1e-6
+    expected = sum((f(0.4, x + h * e)[:, i] - f(0.4, x - h * e)[:, i]) / (2 * h) for i, e in enumerate(np.eye(2)))
+    np.testing.assert_allclose(divergence(f, 0.4, x)[1], expected, rtol=1e-6, atol=1e-6)
+
+
+def test_a_guidance_weight_that_is_not_finite_is_refused():
+    with pytest.raises(ValueError, match="the guidance weight w must be a finite number, got nan"):
+        guided_velocity(exact_conditional_velocity(GMM), 0, float("nan"))
+
+
+def test_samples_of_the_exact_conditional_field_are_the_asked_component():
+    """With sigma_min = 0 the field given k carries x_0 ~ N(0, I) to m_k + s_k x_0 exactly, so its
+    samples are N(m_k, s_k^2 I). One solve holds every label, a label per point."""
+    rng = np.random.default_rng(3)
+    per_class, K = 400, len(EIGHT.weights)
+    y = np.repeat(np.arange(K), per_class)
+    x_0 = rng.standard_normal((len(y), 2))
+    x_1 = generate(exact_guided_velocity(EIGHT, 0.0, y, 0.0), x_0, method="DOP853", rtol=1e-9, atol=1e-9).x[-1]
+    np.testing.assert_allclose(x_1, EIGHT.means[y] + EIGHT.stds[y, None] * x_0, rtol=0, atol=1e-6)
+    for k in range(K):  # mean and std to sampling tolerance (5 standard errors)
+        points, s_k = x_1[y == k], EIGHT.stds[k]
+        assert np.all(np.abs(points.mean(axis=0) - EIGHT.means[k]) < 5 * s_k / np.sqrt(per_class))
+        assert np.all(np.abs(points.std(axis=0, ddof=1) - s_k) < 5 * s_k / np.sqrt(2 * per_class))
+
+
+def test_guidance_keeps_the_class_narrows_it_and_pushes_it_past_its_mode():
+    """w = 2 on the exact field of eight_gaussians: every sample asked for k lands nearest mode k,
+    its class is narrower than s_k, and its centre has moved outwards, away from the other classes."""
+    rng = np.random.default_rng(4)
+    y = np.repeat(np.arange(8), 100)
+    x_1 = generate(exact_guided_velocity(EIGHT, 0.0, y, 2.0), rng.standard_normal((len(y), 2)), steps=50).x[-1]
+    assert np.all(nearest_mode(x_1, EIGHT.means) == y)
+    for k in range(8):
+        points = x_1[y == k]
+        assert np.all(points.std(axis=0, ddof=1) < 0.8 * EIGHT.stds[k])  # about 0.15 to 0.3 against 0.5
+        centre = points.mean(axis=0)
+        assert np.linalg.norm(centre) > np.linalg.norm(EIGHT.means[k]) + 0.5  # about 4.85 against 4
+
+
+# --- learning it ------------------------------------------------------------------------------------
+
+def conditional_field_errors(params, probe):
+    """Mean squared gap to the exact conditional field, per label, on points of each label's own path."""
+    t, x_t, y = probe
+    learned = conditional_velocity(params, t, x_t, y, 8, "silu")
+    exact = exact_conditional_velocity(EIGHT)(t, x_t, y)
+    return np.array([np.mean((learned[y == k] - exact[y == k]) ** 2) for k in range(8)])
+
+
+def test_a_short_training_brings_the_conditional_field_towards_the_exact_one():
+    rng = np.random.default_rng(0)
+    path = LinearPath(0.0)
+    x_1, y = labelled_draws(EIGHT, 2000, rng)
+    t = rng.random(2000)
+    probe = (t, path.sample(x_1=x_1, t=t, x_0=rng.standard_normal(x_1.shape))[0], y)
+    params, optimizer = init_mlp(conditional_sizes(2, [64, 64], 8), rng), Adam(lr=3e-3)
+    before = conditional_field_errors(params, probe)
+    for _ in range(500):
+        x_1, y = labelled_draws(EIGHT, 256, rng)
+        t, x_0 = rng.random(256), rng.standard_normal((256, 2))
+        x_t, u_t = path.sample(x_1=x_1, t=t, x_0=x_0)
+        _, grads = conditional_loss_and_grad(params, t, x_t, u_t, drop_labels(y, 0.2, rng), 8, "silu")
+        params = optimizer.step(params, grads)
+    after = conditional_field_errors(params, probe)
+    assert np.all(after < 0.1 * before), (before, after)  # about 0.02 here; 0.45 if the labels were all dropped
