@@ -457,7 +457,7 @@ def _demo(args):
 
 def main(argv=None):
     """Run the CLI; returns the exit status (0 ok, 1 training diverged, 2 bad input, 130 interrupted)."""
-    from . import memory
+    from . import memory, threads
     from .io import RunError
 
     if memory.wanted():
@@ -465,6 +465,7 @@ def main(argv=None):
 
     args = build_parser().parse_args(argv)
     try:
+        threads.use_threads(threads.command_work(vars(args)))  # BLAS threads by the work's size; see threads.py
         return args.handler(args) or 0
     except (RunError, ValueError, FileExistsError, FileNotFoundError) as error:
         print(f"npflow {args.command}: error: {error}", file=sys.stderr)
