@@ -1,7 +1,7 @@
 """PyTorch references beyond the tutorial's own loop, for benchmarks only (torch is no dependency).
 
-- ``wide_train_steps``: the tutorial's training loop, statement for statement, on a wider
-  network and d-dimensional data drawn from a fixed table (the digits network: 64-d, width 512).
+- ``wide_train_steps``: the tutorial's training loop on a wider network and d-dimensional data
+  drawn from a fixed table (the digits network: 64-d, width 512).
 - ``flow_matching_log_likelihood``: flow_matching's ``ODESolver.compute_likelihood`` (exact
   divergence, classical RK4) on the tutorial's model holding npflow's weights, moved across by
   ``npflow.plumbing.torch_bridge``.
@@ -9,42 +9,19 @@
 import math
 
 import torch
-from torch import nn, optim
 
 from npflow.plumbing.torch_bridge import to_state_dict
-from tutorial_torch import VectorField, sample_conditional_path
-
-
-def mlp(sizes):
-    """The tutorial's ``nn.Sequential``: Linear layers of ``sizes`` with a ReLU between them."""
-    layers = []
-    for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
-        layers += [nn.Linear(fan_in, fan_out), nn.ReLU()]
-    return nn.Sequential(*layers[:-1])
+from tutorial_torch import VectorField, torch_train_steps
 
 
 def wide_train_steps(steps, data, batch_size=256, hidden=(512, 512)):
-    """A function running ``steps`` steps of the tutorial's loop on rows of ``data`` (n, d), a fresh model each call."""
+    """The tutorial's loop (``torch_train_steps``) on a wider network, with x_1 drawn from the rows of ``data`` (n, d)."""
     table = torch.from_numpy(data).float()
-    dim = table.shape[1]
 
-    def run():
-        net = mlp([dim + 1, *hidden, dim])
-        optimizer = optim.Adam(net.parameters(), lr=1e-3)
-        for step in range(steps):
-            net.train()
-            t = torch.rand(batch_size)
-            x1 = table[torch.randint(0, len(table), (batch_size,))]  # in place of sample_target_data
-            x_t, u_true = sample_conditional_path(x1, t)
-            u_pred = net(torch.cat([t.unsqueeze(-1), x_t], dim=1))  # VectorField.forward
-            loss = ((u_pred - u_true) ** 2).mean()
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            if step % 1000 == 0:
-                loss.item()  # the tutorial prints this value here
+    def sample_rows(batch_size):
+        return table[torch.randint(0, len(table), (batch_size,))]
 
-    return run
+    return torch_train_steps(steps, batch_size, hidden, dim=table.shape[1], sample_data=sample_rows)
 
 
 def flow_matching_log_likelihood(params, x, steps=100):

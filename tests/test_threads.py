@@ -53,6 +53,7 @@ def test_the_count_reaches_openblas(one_thread_after):
 
 def test_command_work_reads_the_arguments_and_the_run(tmp_path):
     assert threads.command_work({}) == 128 * 128 * 128  # the tutorial's batch and width
+    assert threads.command_work({"command": "demo", "n": 4000}) == 128 * 128 * 128  # the demo's time is training
     assert threads.command_work({"batch_size": 256, "hidden": (512, 64)}) == 256 * 512 * 512
     assert threads.command_work({"n": 1024, "run_dir": str(tmp_path / "none")}) == 1024 * 128 * 128
     save_run(str(tmp_path / "run"), start_run(TrainConfig(hidden=(32, 96), batch_size=64)))

@@ -45,10 +45,11 @@ __all__ = ["PAYS_FROM", "SETTING", "use_threads", "threads_for", "requested", "c
 SETTING = "NPFLOW_THREADS"
 
 #: Multiply-adds of a command's largest matrix product from which a second thread pays on an
-#: idle machine. A provisional value from single products timed on a quiet 2-core machine (1.6
-#: to 2 times as fast from 4 to 17 million); whole training steps gain less, and
-#: ``benchmarks/bench.py`` measures them at 1 and 2 threads to place it better.
-PAYS_FROM = 2 ** 24  # e.g. batch 1,024 at width 128, batch 256 at width 256
+#: idle machine. Provisional: single products ran 1.6 to 2 times as fast on two threads from 2
+#: million multiply-adds up (a quiet 2-core machine), but a whole training step at the tutorial's
+#: size (2 million) gained nothing, most of its time being elementwise work in one thread. The
+#: rows "2 threads against 1" of ``benchmarks/bench.py``, run on an idle machine, place it.
+PAYS_FROM = 2 ** 24  # about 16.8 million: batch 1,024 at width 128, batch 256 at width 256
 
 # OpenBLAS's name for its setter, and the names in the wheels of NumPy (64-bit integers) and SciPy
 _SETTERS = ("openblas_set_num_threads", "openblas_set_num_threads64_", "scipy_openblas_set_num_threads",
@@ -141,10 +142,13 @@ def command_work(options):
     """Multiply-adds of the largest matrix product an ``npflow`` command does: rows x width^2.
 
     ``options`` are the command's parsed arguments, as a dict: the rows are ``batch_size``
-    (train), ``pairs`` (reflow) or ``n`` (sample, evaluate, plot, demo); the width is the widest
-    of ``hidden`` (train) or of the run that ``run_dir`` or ``resume`` names. What is not given
-    is the tutorial's (batch 128, widths 128, 128).
+    (train), ``pairs`` (reflow) or ``n`` (sample, evaluate, plot); the width is the widest of
+    ``hidden`` (train) or of the run that ``run_dir`` or ``resume`` names. What is not given is
+    the tutorial's (batch 128, widths 128, 128), and so is ``demo``'s, whose time goes into
+    training the tutorial's recipe.
     """
+    if options.get("command") == "demo":
+        return 128 * 128 * 128
     saved = _saved_config(options.get("run_dir") or options.get("resume"))
     rows = options.get("batch_size") or options.get("pairs") or options.get("n") or saved.get("batch_size") or 128
     width = max(options.get("hidden") or saved.get("hidden") or (128,))
