@@ -5,9 +5,10 @@ product large enough among them. For npflow's usual sizes that buys little and r
 2-core machine, with the tutorial's recipe (batch 128, width 128), ``npflow train`` took 3.2 s
 with one thread or two when the machine was idle; with one other CPU-bound process running it
 took 3.1 to 3.6 s with one thread, and 12 to 83 s with two: a product split in two waits for
-the half whose thread the scheduler has just taken away. Measured the same way, a (256, 512) x
-(512, 512) float32 product took 1.0 ms with one thread and 36 ms with two. On an idle machine
-a second thread does pay for large products: a (1024, 128) x (128, 128) one ran 1.9 times as fast.
+the half whose thread the scheduler has just taken away. On the same machine busy with other
+work, a (256, 512) x (512, 512) float32 product took 1.0 ms with one thread and 36 ms with two.
+On an idle machine a second thread does pay for large products: a (1024, 128) x (128, 128) one
+ran 1.9 times as fast.
 
 **The setting.** ``NPFLOW_THREADS``, read when the ``npflow`` command starts:
 
@@ -27,8 +28,9 @@ loaded later keeps its own default: SciPy's comes with ``scipy.linalg``, which n
 training and sampling do not use.
 Elsewhere (no ``/proc``, or a BLAS other than OpenBLAS, such as Accelerate or MKL) nothing
 changes: set ``OPENBLAS_NUM_THREADS``, ``OMP_NUM_THREADS`` or ``MKL_NUM_THREADS`` before
-Python starts. The thread count changes the speed only: each entry of a product is summed in
-the same order whichever thread computes it.
+Python starts. The thread count changes the speed only: OpenBLAS splits a product by blocks of
+its result, each summed in the same order by whichever thread computes it, so a training run
+gives the same bits at one thread and at two (``tests/test_threads.py``).
 
 The ``npflow`` command, the examples and the test suite apply the setting when they start.
 Importing npflow does not: the thread count belongs to the whole process, so a program or
