@@ -136,6 +136,17 @@ def test_sinkhorn_draws_partners_from_the_plans_rows():
     assert np.mean(same) == pytest.approx(2 * p, abs=0.03)  # 4,000 draws: a standard error of 0.007
 
 
+def test_partners_are_drawn_with_their_rows_probabilities():
+    from npflow.couplings import _draw_from_rows
+
+    plan = np.array([[0.0, 1.0, 3.0, 0.0], [2.0, 0.0, 0.0, 2.0], [1e-9, 0.0, 0.0, 0.0]])  # rows of unequal mass
+    draws = np.array([_draw_from_rows(plan, np.random.default_rng(seed)) for seed in range(4000)])  # (4000, 3)
+    for row, probabilities in zip(draws.T, plan / plan.sum(axis=1, keepdims=True)):
+        frequencies = np.bincount(row, minlength=4) / len(row)
+        np.testing.assert_allclose(frequencies, probabilities, atol=0.03)  # a standard error of at most 0.008
+        assert np.all(frequencies[probabilities == 0] == 0)  # an entry without mass is never drawn
+
+
 def test_sinkhorn_is_reproducible_from_the_rng(rng):
     x_0, x_1 = rng.standard_normal((64, 2)), get_dataset("moons").sample(64, rng)
     first, again, other = (sinkhorn(x_0, x_1, np.random.default_rng(seed))[1] for seed in (7, 7, 8))
