@@ -15,7 +15,7 @@ from tutorial_torch import VectorField, torch_train_steps
 
 
 def wide_train_steps(steps, data, batch_size=256, hidden=(512, 512)):
-    """The tutorial's loop (``torch_train_steps``) on a wider network, with x_1 drawn from the rows of ``data`` (n, d)."""
+    """The tutorial's loop (``torch_train_steps``) on a wider network, x_1 drawn from the rows of ``data`` (n, d)."""
     table = torch.from_numpy(data).float()
 
     def sample_rows(batch_size):

@@ -63,8 +63,8 @@ def test_sinkhorn_solves_the_two_by_two_case_by_hand(epsilon):
     gives p^2 / (1/2 - p)^2 = exp(D / eps) with D = C_12 + C_21 - C_11 - C_22: p = 1 / (2 (1 + exp(-D / (2 eps))))."""
     cost = np.array([[0.3, 1.5], [2.0, 0.1]])
     p = 1 / (2 * (1 + np.exp(-(1.5 + 2.0 - 0.3 - 0.1) / (2 * epsilon))))
-    np.testing.assert_allclose(entropic_plan(cost, epsilon, tol=1e-13, max_iterations=10_000), [[p, 0.5 - p], [0.5 - p, p]],
-                               rtol=1e-10)
+    plan = entropic_plan(cost, epsilon, tol=1e-13, max_iterations=10_000)
+    np.testing.assert_allclose(plan, [[p, 0.5 - p], [0.5 - p, p]], rtol=1e-10)
 
 
 def test_sinkhorn_plan_has_uniform_marginals(rng):
