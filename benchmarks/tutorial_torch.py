@@ -11,11 +11,11 @@ from torch import nn, optim
 
 
 class VectorField(nn.Module):
-    """The tutorial's network: an MLP on [t, x] (widths ``hidden``, 128 and 128 in the tutorial)."""
+    """The tutorial's network: an MLP on [t, x] (widths ``hidden``, 128 and 128 in the tutorial; x in R^dim)."""
 
-    def __init__(self, hidden=(128, 128)):
+    def __init__(self, hidden=(128, 128), dim=2):
         super().__init__()
-        sizes = [2 + 1, *hidden, 2]
+        sizes = [dim + 1, *hidden, dim]
         layers = []
         for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
             layers += [nn.Linear(fan_in, fan_out), nn.ReLU()]
@@ -66,17 +66,20 @@ def torch_model(hidden=(128, 128), params=None):
     return model, field
 
 
-def torch_train_steps(steps, batch_size=128, hidden=(128, 128)):
-    """A function that runs ``steps`` steps of the tutorial's training loop (a fresh model each call)."""
+def torch_train_steps(steps, batch_size=128, hidden=(128, 128), dim=2, sample_data=sample_target_data):
+    """A function that runs ``steps`` steps of the tutorial's training loop (a fresh model each call).
+
+    ``dim`` and ``sample_data(batch_size)`` replace the tutorial's 2-D target, for wider benchmarks.
+    """
 
     def run():
         device = torch.device("cpu")
-        model = VectorField(hidden).to(device)
+        model = VectorField(hidden, dim).to(device)
         optimizer = optim.Adam(model.parameters(), lr=1e-3)
         for step in range(steps):
             model.train()
             t = torch.rand(batch_size, device=device)
-            x1 = sample_target_data(batch_size).to(device)
+            x1 = sample_data(batch_size).to(device)
             x_t, u_true = sample_conditional_path(x1, t)
             u_pred = model(t, x_t)
             loss = ((u_pred - u_true) ** 2).mean()

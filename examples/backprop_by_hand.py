@@ -24,11 +24,13 @@ import npflow
 from npflow import backprop
 from npflow.optim import tree_flatten
 from npflow.train import loss_and_grad
+from npflow.plumbing.threads import use_threads
 
 parser = argparse.ArgumentParser(description="Backprop by hand against autograd and finite differences.")
 parser.add_argument("--quick", action="store_true", help="fewer timing repeats")
 parser.add_argument("--out", default="backprop_out", help="folder for the figure [backprop_out]")
 args = parser.parse_args()
+use_threads()  # one BLAS thread for work this small (NPFLOW_THREADS overrides; see npflow/plumbing/threads.py)
 rng = np.random.default_rng(0)
 
 # %% [markdown]

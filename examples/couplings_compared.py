@@ -35,12 +35,14 @@ from matplotlib.figure import Figure
 import npflow
 import npflow.plumbing.plot
 from npflow.metrics import straightness, wasserstein2
+from npflow.plumbing.threads import use_threads
 
 parser = argparse.ArgumentParser(description="Independent vs OT vs reflow couplings: W2 after few Euler steps.")
 parser.add_argument("--quick", action="store_true", help="short training and few points (seconds)")
 parser.add_argument("--out", default="couplings_compared_out",
                     help="folder for the table and the figure [couplings_compared_out]")
 args = parser.parse_args()
+use_threads()  # one BLAS thread for work this small (NPFLOW_THREADS overrides; see npflow/plumbing/threads.py)
 
 # %% [markdown]
 # ## 1. Three models per dataset

@@ -23,11 +23,13 @@ import numpy as np
 
 import npflow
 from npflow.plumbing import plot
+from npflow.plumbing.threads import use_threads
 
 parser = argparse.ArgumentParser(description="Likelihood by the reverse ODE, and the density it draws.")
 parser.add_argument("--quick", action="store_true", help="a shorter training run and a coarser grid (under a minute)")
 parser.add_argument("--out", default="likelihood_out", help="folder for the figure [likelihood_out]")
 args = parser.parse_args()
+use_threads()  # one BLAS thread for work this small (NPFLOW_THREADS overrides; see npflow/plumbing/threads.py)
 rng = np.random.default_rng(0)
 
 # %% [markdown]

@@ -27,12 +27,14 @@ from matplotlib.figure import Figure
 
 import npflow
 from npflow.metrics import energy_distance, mode_fractions, mode_stds
+from npflow.plumbing.threads import use_threads
 
 parser = argparse.ArgumentParser(description=__doc__ or "The tutorial's sampler next to the correct one.")
 parser.add_argument("--run", help="a run directory from 'npflow train' (default: train the seed's recipe)")
 parser.add_argument("--quick", action="store_true", help="1,500 training steps and 1,000 samples (under a minute)")
 parser.add_argument("--out", default="sampler_pitfall_out", help="folder for the figure [sampler_pitfall_out]")
 args = parser.parse_args()
+use_threads()  # one BLAS thread for work this small (NPFLOW_THREADS overrides; see npflow/plumbing/threads.py)
 
 # %% [markdown]
 # ## 1. A trained field

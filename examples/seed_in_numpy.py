@@ -20,11 +20,13 @@ import npflow
 from npflow.plumbing import plot
 from npflow.metrics import energy_distance, mode_fractions
 from npflow.solvers import rk4_stages
+from npflow.plumbing.threads import use_threads
 
 parser = argparse.ArgumentParser(description="The seed tutorial in NumPy, one piece at a time.")
 parser.add_argument("--quick", action="store_true", help="1,500 training steps instead of 10,000 (under a minute)")
 parser.add_argument("--out", default="seed_in_numpy_out", help="folder for the figures [seed_in_numpy_out]")
 args = parser.parse_args()
+use_threads()  # one BLAS thread for work this small (NPFLOW_THREADS overrides; see npflow/plumbing/threads.py)
 rng = np.random.default_rng(42)  # the one source of randomness
 
 # %% [markdown]

@@ -23,11 +23,13 @@ import numpy as np
 from matplotlib.figure import Figure
 
 import npflow
+from npflow.plumbing.threads import use_threads
 
 parser = argparse.ArgumentParser(description="ODE solvers compared on the exact flow of a Gaussian mixture.")
 parser.add_argument("--quick", action="store_true", help="fewer points and step counts (seconds)")
 parser.add_argument("--out", default="solvers_compared_out", help="folder for the figure [solvers_compared_out]")
 args = parser.parse_args()
+use_threads()  # one BLAS thread for work this small (NPFLOW_THREADS overrides; see npflow/plumbing/threads.py)
 
 # %% [markdown]
 # ## 1. The test problem: noise carried to a mixture with unequal modes

@@ -18,11 +18,13 @@ matplotlib.use("Agg")
 
 import npflow
 from npflow.plumbing import plot
+from npflow.plumbing.threads import use_threads
 
 parser = argparse.ArgumentParser(description="Watch the learned field converge to the exact one.")
 parser.add_argument("--quick", action="store_true", help="2,000 steps instead of 10,000 (under a minute)")
 parser.add_argument("--out", default="watching_training_out", help="folder for the figures [watching_training_out]")
 args = parser.parse_args()
+use_threads()  # one BLAS thread for work this small (NPFLOW_THREADS overrides; see npflow/plumbing/threads.py)
 
 # %% [markdown]
 # ## 1. Train, logging the field error and keeping snapshots of the weights

@@ -14,7 +14,7 @@ from typing import Optional
 
 import numpy as np
 
-from .couplings import COUPLING_NAMES, load_pairs
+from .couplings import COUPLING_NAMES, OT_REG, load_pairs
 from .data import get_dataset, get_source, is_data_file
 from .mlp import ACTIVATIONS, init_mlp, layer_sizes, velocity
 from .optim import Adam
@@ -64,8 +64,8 @@ class TrainConfig:
         batches: about twice as fast, to single precision. The random draws are the same.
     coupling : str
         How noise and data are paired in a batch: ``"independent"`` (the tutorial's), ``"ot"``
-        (minibatch optimal transport) or ``"pairs"`` (whole pairs from ``pairs_file``), see
-        ``npflow.couplings``.
+        (minibatch optimal transport), ``"sinkhorn"`` (entropic optimal transport, pairs drawn
+        from its plan) or ``"pairs"`` (whole pairs from ``pairs_file``), see ``npflow.couplings``.
     path : str
         The conditional path: ``"linear"`` (the tutorial's, with sigma_min), ``"icfm"`` (the
         straight line blurred by a constant sigma_min) or ``"vp"`` (the variance-preserving
@@ -76,6 +76,9 @@ class TrainConfig:
     pairs_file : str
         With ``coupling="pairs"``: an ``.npz`` file of pairs ``x_0``, ``x_1`` (``npflow.reflow``
         writes one). Empty otherwise.
+    ot_reg : float
+        With ``coupling="sinkhorn"``: the blur eps of entropic OT, relative to the batch's mean
+        squared distance (0 would be exact OT, large values the independent coupling).
     """
 
     dataset: str = "two_gaussians"
@@ -94,6 +97,7 @@ class TrainConfig:
     path: str = "linear"
     source: str = "gaussian"
     pairs_file: str = ""
+    ot_reg: float = OT_REG
 
     def __post_init__(self):
         if not is_data_file(self.dataset):
@@ -130,6 +134,8 @@ class TrainConfig:
             raise ValueError(f"pairs_file must be a file name, got {self.pairs_file!r}")
         if (self.coupling == "pairs") != bool(self.pairs_file):
             raise ValueError("coupling 'pairs' and a pairs_file go together: give both or neither")
+        if not (isinstance(self.ot_reg, (int, float)) and math.isfinite(self.ot_reg) and self.ot_reg > 0):
+            raise ValueError(f"ot_reg must be a finite positive number, got {self.ot_reg!r}")
 
     @property
     def dim(self):

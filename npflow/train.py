@@ -35,7 +35,7 @@ import numpy as np
 from autograd.extend import defvjp, primitive
 
 from . import backprop
-from .couplings import COUPLINGS, draw_pairs, load_pairs
+from .couplings import coupling_for, draw_pairs, load_pairs
 from .data import get_dataset, get_source
 from .metrics import field_error
 from .mlp import velocity
@@ -149,11 +149,11 @@ def batch_sampler(config):
     else:
         dataset = get_dataset(config.dataset)
         sample_data, sample_source = dataset.sample, get_source(config.source, dataset.dim).sample
-        pair = COUPLINGS[config.coupling]
+        pair = coupling_for(config.coupling, config.ot_reg)
 
         def coupled(n, rng):
             x_0, x_1, t = draw_batch(sample_data, n, rng, sample_source)
-            x_0, x_1 = pair(x_0, x_1)
+            x_0, x_1 = pair(x_0, x_1, rng)
             return x_0, x_1, t
 
     def draw(n, rng):

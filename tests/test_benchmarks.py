@@ -13,4 +13,7 @@ def test_benchmark_runs_and_writes_a_table(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     table = out.read_text().splitlines()
     assert table[0].startswith("| measurement | npflow |")
-    assert any(line.startswith("| train step, MLP 3-128-128-2") for line in table)
+    for row in ("train step, MLP 3-128-128-2", "npflow sample RUN, default flags", "npflow train, tutorial recipe",
+                "train step, batch 256, --coupling ot", "one-Euler-step W2, moons", "train step, 64-d, width 512",
+                "--recipe fast against the tutorial's"):
+        assert any(line.startswith(f"| {row}") for line in table), row

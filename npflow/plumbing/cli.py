@@ -200,8 +200,10 @@ def _add_recipe_options(recipe):
            type=ema_decay, metavar="DECAY")
     option("dtype", "precision of the weights and batches; float32 is about twice as fast",
            choices=["float64", "float32"])
-    option("coupling", "pair noise and data in a batch independently, by optimal transport, or take whole pairs "
-                       "from --pairs-file", choices=COUPLING_NAMES)
+    option("coupling", "pair noise and data in a batch independently, by optimal transport (exact, or entropic "
+                       "by Sinkhorn), or take whole pairs from --pairs-file", choices=COUPLING_NAMES)
+    option("ot_reg", "with --coupling sinkhorn: the blur eps, relative to the batch's mean squared distance",
+           type=positive_float, metavar="EPS")
     option("pairs_file", "with --coupling pairs: arrays x_0 and x_1 of shape (N, d), e.g. from 'npflow reflow'",
            metavar="FILE.npz")
     option("path", "conditional path: the tutorial's linear one, icfm (the straight line blurred by a constant "
@@ -534,7 +536,7 @@ def _demo(args):
 
 def main(argv=None):
     """Run the CLI; returns the exit status (0 ok, 1 training diverged, 2 bad input, 130 interrupted)."""
-    from . import memory
+    from . import memory, threads
     from .io import RunError
 
     if memory.wanted():
@@ -542,6 +544,7 @@ def main(argv=None):
 
     args = build_parser().parse_args(argv)
     try:
+        threads.use_threads(threads.command_work(vars(args)))  # BLAS threads by the work's size; see threads.py
         return args.handler(args) or 0
     except (RunError, ValueError, FileExistsError, FileNotFoundError) as error:
         print(f"npflow {args.command}: error: {error}", file=sys.stderr)
