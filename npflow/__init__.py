@@ -34,9 +34,9 @@ from .train import TrainingDiverged, TrainingInterrupted, cfm_loss, train, train
 
 __all__ = [
     "DATASETS", "get_dataset", "two_gaussians", "GaussianMixture", "RunError", "load_run", "save_run", "save_pairs",
-    "log_likelihood", "average_velocity", "exact_average_velocity", "meanflow_loss", "meanflow_sample",
-    "meanflow_sizes", "field_error", "init_mlp", "mlp", "velocity", "SGD", "Adam", "exact_velocity",
+    "log_likelihood", "field_error", "init_mlp", "mlp", "velocity", "SGD", "Adam", "exact_velocity",
     "LinearPath", "VPPath", "ICFMPath", "reflow_pairs", "reflow_config",
+    "average_velocity", "exact_average_velocity", "meanflow_loss", "meanflow_sample", "meanflow_sizes",
     "decode", "encode", "generate", "noise", "tutorial_generate", "Trajectory", "integrate", "iterate",
     "Run", "TrainConfig", "start_run", "TrainingDiverged", "TrainingInterrupted", "cfm_loss", "train", "training_step",
 ]
