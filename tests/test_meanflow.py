@@ -44,10 +44,11 @@ def check_meanflow_target(pkg):
     Its oracle: the network on [s, e - s, x] written again in NumPy (tanh, so that it is smooth),
     and the total derivative along the tangent (v_s, 1, 0) by central differences.
     """
-    from npflow.teach import _compare, _module, _problem
+    from npflow.teach import _compare, _module
 
-    rng, x_1, s, x_0 = _problem()
-    e = s + (1 - s) * rng.random(len(s))  # an end after each start
+    rng = np.random.default_rng(0)
+    x_0, x_1, s = rng.standard_normal((8, 2)), 3 * rng.standard_normal((8, 2)), rng.random(8)
+    e = s + (1 - s) * rng.random(8)  # an end after each start
     e[:2] = s[:2]  # two flow-matching pairs, where the target is v_s itself
     params = [(rng.standard_normal((4, 6)), rng.standard_normal(6)),
               (rng.standard_normal((6, 2)), rng.standard_normal(2))]
