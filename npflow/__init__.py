@@ -22,6 +22,7 @@ from .guidance import (NO_LABEL, conditional_velocity, drop_labels, exact_condit
                        guided_velocity)
 from .plumbing.io import RunError, load_run, save_pairs, save_run
 from .likelihood import log_likelihood
+from .meanflow import average_velocity, exact_average_velocity, meanflow_loss, meanflow_sample, meanflow_sizes
 from .metrics import field_error
 from .mlp import init_mlp, mlp, velocity
 from .optim import SGD, Adam
@@ -42,6 +43,7 @@ __all__ = [
     "RunError", "load_run", "save_run", "save_pairs",
     "log_likelihood", "field_error", "init_mlp", "mlp", "velocity", "SGD", "Adam", "exact_velocity",
     "LinearPath", "VPPath", "ICFMPath", "reflow_pairs", "reflow_config",
+    "average_velocity", "exact_average_velocity", "meanflow_loss", "meanflow_sample", "meanflow_sizes",
     "decode", "encode", "generate", "noise", "tutorial_generate", "Trajectory", "integrate", "iterate",
     "Run", "TrainConfig", "start_run", "TrainingDiverged", "TrainingInterrupted", "cfm_loss", "train", "training_step",
     "score_from_velocity", "velocity_from_score", "velocity_from_prediction", "sde_generate", "ddpm_generate",

@@ -1,0 +1,239 @@
+import math
+
+import autograd
+import autograd.numpy as anp
+import numpy as np
+import pytest
+from autograd.test_util import check_grads
+from numpy.testing import assert_allclose
+from scipy.integrate import solve_ivp
+
+import npflow
+from npflow.backprop import numerical_gradient
+from npflow.data import TWO_GAUSSIANS, two_gaussians
+from npflow.gmm import GaussianMixture
+from npflow.meanflow import (average_velocity, average_velocity_jvp, draw_times, exact_average_velocity,
+                             meanflow_loss, meanflow_loss_and_grad, meanflow_sample, meanflow_sizes, meanflow_target,
+                             network_input)
+from npflow.mlp import init_mlp
+from npflow.optim import Adam, tree_flatten
+from npflow.oracle import exact_velocity
+from npflow.paths import LinearPath
+from npflow.teach import strip_exercises
+from npflow.train import mean_squared_error
+
+# Unequal weights and stds, and sigma_min > 0 where it applies: no symmetry to hide a mistake.
+GMM = GaussianMixture([[-3.0, 1.0], [2.0, -1.0]], std=[0.6, 1.2], weights=[0.3, 0.7])
+
+#: The activations written again in plain autograd.numpy, which autograd's forward mode can trace.
+PLAIN_ACTIVATIONS = {"relu": lambda z: anp.maximum(z, 0.0), "silu": lambda z: z / (1.0 + anp.exp(-z)),
+                     "tanh": anp.tanh}
+
+
+def tight_flow(f, x, s, e):
+    """x carried by dx/dt = f(t, x) from time s to e, by solve_ivp at 1e-12: the reference flow."""
+    n, d = x.shape
+    solution = solve_ivp(lambda t, y: f(t, y.reshape(n, d)).ravel(), (s, e), x.ravel(), method="DOP853",
+                         rtol=1e-12, atol=1e-12)
+    return solution.y[:, -1].reshape(n, d)
+
+
+def check_meanflow_target(pkg):
+    """The grader's check of the ``meanflow_target`` exercise, in the style of ``npflow.teach``.
+
+    Its oracle: the network on [s, e - s, x] written again in NumPy (tanh, so that it is smooth),
+    and the total derivative along the tangent (v_s, 1, 0) by central differences.
+    """
+    from npflow.teach import _compare, _module
+
+    rng = np.random.default_rng(0)
+    x_0, x_1, s = rng.standard_normal((8, 2)), 3 * rng.standard_normal((8, 2)), rng.random(8)
+    e = s + (1 - s) * rng.random(8)  # an end after each start
+    e[:2] = s[:2]  # two flow-matching pairs, where the target is v_s itself
+    params = [(rng.standard_normal((4, 6)), rng.standard_normal(6)),
+              (rng.standard_normal((6, 2)), rng.standard_normal(2))]
+    x_s, v_s = s[:, None] * x_1 + (1 - s[:, None]) * x_0, x_1 - x_0
+
+    def u(x, start):  # u_theta(x, start, e), e fixed
+        hidden = np.tanh(np.column_stack([start, e - start, x]) @ params[0][0] + params[0][1])
+        return hidden @ params[1][0] + params[1][1]
+
+    h = 1e-6
+    du_ds = (u(x_s + h * v_s, s + h) - u(x_s - h * v_s, s - h)) / (2 * h)  # along (v_s, 1, 0)
+    got = _module(pkg, "meanflow").meanflow_target(params, x_s, s, e, v_s, "tanh")
+    _compare("u_tgt = v_s + (e - s) du/ds", got, v_s + (e - s)[:, None] * du_ds, rtol=1e-6, atol=1e-7)
+
+
+# --- the network and its JVP ---------------------------------------------------------------------
+
+def test_network_input_is_start_length_position():
+    x = np.array([[7.0, 8.0], [9.0, 10.0]])
+    assert_allclose(network_input(x, np.array([0.1, 0.5]), np.array([0.4, 0.5])),
+                    [[0.1, 0.3, 7.0, 8.0], [0.5, 0.0, 9.0, 10.0]])
+    assert meanflow_sizes(3, (16, 8)) == [5, 16, 8, 3]
+    assert network_input(x.astype(np.float32), 0.25, 1.0).dtype == np.float32
+
+
+@pytest.mark.parametrize("activation", ["relu", "silu", "tanh"])
+def test_forward_chain_rule_matches_autograd_forward_mode(rng, activation):
+    params = init_mlp(meanflow_sizes(2, (16, 16)), rng)
+    x, dx = rng.standard_normal((2, 10, 2))
+    s, e = np.sort(rng.random((2, 10)), axis=0)
+    ds, de = rng.standard_normal((2, 10))
+
+    def network(z):  # z = [x, s, e] in columns; the same network, traced by autograd
+        h = anp.concatenate([z[:, 2:3], z[:, 3:4] - z[:, 2:3], z[:, :2]], axis=1)
+        for W, b in params[:-1]:
+            h = PLAIN_ACTIVATIONS[activation](h @ W + b)
+        return h @ params[-1][0] + params[-1][1]
+
+    u_expected, du_expected = autograd.make_jvp(network)(np.column_stack([x, s, e]))(np.column_stack([dx, ds, de]))
+    u, du = average_velocity_jvp(params, x, s, e, dx, ds, de, activation)
+    assert_allclose(u, u_expected, rtol=1e-12, atol=1e-12)
+    assert_allclose(du, du_expected, rtol=1e-12, atol=1e-12)
+    assert_allclose(average_velocity(params, x, s, e, activation), u_expected, rtol=1e-12, atol=1e-12)
+
+
+# --- the target and the loss ---------------------------------------------------------------------
+
+def test_target_against_central_differences():
+    check_meanflow_target(npflow)
+
+
+def test_the_target_is_an_exercise_and_its_check_can_fail(monkeypatch):
+    with open(npflow.meanflow.__file__) as file:
+        assert strip_exercises(file.read())[1] == ["meanflow_target"]
+
+    def paper_sign(params, x_s, s, e, v_s, activation="relu"):  # v_s - (e - s) du/ds: the sign not reversed
+        return 2 * v_s - meanflow_target(params, x_s, s, e, v_s, activation)
+
+    monkeypatch.setattr(npflow.meanflow, "meanflow_target", paper_sign)
+    with pytest.raises(AssertionError, match="u_tgt"):
+        check_meanflow_target(npflow)
+
+
+def test_target_and_loss_are_flow_matching_where_the_interval_is_empty(rng):
+    params = init_mlp(meanflow_sizes(2, (16,)), rng)
+    x_s, v_s = rng.standard_normal((2, 12, 2))
+    s = rng.random(12)
+    assert_allclose(meanflow_target(params, x_s, s, s, v_s), v_s, rtol=0, atol=0)
+    cfm = np.mean((average_velocity(params, x_s, s, s) - v_s) ** 2)
+    assert meanflow_loss(params, x_s, s, s, v_s) == pytest.approx(cfm, rel=1e-14)
+
+
+def test_loss_gradient_stops_at_the_target(rng):
+    params = init_mlp(meanflow_sizes(2, (8,)), rng)
+    x_s, v_s = rng.standard_normal((2, 12, 2))
+    s, e = draw_times(12, rng, share_equal=0.25)
+    u_tgt = meanflow_target(params, x_s, s, e, v_s, "tanh")
+
+    def loss_given_target(p):  # the same loss with the target a constant, as stop_gradient makes it
+        return mean_squared_error(average_velocity(p, x_s, s, e, "tanh"), u_tgt)
+
+    check_grads(loss_given_target, modes=["rev"], order=1)(params)
+    loss, grads = meanflow_loss_and_grad(params, x_s, s, e, v_s, "tanh")
+    assert loss == pytest.approx(loss_given_target(params), rel=1e-14)
+    assert_allclose(tree_flatten(grads), tree_flatten(autograd.grad(loss_given_target)(params)), rtol=1e-12, atol=1e-14)
+    # The stop matters: differentiating the target too would give another gradient.
+    whole = numerical_gradient(lambda p: meanflow_loss(p, x_s, s, e, v_s, "tanh"), params)
+    assert not np.allclose(tree_flatten(whole), tree_flatten(grads), rtol=1e-2, atol=1e-4)
+
+
+# --- times and sampling --------------------------------------------------------------------------
+
+def test_draw_times_gives_ordered_intervals_with_the_share_of_empty_ones():
+    s, e = draw_times(1000, np.random.default_rng(3), share_equal=0.75)
+    assert s.shape == e.shape == (1000,)
+    assert np.all((0 <= s) & (s <= e) & (e <= 1))
+    assert np.sum(s == e) == 750
+    assert np.mean(e[s < e] - s[s < e]) == pytest.approx(1 / 3, abs=0.05)  # |U - U'| has mean 1/3
+    again = draw_times(1000, np.random.default_rng(3), share_equal=0.75)
+    assert_allclose(again, (s, e), rtol=0, atol=0)
+    assert np.sum(np.equal(*draw_times(100, np.random.default_rng(0), share_equal=0.0))) == 0
+    assert np.sum(np.equal(*draw_times(100, np.random.default_rng(0), share_equal=1.0))) == 100
+    with pytest.raises(ValueError, match=r"^share_equal must be in \[0, 1\], got 1.5$"):
+        draw_times(10, np.random.default_rng(0), share_equal=1.5)
+
+
+def test_sampler_is_exact_for_any_steps_with_the_exact_average_velocity():
+    def u(x, s, e):  # dx/dt = -x: x_e = x_s exp(-(e - s)), so u = x_s (exp(-(e - s)) - 1) / (e - s)
+        return x * (math.expm1(-(e - s)) / (e - s))  # a Python float, so float32 stays float32
+
+    x_0 = np.array([[1.0, -2.0], [0.5, 3.0]], dtype=np.float32)
+    for steps in (1, 2, 5):
+        traj = meanflow_sample(u, x_0, steps)
+        assert traj.x.shape == (steps + 1, 2, 2) and traj.nfe == steps and traj.method == "meanflow"
+        assert_allclose(traj.t, np.linspace(0, 1, steps + 1), rtol=0, atol=0)
+        assert_allclose(traj.x, x_0 * np.exp(-traj.t)[:, None, None], rtol=1e-6)
+        assert traj.x.dtype == np.float32
+    with pytest.raises(ValueError, match="^steps must be a positive integer, got 0$"):
+        meanflow_sample(u, x_0, 0)
+
+
+# --- the exact average velocity ------------------------------------------------------------------
+
+def test_exact_average_velocity_over_an_empty_interval_is_the_exact_field(rng):
+    x = rng.standard_normal((20, 2)) * 3
+    s = rng.random(20)
+    assert_allclose(exact_average_velocity(GMM, 0.05)(x, s, s), exact_velocity(GMM, 0.05)(s, x), rtol=1e-12)
+
+
+def test_exact_average_velocity_jumps_where_the_tight_ode_goes(rng):
+    v, u = exact_velocity(GMM, 0.05), exact_average_velocity(GMM, 0.05)
+    x_0 = rng.standard_normal((30, 2))
+    x_1 = tight_flow(v, x_0, 0.0, 1.0)
+    assert_allclose(x_0 + u(x_0, 0.0, 1.0), x_1, rtol=1e-8, atol=1e-8)
+    for steps in (2, 3):  # exact for any number of steps
+        assert_allclose(meanflow_sample(u, x_0, steps).x[-1], x_1, rtol=1e-8, atol=1e-8)
+    # a different interval for every point
+    s = rng.random(5) * 0.8
+    e = s + rng.random(5) * (1 - s)
+    jumps = [tight_flow(v, x_0[i:i + 1], s[i], e[i])[0] - x_0[i] for i in range(5)]
+    assert_allclose(u(x_0[:5], s, e) * (e - s)[:, None], jumps, rtol=1e-8, atol=1e-9)
+
+
+def test_exact_average_velocity_satisfies_the_meanflow_identity(rng):
+    """u = v + (e - s) du/ds, with du/ds = (grad_x u) v + d_s u by central differences along (v, 1, 0)."""
+    v, u = exact_velocity(TWO_GAUSSIANS), exact_average_velocity(TWO_GAUSSIANS)
+    x = rng.standard_normal((20, 2)) * 2
+    s = rng.random(20) * 0.6
+    e = s + 0.2 + rng.random(20) * 0.2
+    v_s, h = v(s, x), 1e-4
+    du_ds = (u(x + h * v_s, s + h, e) - u(x - h * v_s, s - h, e)) / (2 * h)  # (n, d)
+    correction = (e - s)[:, None] * du_ds
+    assert np.max(np.abs(correction)) > 0.5  # the identity is not u = v
+    assert_allclose(u(x, s, e), v_s + correction, rtol=0, atol=1e-5)
+    assert not np.allclose(u(x, s, e), v_s - correction, atol=1e-2)  # the paper's sign, without its time reversal
+
+
+# --- training ------------------------------------------------------------------------------------
+
+def test_training_brings_the_learned_average_velocity_near_the_exact_one():
+    rng = np.random.default_rng(0)
+    path, u_exact = LinearPath(0.0), exact_average_velocity(TWO_GAUSSIANS)
+    params = init_mlp(meanflow_sizes(2, (64, 64)), rng)
+    # Where to measure: x_s ~ p_s on short intervals [s, s + 0.1], and from the noise over [0, 1].
+    x_0, x_1 = rng.standard_normal((200, 2)), two_gaussians(200, rng)
+    s_short = rng.random(200) * 0.9
+    x_s, v_s = path.sample(x_0=x_0, x_1=x_1, t=s_short)
+    u_short, u_long = u_exact(x_s, s_short, s_short + 0.1), u_exact(x_0, 0.0, 1.0)
+
+    def errors(p):  # mean squared error against the exact u, short and long intervals
+        return (np.mean((average_velocity(p, x_s, s_short, s_short + 0.1) - u_short) ** 2),
+                np.mean((average_velocity(p, x_0, 0.0, 1.0) - u_long) ** 2))
+
+    # The MeanFlow loss itself need not fall: its target moves with the network, and the variance
+    # that the conditional v_s brings into the JVP grows as the network learns. Where s = e it is
+    # the CFM loss, whose target stays put: that part must fall.
+    def flow_matching_loss(p):
+        return meanflow_loss(p, x_s, s_short, s_short, v_s)
+
+    before, cfm_before, optimizer = errors(params), flow_matching_loss(params), Adam(lr=3e-3)
+    for _ in range(400):
+        s, e = draw_times(128, rng)
+        x_1 = two_gaussians(128, rng)
+        x_t, v_t = path.sample(x_0=rng.standard_normal(x_1.shape), x_1=x_1, t=s)
+        params = optimizer.step(params, meanflow_loss_and_grad(params, x_t, s, e, v_t)[1])
+    after = errors(params)
+    assert flow_matching_loss(params) < 0.5 * cfm_before
+    assert after[0] < 0.3 * before[0] and after[1] < 0.3 * before[1], (before, after)
