@@ -19,7 +19,7 @@ from npflow.mlp import init_mlp
 from npflow.optim import Adam, tree_flatten
 from npflow.oracle import exact_velocity
 from npflow.paths import LinearPath
-from npflow.teach import strip_exercises
+from npflow.teach import check_meanflow_target, strip_exercises
 from npflow.train import mean_squared_error
 
 # Unequal weights and stds, and sigma_min > 0 where it applies: no symmetry to hide a mistake.
@@ -36,32 +36,6 @@ def tight_flow(f, x, s, e):
     solution = solve_ivp(lambda t, y: f(t, y.reshape(n, d)).ravel(), (s, e), x.ravel(), method="DOP853",
                          rtol=1e-12, atol=1e-12)
     return solution.y[:, -1].reshape(n, d)
-
-
-def check_meanflow_target(pkg):
-    """The grader's check of the ``meanflow_target`` exercise, in the style of ``npflow.teach``.
-
-    Its oracle: the network on [s, e - s, x] written again in NumPy (tanh, so that it is smooth),
-    and the total derivative along the tangent (v_s, 1, 0) by central differences.
-    """
-    from npflow.teach import _compare, _module
-
-    rng = np.random.default_rng(0)
-    x_0, x_1, s = rng.standard_normal((8, 2)), 3 * rng.standard_normal((8, 2)), rng.random(8)
-    e = s + (1 - s) * rng.random(8)  # an end after each start
-    e[:2] = s[:2]  # two flow-matching pairs, where the target is v_s itself
-    params = [(rng.standard_normal((4, 6)), rng.standard_normal(6)),
-              (rng.standard_normal((6, 2)), rng.standard_normal(2))]
-    x_s, v_s = s[:, None] * x_1 + (1 - s[:, None]) * x_0, x_1 - x_0
-
-    def u(x, start):  # u_theta(x, start, e), e fixed
-        hidden = np.tanh(np.column_stack([start, e - start, x]) @ params[0][0] + params[0][1])
-        return hidden @ params[1][0] + params[1][1]
-
-    h = 1e-6
-    du_ds = (u(x_s + h * v_s, s + h) - u(x_s - h * v_s, s - h)) / (2 * h)  # along (v_s, 1, 0)
-    got = _module(pkg, "meanflow").meanflow_target(params, x_s, s, e, v_s, "tanh")
-    _compare("u_tgt = v_s + (e - s) du/ds", got, v_s + (e - s)[:, None] * du_ds, rtol=1e-6, atol=1e-7)
 
 
 # --- the network and its JVP ---------------------------------------------------------------------
