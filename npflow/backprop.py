@@ -22,27 +22,30 @@ It is also the fast path: ``npflow train --grad backprop`` trains with it.
 """
 import numpy as np
 
-from .mlp import layer_input
+from .mlp import ACTIVATIONS, layer_input
 from .optim import tree_flatten, tree_unflatten
 
-__all__ = ["forward", "backward", "loss_and_grad", "numerical_gradient"]
+__all__ = ["ACTIVATION_DERIVATIVES", "forward", "backward", "loss_and_grad", "numerical_gradient"]
 
 
 def _sigmoid(z):
     return 1.0 / (1.0 + np.exp(-z))
 
 
-#: act(z) and act'(z) for each activation, the derivative written from the formula. (relu's
-#: derivative is a boolean mask, which multiplies as 0 and 1, one pass cheaper than a float copy.)
-ACTIVATIONS = {
-    "relu": (lambda z: np.maximum(z, 0.0), lambda z: z > 0),
-    "silu": (lambda z: z * _sigmoid(z), lambda z: _sigmoid(z) * (1 + z * (1 - _sigmoid(z)))),
-    "tanh": (np.tanh, lambda z: 1 - np.tanh(z) ** 2),
+#: act'(z) for each of ``npflow.mlp.ACTIVATIONS``, written from the formula. (relu's derivative
+#: is a boolean mask, which multiplies as 0 and 1, one pass cheaper than a float copy.)
+ACTIVATION_DERIVATIVES = {
+    "relu": lambda z: z > 0,
+    "silu": lambda z: _sigmoid(z) * (1 + z * (1 - _sigmoid(z))),
+    "tanh": lambda z: 1 - np.tanh(z) ** 2,
 }
 
 
 def forward(params, inputs, activation="relu"):
     """The MLP's forward pass, keeping what the backward pass needs.
+
+    The same layers as ``npflow.mlp.mlp``, ``z_l = h_{l-1} @ W_l + b_l`` and ``h_l = act(z_l)``,
+    written out here because the chain rule needs every h_{l-1} and z_l, which ``mlp`` does not keep.
 
     Returns
     -------
@@ -50,7 +53,7 @@ def forward(params, inputs, activation="relu"):
     cache : list of (h_in, z)
         For each layer, its input h_{l-1} and pre-activation z_l.
     """
-    act, _ = ACTIVATIONS[activation]
+    act = ACTIVATIONS[activation]
     cache, h = [], inputs
     for W, b in params:
         z = h @ W + b  # (n, fan_out)
@@ -74,7 +77,7 @@ def backward(params, cache, d_output, activation="relu"):
     -------
     grads : list of (dW, db), shaped like params
     """
-    _, act_prime = ACTIVATIONS[activation]
+    act_prime = ACTIVATION_DERIVATIVES[activation]
     grads = []
     d_z = d_output  # the last layer has no activation, so dL/dz_L = dL/dv
     for layer in reversed(range(len(params))):

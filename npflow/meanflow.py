@@ -92,8 +92,8 @@ import autograd
 import numpy as np
 from autograd.tracer import getval
 
-from .backprop import ACTIVATIONS
-from .mlp import layer_input, mlp
+from .backprop import ACTIVATION_DERIVATIVES
+from .mlp import ACTIVATIONS, layer_input, mlp
 from .oracle import exact_velocity
 from .plumbing.checks import check_points
 from .solvers import Trajectory, integrate
@@ -178,7 +178,7 @@ def average_velocity_jvp(params, x, s, e, dx, ds, de, activation="relu"):
     du : ndarray, shape (n, d)
         (grad_x u) dx + (d_s u) ds + (d_e u) de.
     """
-    act, act_prime = ACTIVATIONS[activation]
+    act, act_prime = ACTIVATIONS[activation], ACTIVATION_DERIVATIVES[activation]
     h, dh = network_input(x, s, e), network_input(dx, ds, de)  # (n, 2 + d) each; the input map is linear
     *hidden_layers, (W_L, b_L) = params
     for W, b in hidden_layers:

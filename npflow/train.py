@@ -30,9 +30,7 @@ from dataclasses import replace
 from typing import Callable, Optional
 
 import autograd
-import numpy
 import numpy as np
-from autograd.extend import defvjp, primitive
 
 from . import backprop
 from .couplings import coupling_for, draw_pairs, load_pairs
@@ -44,6 +42,7 @@ from .oracle import exact_mixture, exact_velocity, points_on_path
 from .paths import LinearPath, make_path
 from .plumbing.interrupts import interrupts_between_steps
 from .plumbing.progress import Progress
+from .primitives import mean_squared_error
 from .run import Run, TrainConfig, start_run
 
 __all__ = ["TrainingInterrupted", "TrainingDiverged", "mean_squared_error", "cfm_loss", "draw_batch", "batch_sampler",
@@ -60,26 +59,6 @@ class TrainingInterrupted(KeyboardInterrupt):
 
 class TrainingDiverged(FloatingPointError):
     """The loss or its gradient stopped being finite; the parameters were not updated with it."""
-
-
-@primitive
-def mean_squared_error(v_t, u_t):
-    """``mean((v_t - u_t)^2)`` over every entry, as one autograd node.
-
-    Its VJPs, for an upstream gradient g (a scalar) and N = v_t.size entries::
-
-        dL/dv_t = g * 2 (v_t - u_t) / N        dL/du_t = -dL/dv_t
-
-    Traced from plain NumPy it would be three nodes (subtract, square, mean), and autograd's
-    VJP of ``np.mean`` divides by a NumPy int64 count, which makes the gradient float64 for
-    float32 inputs (the whole backward pass of a float32 run would then run in float64).
-    """
-    return numpy.mean(numpy.square(v_t - u_t))
-
-
-defvjp(mean_squared_error,
-       lambda L, v_t, u_t: lambda g: g * (2.0 / v_t.size) * (v_t - u_t),
-       lambda L, v_t, u_t: lambda g: g * (-2.0 / v_t.size) * (v_t - u_t))
 
 
 def cfm_loss(params, t, x_t, u_t, activation="relu"):

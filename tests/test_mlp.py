@@ -1,3 +1,5 @@
+import math
+
 import numpy as np
 import pytest
 
@@ -21,7 +23,7 @@ def test_parameter_layout(rng):
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_scalar_time_is_the_same_as_a_time_per_point(rng, dtype):
-    """A scalar t runs as part of the first bias; a time per point as an input column."""
+    """A scalar t applies to every point, in x's dtype: the same as a column of that t."""
     params = [(W.astype(dtype), b.astype(dtype)) for W, b in init_mlp(layer_sizes(2, (16, 16)), rng)]
     x = rng.standard_normal((6, 2)).astype(dtype)
     for t in (0.7, np.float64(0.7), np.array(0.7)):  # a NumPy float64 from an ODE solver keeps float32 float32
@@ -66,10 +68,29 @@ def test_pytorch_default_initialisation(rng):
 
 
 def test_activations():
+    """Against values computed once with Python's math module, and other formulas for the same functions."""
     z = np.array([-2.0, 0.0, 3.0])
     np.testing.assert_array_equal(ACTIVATIONS["relu"](z), [0.0, 0.0, 3.0])
-    np.testing.assert_allclose(ACTIVATIONS["silu"](z), z / (1 + np.exp(-z)))
-    np.testing.assert_allclose(ACTIVATIONS["tanh"](z), np.tanh(z))
+    # silu(z) = z sigmoid(z), with sigmoid(z) = (1 + tanh(z / 2)) / 2
+    np.testing.assert_allclose(ACTIVATIONS["silu"](z), [-0.2384058440442351, 0.0, 2.8577223804672998], rtol=1e-15)
+    np.testing.assert_allclose(ACTIVATIONS["silu"](z), [v * (1 + math.tanh(v / 2)) / 2 for v in z], rtol=1e-15)
+    # tanh(z) = (e^(2z) - 1) / (e^(2z) + 1)
+    np.testing.assert_allclose(ACTIVATIONS["tanh"](z), [-0.9640275800758169, 0.0, 0.9950547536867305], rtol=1e-15)
+    np.testing.assert_allclose(ACTIVATIONS["tanh"](z), [math.expm1(2 * v) / (math.exp(2 * v) + 1) for v in z],
+                               rtol=1e-15)
+
+
+def test_a_tiny_network_by_hand():
+    """1 -> 2 -> 1 with relu, small integers: every number below can be checked on paper.
+
+    x = 2:  z_1 = [2 * 1 + 0, 2 * -1 + 1] = [2, -1],  h_1 = [2, 0],  v = 2 * 2 + 0 * 3 - 1 = 3
+    x = -1: z_1 = [-1, 1 + 1] = [-1, 2],              h_1 = [0, 2],  v = 0 * 2 + 2 * 3 - 1 = 5
+    """
+    params = [(np.array([[1.0, -1.0]]), np.array([0.0, 1.0])), (np.array([[2.0], [3.0]]), np.array([-1.0]))]
+    np.testing.assert_array_equal(mlp(params, np.array([[2.0], [-1.0]])), [[3.0], [5.0]])
+    # velocity puts t first: v(t, x) = MLP([t, x]), here with W_1 = [[1], [10]] so that t and x differ
+    params = [(np.array([[1.0], [10.0]]), np.array([0.0])), (np.array([[1.0, -1.0]]), np.array([0.0, 0.5]))]
+    np.testing.assert_array_equal(velocity(params, 0.5, np.array([[0.25]])), [[3.0, -2.5]])  # z = 0.5 + 2.5
 
 
 def test_last_layer_has_no_activation(rng):
@@ -77,73 +98,3 @@ def test_last_layer_has_no_activation(rng):
     W, b = params[-1]
     params[-1] = (W, b - 100.0)  # a relu on the output would clip this to 0
     assert np.all(mlp(params, np.zeros((3, 1))) < -50)
-
-
-def plain_mlp(params, inputs, activation):
-    """The MLP in plain autograd NumPy, with no hand-written primitive: the reference."""
-    import autograd.numpy as anp
-
-    act = {"relu": lambda z: z * (z > 0), "silu": lambda z: z / (1 + anp.exp(-z)), "tanh": anp.tanh}[activation]
-    h = inputs
-    for W, b in params[:-1]:
-        h = act(h @ W + b)
-    W, b = params[-1]
-    return h @ W + b
-
-
-@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
-def test_hand_written_vjps_agree_with_autograd(rng, activation):
-    """The primitives affine and relu give the gradients autograd derives from plain NumPy."""
-    import autograd
-    import autograd.numpy as anp
-
-    params = init_mlp([3, 16, 16, 2], rng)
-    inputs, target = rng.standard_normal((20, 3)), rng.standard_normal((20, 2))
-
-    def loss(model):
-        return lambda p, x: anp.mean((model(p, x) - target) ** 2)
-
-    for argnum in (0, 1):  # with respect to the parameters, and to the inputs (as the divergence needs)
-        ours = autograd.grad(loss(lambda p, x: mlp(p, x, activation)), argnum)(params, inputs)
-        reference = autograd.grad(loss(lambda p, x: plain_mlp(p, x, activation)), argnum)(params, inputs)
-        for a, b in zip(tree_leaves(ours), tree_leaves(reference)):
-            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
-
-
-def test_primitives_against_finite_differences(rng):
-    from autograd.test_util import check_grads
-
-    from npflow.mlp import affine, relu
-
-    h, W, b = rng.standard_normal((5, 3)), rng.standard_normal((3, 4)), rng.standard_normal(4)
-    check_grads(affine, modes=["rev"], order=2)(h, (W, b))
-    check_grads(relu, modes=["rev"], order=1)(rng.standard_normal((5, 4)) + 0.1)
-
-
-def test_second_derivatives_through_a_layer_pair(rng):
-    """The VJP of affine with respect to (W, b) is itself differentiable (check_grads of order 2)."""
-    import autograd.numpy as anp
-    from autograd.test_util import check_grads
-
-    from npflow.mlp import affine
-
-    h = rng.standard_normal((5, 3))
-    check_grads(lambda layer: anp.sum(anp.sin(affine(h, layer))), modes=["rev"], order=2)(
-        (rng.standard_normal((3, 4)), rng.standard_normal(4)))
-
-
-def test_every_layer_of_a_hand_built_list_carries_its_gradient(rng):
-    """Pairs built inside the differentiated function, after traced layers, give the plain gradient."""
-    import autograd
-
-    from npflow.train import cfm_loss, loss_and_grad
-
-    params = init_mlp([3, 8, 8, 2], rng)
-    t, x_t, u_t = rng.random(5), rng.standard_normal((5, 2)), rng.standard_normal((5, 2))
-    biases = [b for _, b in params]
-    by_hand = autograd.grad(lambda Ws: cfm_loss([(W, b) for W, b in zip(Ws, biases)], t, x_t, u_t))(
-        [W for W, _ in params])
-    reference = loss_and_grad(params, t, x_t, u_t)[1]
-    for got, (W_grad, _) in zip(by_hand, reference):
-        assert type(got) is np.ndarray
-        np.testing.assert_allclose(got, W_grad, rtol=1e-12, atol=1e-15)
