@@ -19,6 +19,13 @@ in Deep Residual Networks"):
       h_l     = h_{l-1} + act(h_{l-1} @ W_1l + b_1l) @ W_2l + b_2l          (l = 1..B)
       v       = act(h_B) @ W_out + b_out
 
+  They pay: on the digits (unconditional, width 256, two blocks, batch 256, Adam at 1e-3, 3,000
+  steps), the Frechet distance of the samples to the test split (``npflow.image_metrics``) was
+  1.36 with the skips and 9.2 without them (h_l = act(h_{l-1} @ W_1l + b_1l) @ W_2l + b_2l,
+  the same layers); one hidden layer of 512 units reached 2.2. At Adam 3e-3, that one layer
+  took 30,000 steps to reach 1.37, two blocks of 256 10,000 steps to reach 0.60, in about
+  the same time (one run each).
+
 ``y`` is optional: a one-hot of K + 1 slots (the last one meaning "no label", as the guidance
 of ``npflow.guidance`` uses it) appended to the input of a conditional field. The activation
 is SiLU, act(z) = z sigmoid(z): smooth, so the field's Jacobian (whose trace the likelihood
@@ -42,8 +49,8 @@ import numpy as np
 
 from .mlp import init_mlp
 
-__all__ = ["TIME_FREQUENCIES", "time_features", "init_resnet", "resnet", "cfm_loss", "loss_and_grad",
-           "forward", "backward", "loss_and_grad_by_hand"]
+__all__ = ["TIME_FREQUENCIES", "time_features", "init_resnet", "sigmoid", "silu", "silu_derivative", "resnet",
+           "cfm_loss", "loss_and_grad", "forward", "backward", "loss_and_grad_by_hand"]
 
 #: omega_1..omega_F of the time features: 16 frequencies spaced evenly in log from 1 to 1000.
 TIME_FREQUENCIES = np.geomspace(1.0, 1000.0, 16)
@@ -103,14 +110,25 @@ def init_resnet(dim, width, blocks, rng, labels=0):
     return [input_layer, block_list, output_layer]
 
 
+def sigmoid(z):
+    """sigmoid(z) = 1 / (1 + exp(-z)) = (1 + tanh(z / 2)) / 2.
+
+    The second form is the one computed: it cannot overflow, while exp(-z) does below
+    z = -710 or so, which a field queried far from the data (in a likelihood solve) can reach.
+    Its error is at rounding level in absolute terms (for z below about -37 it gives 0, not
+    a number below 1e-16).
+    """
+    return 0.5 * (1 + anp.tanh(0.5 * z))
+
+
 def silu(z):
-    """SiLU (swish): act(z) = z sigmoid(z) = z / (1 + exp(-z))."""
-    return z / (1 + anp.exp(-z))
+    """SiLU (swish): act(z) = z sigmoid(z)."""
+    return z * sigmoid(z)
 
 
 def silu_derivative(z):
     """act'(z) = s (1 + z (1 - s)) with s = sigmoid(z)."""
-    s = 1 / (1 + np.exp(-z))
+    s = sigmoid(z)
     return s * (1 + z * (1 - s))
 
 

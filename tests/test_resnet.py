@@ -1,3 +1,6 @@
+import warnings
+
+import autograd
 import autograd.numpy as anp
 import numpy as np
 import pytest
@@ -6,7 +9,7 @@ from autograd.test_util import check_grads
 from npflow.backprop import numerical_gradient
 from npflow.optim import Adam, tree_leaves, tree_rebuild
 from npflow.resnet import (TIME_FREQUENCIES, backward, cfm_loss, forward, init_resnet, loss_and_grad,
-                           loss_and_grad_by_hand, resnet, time_features)
+                           loss_and_grad_by_hand, resnet, silu, silu_derivative, time_features)
 
 F = len(TIME_FREQUENCIES)
 
@@ -134,3 +137,17 @@ def test_adam_takes_the_parameters_and_training_lowers_the_loss(rng):
     for _ in range(100):
         params = optimizer.step(params, loss_and_grad_by_hand(params, x_t, u_t, t)[1])
     assert float(cfm_loss(params, x_t, u_t, t)) < 0.5 * first
+
+
+def test_silu_and_its_derivative_far_from_zero():
+    """The hand-written act'(z) is autograd's, and neither overflows where exp(-z) would."""
+    z = np.array([-1000.0, -400.0, -3.0, 0.0, 0.5, 3.0, 1000.0])
+    with np.errstate(over="ignore"):
+        expected = z / (1 + np.exp(-z))  # z / inf = -0 where exp(-z) overflows
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        np.testing.assert_allclose(silu(z), expected, rtol=1e-14, atol=1e-14)  # sigmoid is exact in absolute terms
+        # (autograd's own derivative of tanh, 1 / cosh^2, overflows past |z| = 710, so it is compared within)
+        np.testing.assert_allclose(silu_derivative(z[1:-1]), autograd.elementwise_grad(silu)(z[1:-1]), rtol=1e-14,
+                                   atol=1e-14)
+        assert silu_derivative(z[0]) == 0 and silu_derivative(z[-1]) == 1
