@@ -92,10 +92,8 @@ def loss_and_grad(params, t, x_t, u_t, activation="relu", condition=None):
 
     Parameters
     ----------
-    params : list of (W, b)
-    t : ndarray, shape (n,)
-    x_t, u_t : ndarray, shape (n, d)
-    activation : str
+    params, t, x_t, u_t, activation
+        As for ``npflow.train.cfm_loss``.
     condition : ndarray, shape (n, c), optional
         More input columns after [t, x]: a conditional field's one-hot labels
         (``npflow.guidance.label_inputs``), so that h_0 = [t, x, onehot(y)]. Nothing else changes:

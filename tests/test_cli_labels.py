@@ -148,3 +148,11 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(runs, tmp_path, capsys,
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1, err
     assert not out.exists()
+
+
+def test_evaluate_a_conditional_run_without_modes_reports_the_energy_distance_per_class(tmp_path, capsys):
+    assert main(["train", *TINY, "--dataset", "checkerboard", "--conditional", "--out", str(tmp_path / "board")]) == 0
+    assert main(["evaluate", str(tmp_path / "board"), "--n", "80", "--steps", "5", "--label", "0", "--label", "7"]) == 0
+    out = capsys.readouterr().out
+    assert "label  energy distance\n    0" in out and "\n    7" in out and "in class" not in out
+    assert "the energy distance of the samples asked for k to the target's class k" in out

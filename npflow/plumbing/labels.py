@@ -160,10 +160,10 @@ def format_labels(report):
     table += [[form.format(report[key][i]) for key, _, form in shown] for i in range(len(report["label"]))]
     widths = [max(len(row[j]) for row in table) for j in range(len(shown))]
     lines = ["  ".join(cell.rjust(width) for cell, width in zip(row, widths)) for row in table]
-    notes = (f"per label, guided with w = {report['guidance']:g}: in class = share of the samples nearest the asked "
-             "mode; spread (against s_k) and shift from the mode of those samples") if "share" in report \
-        else f"per label, guided with w = {report['guidance']:g}: energy distance to the target's class"
-    return "\n".join(lines + [f"({notes})"])
+    notes = ("in class: the share of the samples asked for k that land nearest mode k; spread and shift (from mode "
+             "k) of those that do" if "share" in report else "the energy distance of the samples asked for k to the "
+             "target's class k")
+    return "\n".join(lines + [f"(per label, guided with w = {report['guidance']:g}; {notes})"])
 
 
 def conditional_export_note(run):

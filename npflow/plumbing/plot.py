@@ -263,7 +263,7 @@ def guidance(target, rows, y, means=None):
     y : ndarray of int, shape (n,)
         The label each sample was asked for (the same in every panel).
     means : ndarray of shape (K, 2), optional
-        The modes of the classes, marked with a cross in the colour of their label.
+        The modes of the classes, marked with a black cross.
 
     Returns
     -------
@@ -279,9 +279,10 @@ def guidance(target, rows, y, means=None):
             ax.scatter(target[:, 0], target[:, 1], s=1, c="0.85", rasterized=True)
             ax.scatter(samples[w][:, 0], samples[w][:, 1], s=1.5, c=colours[y], rasterized=True)
             if means is not None:
-                ax.scatter(means[:, 0], means[:, 1], s=30, c=colours[:len(means)], marker="x", linewidths=1.2)
+                ax.scatter(means[:, 0], means[:, 1], s=25, c="k", marker="x", linewidths=1.0)
             ax.set(xlim=box[:, 0], ylim=box[:, 1], aspect="equal", xticks=[], yticks=[],
-                   title=f"{row}, w = {w:g}" + (f" ({names[w]})" if w in names else ""))
+                   title=f"w = {w:g}" + (f" ({names[w]})" if w in names else ""))
+        panels[0].set_ylabel(row, fontsize="large")
     fig.suptitle("v_w = (1 + w) v(t, x, y) - w v(t, x, no label); colour: the label asked for")
     return fig
 
