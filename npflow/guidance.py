@@ -63,7 +63,7 @@ import autograd.numpy as anp
 import numpy as np
 
 from . import backprop
-from .couplings import COUPLINGS, independent
+from .couplings import COUPLINGS
 from .data import get_source, labelled_dataset
 from .gmm import GaussianMixture
 from .metrics import field_error, nearest_mode
@@ -419,10 +419,10 @@ def labelled_batch_sampler(config):
         x_1, y = dataset.sample_labelled(n, rng)  # (n, d): the points an unlabelled draw gives; (n,) their labels
         x_0 = sample_source(n, rng)  # (n, d)
         y = drop_labels(y, config.p_uncond, rng)  # (n,): some labels become NO_LABEL
-        if pair is not independent:
+        if config.coupling != "independent":  # which keeps the pairs as drawn
             x_0, x_1 = pair_within_labels(pair, x_0, x_1, y)
-        return x_0.astype(config.dtype, copy=False), x_1.astype(config.dtype, copy=False), \
-            t.astype(config.dtype, copy=False), y
+        x_0, x_1, t = (a.astype(config.dtype, copy=False) for a in (x_0, x_1, t))
+        return x_0, x_1, t, y
 
     return draw
 
