@@ -90,15 +90,27 @@ def backward(params, cache, d_output, activation="relu"):
     return grads[::-1]
 
 
-def loss_and_grad(params, t, x_t, u_t, activation="relu"):
+def loss_and_grad(params, t, x_t, u_t, activation="relu", condition=None):
     """The CFM loss and its gradient, by hand; a drop-in for ``npflow.train.loss_and_grad``.
+
+    Parameters
+    ----------
+    params, t, x_t, u_t, activation
+        As for ``npflow.train.cfm_loss``.
+    condition : ndarray, shape (n, c), optional
+        More input columns after [t, x]: a conditional field's one-hot labels
+        (``npflow.guidance.label_inputs``), so that h_0 = [t, x, onehot(y)]. Nothing else changes:
+        dL/dW_1 = h_0.T @ dL/dz_1 has a row for each column of the input.
 
     Returns
     -------
     loss : float
     grads : list of (dW, db)
     """
-    v, cache = forward(params, layer_input(t, x_t), activation)
+    inputs = layer_input(t, x_t)  # (n, 1 + d): [t, x]
+    if condition is not None:
+        inputs = np.concatenate([inputs, condition], axis=1)  # (n, 1 + d + c)
+    v, cache = forward(params, inputs, activation)
     residual = v - u_t  # (n, d)
     loss = np.mean(residual**2)
     d_v = 2 * residual / residual.size  # dL/dv for L = mean(residual^2)

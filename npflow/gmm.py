@@ -98,18 +98,28 @@ class GaussianMixture:
     def __repr__(self):
         return f"GaussianMixture(means={self.means.tolist()}, std={self.stds.tolist()}, weights={self.weights.tolist()})"
 
-    def sample(self, n, rng):
+    def sample(self, n, rng, labels=False):
         """Draw n points: a component k with probability w_k, then m_k + s_k * N(0, I).
+
+        Parameters
+        ----------
+        n : int
+        rng : numpy.random.Generator
+        labels : bool
+            Also return each point's component k, its label. The points are the same bits either way.
 
         Returns
         -------
-        ndarray, shape (n, d)
+        x : ndarray, shape (n, d)
+        k : ndarray of int, shape (n,)
+            Only with ``labels=True``.
         """
         # k ~ Categorical(w) by inverting the CDF: the first k whose cumulative weight exceeds a
         # uniform draw. It is what rng.choice(K, size=n, p=w) does, to the bit, without the
         # checks that make rng.choice cost more than the rest of a training batch.
         k = self._cdf.searchsorted(rng.random(n), side="right")  # (n,)
-        return self.means[k] + self.stds[k, None] * rng.standard_normal((n, self.dim))
+        x = self.means[k] + self.stds[k, None] * rng.standard_normal((n, self.dim))
+        return (x, k) if labels else x
 
     def _log_joint(self, x):
         """log w_k + log N(x; m_k, s_k^2 I), shape (n, K)."""

@@ -45,6 +45,16 @@ given label k is component k alone, N(m_k, s_k^2 I), so the exact conditional fi
 exact field (``npflow.oracle``) of that one component, and without a label it is the exact
 field of the whole mixture. The exact guided field follows from the formula above.
 
+**A conditional run** (``TrainConfig(conditional=True)``, ``npflow train --conditional``) draws
+each batch as an unconditional run does, to the bit, with the labels of its x_1 beside it
+(``labelled_batch_sampler``), drops labels, and couples the batch within each label, "no label"
+being one more (``pair_within_labels``: OT must not pair class k's data with the noise that
+suits class j). The labels then enter through the gradient (``labelled_gradient``), autograd's
+or the hand-written one. A table of pairs (``coupling="pairs"``, reflow) has no labels, so it
+cannot train a conditional run. A trained network gives its guided field by
+``learned_guided_velocity``; ``class_measures`` and ``label_field_errors`` measure it class by
+class, against the modes and against the exact field.
+
 Label arrays are data, never differentiated: plain NumPy. What autograd traces (the network and
 the loss) uses ``autograd.numpy``, without in-place updates or index assignment.
 """
@@ -52,14 +62,20 @@ import autograd
 import autograd.numpy as anp
 import numpy as np
 
+from . import backprop
+from .couplings import coupling_for
+from .data import get_source, labelled_dataset
 from .gmm import GaussianMixture
+from .metrics import field_error, nearest_mode
 from .mlp import layer_input, layer_sizes, mlp
-from .oracle import exact_velocity
+from .oracle import exact_velocity, points_on_path
+from .paths import LinearPath
 from .train import mean_squared_error
 
 __all__ = ["NO_LABEL", "check_labels", "label_inputs", "conditional_sizes", "conditional_velocity", "drop_labels",
            "conditional_cfm_loss", "conditional_loss_and_grad", "guided_velocity", "exact_conditional_velocity",
-           "exact_guided_velocity"]
+           "exact_guided_velocity", "classes_of", "learned_guided_velocity", "pair_within_labels",
+           "labelled_batch_sampler", "labelled_gradient", "equal_shares", "class_measures", "label_field_errors"]
 
 #: The label meaning "no label" in a label array; its one-hot is the last slot, index K.
 NO_LABEL = -1
@@ -251,7 +267,12 @@ def guided_velocity(f_cond, y, w):
     return f
 
 
-def exact_conditional_velocity(gmm, sigma_min=0.0):
+def _component(gmm, k):
+    """Component k of ``gmm`` alone, with weight 1: the target given label k."""
+    return GaussianMixture(gmm.means[k:k + 1], gmm.stds[k:k + 1])
+
+
+def exact_conditional_velocity(gmm, sigma_min=0.0, path=None):
     """The exact conditional field of a Gaussian-mixture target, one label per component.
 
     Given label k the target is component k alone, so the field is that component's exact field;
@@ -267,6 +288,8 @@ def exact_conditional_velocity(gmm, sigma_min=0.0):
     gmm : GaussianMixture
         The target p_1; label k is its k-th component.
     sigma_min : float
+    path : AffinePath, optional
+        Any path of ``npflow.paths``; the linear path with ``sigma_min`` by default (as ``exact_velocity``).
 
     Returns
     -------
@@ -283,8 +306,8 @@ def exact_conditional_velocity(gmm, sigma_min=0.0):
            [ 0.,  0.]])
     """
     K = len(gmm.weights)
-    fields = [exact_velocity(GaussianMixture(gmm.means[k:k + 1], gmm.stds[k:k + 1]), sigma_min) for k in range(K)]
-    fields.append(exact_velocity(gmm, sigma_min))  # slot K: no label
+    fields = [exact_velocity(_component(gmm, k), sigma_min, path) for k in range(K)]
+    fields.append(exact_velocity(gmm, sigma_min, path))  # slot K: no label
 
     def f(t, x, y):
         one_hot = label_inputs(y, K, x.dtype)  # (n, K + 1): [y = k]
@@ -294,7 +317,7 @@ def exact_conditional_velocity(gmm, sigma_min=0.0):
     return f
 
 
-def exact_guided_velocity(gmm, sigma_min=0.0, label=NO_LABEL, guidance=0.0):
+def exact_guided_velocity(gmm, sigma_min=0.0, label=NO_LABEL, guidance=0.0, path=None):
     """The exact guided field ``(1 + w) u_t(x | y) - w u_t(x)`` of a Gaussian-mixture target.
 
     ``guided_velocity`` applied to ``exact_conditional_velocity``. With ``label=NO_LABEL`` it is
@@ -308,10 +331,199 @@ def exact_guided_velocity(gmm, sigma_min=0.0, label=NO_LABEL, guidance=0.0):
         The label asked for (k-th component), one for all points or one per point.
     guidance : float
         w.
+    path : AffinePath, optional
+        The linear path with ``sigma_min`` by default.
 
     Returns
     -------
     f : callable
         ``f(t, x) -> (n, d)``.
     """
-    return guided_velocity(exact_conditional_velocity(gmm, sigma_min), label, guidance)
+    return guided_velocity(exact_conditional_velocity(gmm, sigma_min, path), label, guidance)
+
+
+# --- a trained conditional network, and how a conditional run trains -----------------------------
+
+def classes_of(params):
+    """K, the number of classes of a conditional network, read from its weights.
+
+    Its first layer takes 1 + d + K + 1 inputs (``conditional_sizes``) and its last gives d outputs.
+    """
+    (W_1, _), (W_L, _) = params[0], params[-1]  # (1 + d + K + 1, h_1), (h_L, d)
+    return W_1.shape[0] - 2 - W_L.shape[1]
+
+
+def learned_guided_velocity(params, activation="relu", label=NO_LABEL, guidance=0.0):
+    """The guided field of a conditional network: ``guided_velocity`` of its ``conditional_velocity``.
+
+    Parameters
+    ----------
+    params : list of (W, b)
+        A conditional network (``conditional_sizes``); K is read from it (``classes_of``).
+    activation : str
+    label : int or ndarray of int, shape (n,)
+        The class asked for; ``NO_LABEL`` (the default) for the unconditional field.
+    guidance : float
+        w.
+
+    Returns
+    -------
+    f : callable
+        ``f(t, x) -> (n, d)``.
+    """
+    K = classes_of(params)
+    check_labels(np.atleast_1d(label), K)
+    return guided_velocity(lambda t, x, y: conditional_velocity(params, t, x, y, K, activation), label, guidance)
+
+
+def pair_within_labels(pair, x_0, x_1, y, rng):
+    """Couple a labelled batch within each label: each group of points with one label ("no label" is one
+    more) is paired by ``pair`` on its own.
+
+    A coupling across labels would give a point of class k the noise that suits class j, and
+    the field learned for label k would then bend towards class j. Within a group every point
+    has the same label, so however ``pair`` reorders it, each x_1 keeps its label.
+
+    Parameters
+    ----------
+    pair : callable
+        A coupling from ``npflow.couplings.coupling_for``, ``pair(x_0, x_1, rng) -> (x_0, x_1)``.
+    x_0, x_1 : ndarray, shape (n, d)
+    y : ndarray of int, shape (n,)
+    rng : numpy.random.Generator
+        For a coupling that draws (sinkhorn).
+
+    Returns
+    -------
+    x_0, x_1 : ndarray, shape (n, d)
+        New arrays; row i of both still carries label y[i].
+    """
+    x_0, x_1 = x_0.copy(), x_1.copy()
+    for label in np.unique(y):
+        rows = y == label
+        x_0[rows], x_1[rows] = pair(x_0[rows], x_1[rows], rng)
+    return x_0, x_1
+
+
+def labelled_batch_sampler(config):
+    """How a conditional run draws its batches: a function ``draw(n, rng) -> (x_0, x_1, t, y)``.
+
+    The same draws, in the same order, as an unconditional run's (``npflow.train.batch_sampler``):
+    t, then x_1 with its labels, then x_0. Then one uniform per label for the label dropout
+    (``drop_labels``), and last the coupling, within each label (``pair_within_labels``).
+    x_0, x_1 and t come in ``config.dtype``.
+    """
+    dataset = labelled_dataset(config.dataset)
+    sample_source = get_source(config.source, dataset.dim).sample
+    pair = coupling_for(config.coupling, config.ot_reg)
+
+    def draw(n, rng):
+        t = rng.random(n)  # (n,)
+        x_1, y = dataset.sample_labelled(n, rng)  # (n, d): the points an unlabelled draw gives; (n,) their labels
+        x_0 = sample_source(n, rng)  # (n, d)
+        y = drop_labels(y, config.p_uncond, rng)  # (n,): some labels become NO_LABEL
+        if config.coupling != "independent":  # which keeps the pairs as drawn
+            x_0, x_1 = pair_within_labels(pair, x_0, x_1, y, rng)
+        x_0, x_1, t = (a.astype(config.dtype, copy=False) for a in (x_0, x_1, t))
+        return x_0, x_1, t, y
+
+    return draw
+
+
+def labelled_gradient(grad, y, num_classes):
+    """The gradient ``npflow.training_step`` takes, ``(params, t, x_t, u_t, activation) -> (loss, grads)``, for a
+    batch labelled y.
+
+    Parameters
+    ----------
+    grad : str
+        ``"autograd"``: ``conditional_loss_and_grad``; ``"backprop"``: ``npflow.backprop.loss_and_grad``
+        with the one-hot as more input columns (the same numbers to rounding).
+    y : ndarray of int, shape (n,)
+        The batch's labels, after the dropout.
+    num_classes : int
+    """
+    if grad == "backprop":
+        return lambda params, t, x_t, u_t, activation: backprop.loss_and_grad(
+            params, t, x_t, u_t, activation, condition=label_inputs(y, num_classes, x_t.dtype))
+    return lambda params, t, x_t, u_t, activation: conditional_loss_and_grad(params, t, x_t, u_t, y, num_classes,
+                                                                             activation)
+
+
+# --- what guidance does, measured ----------------------------------------------------------------
+
+def equal_shares(classes, n):
+    """n labels that share ``classes`` equally, in blocks: point i asks for ``classes[i * C // n]`` (C classes).
+
+    Examples
+    --------
+    >>> equal_shares([0, 1, 2], 7)
+    array([0, 0, 0, 1, 1, 2, 2])
+    """
+    classes = np.asarray(classes)
+    return classes[np.arange(n) * len(classes) // n]
+
+
+def class_measures(x, y, means):
+    """Where the samples asked for each class land, against the modes of the classes.
+
+    For each label k in y, with x_k the samples asked for k and c_k those of them nearest to
+    m_k of all the modes::
+
+        share_k  = |c_k| / |x_k|                         the share that lands in the asked class
+        spread_k = sqrt(mean over coordinates of var c_k)  s_k for samples of N(m_k, s_k^2 I)
+        shift_k  = |mean(c_k) - m_k|                       how far their centre sits from the mode
+
+    Parameters
+    ----------
+    x : ndarray, shape (n, d)
+        Samples.
+    y : ndarray of int, shape (n,)
+        The label each sample was asked for.
+    means : ndarray, shape (K, d)
+        m_k, the mode of class k.
+
+    Returns
+    -------
+    dict of ndarray, each of shape (number of labels in y,)
+        ``label``, ``share``, ``spread`` and ``shift``; spread and shift are NaN for a class
+        that fewer than 2 samples land in.
+    """
+    labels, nearest = np.unique(y), nearest_mode(x, means)  # (C,), (n,)
+    rows = {"label": labels, "share": [], "spread": [], "shift": []}
+    for k in labels:
+        landed = x[(y == k) & (nearest == k)]  # c_k
+        rows["share"].append(len(landed) / np.sum(y == k))
+        enough = len(landed) > 1
+        rows["spread"].append(np.sqrt(landed.var(axis=0, ddof=1).mean()) if enough else np.nan)
+        rows["shift"].append(np.linalg.norm(landed.mean(axis=0) - means[k]) if enough else np.nan)
+    return {name: np.asarray(values) for name, values in rows.items()}
+
+
+def label_field_errors(f_learned, f_exact, gmm, labels, n, rng, path=None):
+    """The field error of a conditional (or guided) field, per label.
+
+    For each label k, the mean squared gap (``npflow.metrics.field_error``) between the two
+    fields given k at n points (t, x_t) of component k's own path: t ~ U(0, 1), x_1 ~ N(m_k, s_k^2 I).
+
+    Parameters
+    ----------
+    f_learned, f_exact : callable
+        ``f_learned(k) -> f(t, x)``: the field given label k, e.g.
+        ``lambda k: run.guided_velocity(k, w)`` and ``lambda k: exact_guided_velocity(gmm, 0.0, k, w)``.
+    gmm : GaussianMixture
+        The target; label k is its k-th component.
+    labels : sequence of int
+    n : int
+        Points per label.
+    rng : numpy.random.Generator
+    path : AffinePath, optional
+        The linear path with sigma_min 0 by default.
+
+    Returns
+    -------
+    ndarray, shape (len(labels),)
+    """
+    path = LinearPath() if path is None else path
+    return np.array([field_error(f_learned(k), f_exact(k), *points_on_path(_component(gmm, k).sample, path, n, rng))
+                     for k in labels])

@@ -89,8 +89,11 @@ def _the_path(sigma_min, path):
     return path
 
 
-def exact_velocity(gmm, sigma_min=0.0, path=None):
+def exact_velocity(gmm, sigma_min=0.0, path=None, label=None, guidance=0.0):
     """The exact marginal field ``u_t(x) = E[u_t | x_t = x]`` of an affine path towards ``gmm``.
+
+    Given a label k (component k of ``gmm``), the exact conditional field, guided with weight w:
+    ``(1 + w) u_t(x | k) - w u_t(x)`` (``npflow.guidance.exact_guided_velocity``).
 
     Parameters
     ----------
@@ -101,6 +104,11 @@ def exact_velocity(gmm, sigma_min=0.0, path=None):
     path : AffinePath, optional
         Any path of ``npflow.paths`` (``VPPath()``, ``ICFMPath(sigma)``, ...); the linear path
         with ``sigma_min`` by default, so ``exact_velocity(gmm, sigma_min)`` is the tutorial's.
+    label : int or ndarray of int of shape (n,), optional
+        The class asked for: component k of ``gmm``, one for every point or one per point. None
+        for the marginal field.
+    guidance : float
+        w, with a label: 0 for the conditional field, -1 for the marginal one, > 0 sharper.
 
     Returns
     -------
@@ -116,6 +124,12 @@ def exact_velocity(gmm, sigma_min=0.0, path=None):
     >>> f(0.0, numpy.zeros((1, 2)))   # at t = 0 the noise heads for the mean
     array([[4., 0.]])
     """
+    if label is not None:
+        from .guidance import exact_guided_velocity  # imported here: guidance needs this module
+
+        return exact_guided_velocity(gmm, sigma_min, label, guidance, path)
+    if guidance != 0.0:
+        raise ValueError(f"guidance w needs a label to guide towards, got guidance {guidance!r} and label None")
     path = _the_path(sigma_min, path)
     m, s2, log_w = gmm.means, gmm.stds**2, np.log(gmm.weights)  # (K, d), (K,), (K,)
 

@@ -15,12 +15,12 @@ from typing import Optional
 import numpy as np
 
 from .couplings import COUPLING_NAMES, OT_REG, load_pairs
-from .data import get_dataset, get_source, is_data_file
+from .data import get_dataset, get_source, is_data_file, labelled_dataset
 from .mlp import ACTIVATIONS, init_mlp, layer_sizes, velocity
 from .optim import Adam
 from .paths import make_path
 
-__all__ = ["TrainConfig", "RECIPES", "RECIPE_ALIASES", "Run", "check_data_files", "start_run"]
+__all__ = ["TrainConfig", "RECIPES", "RECIPE_ALIASES", "Run", "learned_field", "check_data_files", "start_run"]
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,8 @@ class TrainConfig:
     Attributes
     ----------
     dataset : str
-        The target p_1: a key of ``npflow.data.DATASETS``, or a ``.npy``/``.csv`` file of shape (n, d).
+        The target p_1: a key of ``npflow.data.DATASETS``, a ``.npy``/``.csv`` file of shape (n, d), or an
+        ``.npz`` file of points ``x`` (n, d) and labels ``y`` (n,).
     steps : int
         Number of Adam steps.
     batch_size : int
@@ -79,6 +80,13 @@ class TrainConfig:
     ot_reg : float
         With ``coupling="sinkhorn"``: the blur eps of entropic OT, relative to the batch's mean
         squared distance (0 would be exact OT, large values the independent coupling).
+    conditional : bool
+        Learn the conditional field v_theta(t, x, y) of a dataset with labels, and with it the
+        unconditional one (``npflow.guidance``): the label enters the network as a one-hot. Not
+        with ``coupling="pairs"``, whose table has no labels; ``coupling="ot"`` pairs within each label.
+    p_uncond : float
+        For a conditional run: the probability, in [0, 1], that a training label is replaced
+        by "no label" (label dropout), which teaches the unconditional field that guidance needs.
     """
 
     dataset: str = "two_gaussians"
@@ -98,6 +106,8 @@ class TrainConfig:
     source: str = "gaussian"
     pairs_file: str = ""
     ot_reg: float = OT_REG
+    conditional: bool = False
+    p_uncond: float = 0.2
 
     def __post_init__(self):
         if not is_data_file(self.dataset):
@@ -136,6 +146,7 @@ class TrainConfig:
             raise ValueError("coupling 'pairs' and a pairs_file go together: give both or neither")
         if not (isinstance(self.ot_reg, (int, float)) and math.isfinite(self.ot_reg) and self.ot_reg > 0):
             raise ValueError(f"ot_reg must be a finite positive number, got {self.ot_reg!r}")
+        _check_conditional(self)
 
     @property
     def dim(self):
@@ -148,13 +159,38 @@ class TrainConfig:
         return get_source(self.source, self.dim)
 
     @property
+    def num_classes(self):
+        """K, the number of classes a conditional run's labels take (for a data file, read from the file); 0 for
+        an unconditional run."""
+        return get_dataset(self.dataset).num_classes if self.conditional else 0
+
+    @property
     def layer_sizes(self):
-        """``[1 + d, *hidden, d]``."""
-        return layer_sizes(self.dim, self.hidden)
+        """``[1 + d, *hidden, d]``; a conditional run's input has K + 1 more, the label's one-hot."""
+        if not self.conditional:
+            return layer_sizes(self.dim, self.hidden)
+        from .guidance import conditional_sizes  # imported here: guidance needs train, which needs this module
+
+        return conditional_sizes(self.dim, self.hidden, self.num_classes)
 
     def to_dict(self):
         """A JSON-ready dict (``hidden`` as a list)."""
         return {**asdict(self), "hidden": list(self.hidden)}
+
+
+def _check_conditional(config):
+    """The checks of ``conditional`` and ``p_uncond``; a dataset file's labels are checked when a run starts."""
+    if not isinstance(config.conditional, (bool, np.bool_)):
+        raise ValueError(f"conditional must be True or False, got {config.conditional!r}")
+    if not (isinstance(config.p_uncond, (int, float)) and 0.0 <= config.p_uncond <= 1.0):
+        raise ValueError(f"p_uncond must be a probability in [0, 1], got {config.p_uncond!r}")
+    if not config.conditional and config.p_uncond != TrainConfig.p_uncond:  # the class attribute is the default
+        raise ValueError("p_uncond is the label dropout of a conditional run: set conditional too (--conditional)")
+    if config.conditional and config.coupling == "pairs":
+        raise ValueError("coupling 'pairs' draws from a table of pairs without labels, so it cannot train a "
+                         "conditional run")
+    if config.conditional and not is_data_file(config.dataset):
+        labelled_dataset(config.dataset)  # raises for a dataset without labels
 
 
 @dataclass
@@ -219,17 +255,52 @@ class Run:
         return replace(self, params=cast(self.params), ema=cast(self.ema))
 
     def velocity(self, t, x):
-        """The learned field v_theta(t, x): t a float or shape (n,), x of shape (n, d); returns (n, d)."""
+        """The learned field v_theta(t, x): t a float or shape (n,), x of shape (n, d); returns (n, d).
+
+        For a conditional run, its unconditional field v_theta(t, x, no label); ``guided_velocity`` gives the others.
+        """
         if np.ndim(x) != 2 or np.shape(x)[1] != self.dim:
             raise ValueError(f"x must have shape (n, {self.dim}), got shape {np.shape(x)}")
-        return velocity(self.field_params, t, x, self.config.activation)
+        return learned_field(self.config, self.field_params)(t, x)
+
+    def guided_velocity(self, label, guidance=0.0):
+        """A conditional run's guided field ``v_w(t, x, y) = (1 + w) v(t, x, y) - w v(t, x, no label)``.
+
+        Parameters
+        ----------
+        label : int or ndarray of int, shape (n,)
+            The class y asked for, one for every point or one per point (``npflow.guidance.NO_LABEL`` for none).
+        guidance : float
+            w: 0 the conditional field, -1 the unconditional one, > 0 sharper.
+
+        Returns
+        -------
+        f : callable
+            ``f(t, x) -> (n, d)``, for any solver or sampler.
+        """
+        from .guidance import learned_guided_velocity  # imported here: guidance needs train, which needs this module
+
+        if not self.config.conditional:
+            raise ValueError("this run was trained without labels (train it with conditional=True to ask for a class)")
+        return learned_guided_velocity(self.field_params, self.config.activation, label, guidance)
+
+
+def learned_field(config, params):
+    """The field ``f(t, x)`` of a run of ``config`` with weights ``params``: v_theta(t, x), or for a conditional
+    run its unconditional field v_theta(t, x, no label)."""
+    if not config.conditional:
+        return lambda t, x: velocity(params, t, x, config.activation)
+    from .guidance import learned_guided_velocity  # imported here: guidance needs train, which needs this module
+
+    return learned_guided_velocity(params, config.activation)
 
 
 def check_data_files(config):
     """Read the data files a recipe names and check them; return the recipe.
 
     The dataset and the source, when they are files, must be readable arrays of shape (n, d)
-    (``npflow.data.get_dataset`` says what else), the source of the data's dimension d; a
+    (``npflow.data.get_dataset`` says what else; a conditional run's dataset, points with labels),
+    the source of the data's dimension d; a
     pairs file must be a table of pairs (``npflow.couplings.load_pairs``) of dimension d too.
     A recipe of registry names and no pairs reads nothing.
 
@@ -247,7 +318,7 @@ def check_data_files(config):
     ValueError
         One line naming the file and what is wrong with it.
     """
-    dim = get_dataset(config.dataset).dim  # reads and checks a dataset file
+    dim = (labelled_dataset if config.conditional else get_dataset)(config.dataset).dim  # reads and checks a file
     get_source(config.source, dim)  # reads and checks a source file, and its dimension
     if config.pairs_file:
         pairs_dim = load_pairs(config.pairs_file)[0].shape[1]

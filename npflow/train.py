@@ -43,7 +43,7 @@ from .paths import LinearPath, make_path
 from .plumbing.interrupts import interrupts_between_steps
 from .plumbing.progress import Progress
 from .primitives import mean_squared_error
-from .run import Run, TrainConfig, start_run
+from .run import Run, TrainConfig, learned_field, start_run
 
 __all__ = ["TrainingInterrupted", "TrainingDiverged", "mean_squared_error", "cfm_loss", "draw_batch", "batch_sampler",
            "training_step", "scheduled_lr", "ema_decay", "ema_update", "train"]
@@ -116,8 +116,13 @@ def batch_sampler(config):
     With ``coupling="pairs"``, t ~ U(0, 1) and then whole pairs from the table in
     ``config.pairs_file``; otherwise ``draw_batch`` from the dataset and the source, re-paired by
     the coupling (independent: as drawn; ot: by optimal transport). The arrays come in
-    ``config.dtype``; the draws are the same for every dtype.
+    ``config.dtype``; the draws are the same for every dtype. A conditional run's batches carry
+    their labels too, ``(x_0, x_1, t, y)`` (``npflow.guidance.labelled_batch_sampler``).
     """
+    if config.conditional:
+        from .guidance import labelled_batch_sampler  # imported here: guidance needs this module
+
+        return labelled_batch_sampler(config)
     if config.coupling == "pairs":
         table = load_pairs(config.pairs_file)
 
@@ -232,7 +237,7 @@ def _field_error_probe(config, every, n=2000):
     def probe(step, field_params):
         if (step + 1) % every and step + 1 != config.steps:
             return None
-        return field_error(lambda t, x: velocity(field_params, t, x, config.activation), f_exact, t, x_t)
+        return field_error(learned_field(config, field_params), f_exact, t, x_t)
 
     return probe
 
@@ -324,9 +329,12 @@ def train(config=None, *, resume=None, callback: Optional[Callable] = None, log_
     >>> train(TrainConfig(steps=5, hidden=(8,)), resume=run, stream=None).step
     5
     """
+    from .guidance import labelled_gradient  # imported here: guidance needs this module
+
     run, config = _run_to_continue(config, resume)
     draw, path = batch_sampler(config), make_path(config.path, config.sigma_min)
     gradient = backprop.loss_and_grad if config.grad == "backprop" else loss_and_grad
+    num_classes = config.num_classes  # K of a conditional run, whose labels enter through the gradient; else 0
     probe = _field_error_probe(config, field_error_every)
     progress = Progress(run.step, config.steps, log_every, stream)
     params, optimizer, rng, ema = run.params, run.optimizer, run.rng, run.ema
@@ -341,12 +349,13 @@ def train(config=None, *, resume=None, callback: Optional[Callable] = None, log_
         for step in range(run.step, config.steps):
             if interrupted():
                 raise TrainingInterrupted(state(step))
-            x_0, x_1, t = draw(config.batch_size, rng)  # a batch, coupled
+            x_0, x_1, t, *y = draw(config.batch_size, rng)  # a batch, coupled; a conditional run's has labels y too
             z = _blur_draw(path, x_1.shape, rng, config.dtype)
             optimizer.lr = scheduled_lr(config, step)
+            step_gradient = labelled_gradient(config.grad, *y, num_classes) if y else gradient
             with _naming_the_step(step, config.lr):
                 params, losses[step] = training_step(params, optimizer, path, x_0, x_1, t, config.activation,
-                                                     gradient, z)
+                                                     step_gradient, z)
             if ema is not None:
                 ema = ema_update(ema, params, ema_decay(config.ema, step))
             if callback is not None:

@@ -65,3 +65,23 @@ def test_training_with_backprop_follows_autograd():
     np.testing.assert_allclose(by_hand.losses, by_autograd.losses, rtol=1e-9)
     for ours, theirs in zip(tree_leaves(by_hand.params), tree_leaves(by_autograd.params)):
         np.testing.assert_allclose(ours, theirs, rtol=1e-7, atol=1e-10)
+
+
+@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
+def test_a_conditional_field_by_hand_matches_autograd_and_central_differences(rng, activation):
+    """The one-hot of the labels enters as more input columns: the gradient of guidance's conditional loss."""
+    from npflow.guidance import NO_LABEL, conditional_cfm_loss, conditional_loss_and_grad, conditional_sizes, label_inputs
+
+    K, y = 3, np.array([0, 2, NO_LABEL, 0, 2, NO_LABEL, 0, 2])  # no point has label 1
+    params = init_mlp(conditional_sizes(2, (8, 6), K), rng)
+    t, x_t, u_t = rng.random(8), rng.standard_normal((8, 2)), rng.standard_normal((8, 2))
+    loss, grads = loss_and_grad(params, t, x_t, u_t, activation, condition=label_inputs(y, K))
+    expected_loss, expected = conditional_loss_and_grad(params, t, x_t, u_t, y, K, activation)
+    numerical = numerical_gradient(lambda p: float(conditional_cfm_loss(p, t, x_t, u_t, y, K, activation)), params)
+    assert loss == pytest.approx(expected_loss, rel=1e-14)
+    for ours, theirs, reference in zip(tree_leaves(grads), tree_leaves(expected), tree_leaves(numerical)):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(ours, reference, rtol=1e-6, atol=1e-8)
+    # the row of W_1 facing label 1 (its embedding) gets no gradient from a batch without label 1
+    d_W_1 = grads[0][0]  # (1 + 2 + K + 1, 8): rows 3, 4, 5 for labels 0, 1, 2, row 6 for "no label"
+    assert np.all(d_W_1[4] == 0) and np.all(np.abs(d_W_1[[3, 5, 6]]).sum(axis=1) > 0)

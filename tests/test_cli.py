@@ -192,8 +192,10 @@ def test_train_help_shows_the_defaults_a_run_gets():
 
     options, config = train_options(), TrainConfig()
     for field in fields(TrainConfig):
-        shown = re.search(r"\[([^[\]]*)\]$", options[field.name].help).group(1)
-        value = "" if shown == "none" else (options[field.name].type or str)(shown)
+        action = options[field.name]
+        shown = re.search(r"\[([^[\]]*)\]$", action.help).group(1)
+        flag = lambda text: text == str(action.const)  # a flag (--conditional) shows its value when not given
+        value = "" if shown == "none" else (action.type or (str if action.const is None else flag))(shown)
         assert value == getattr(config, field.name), field.name
 
 

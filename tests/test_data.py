@@ -158,3 +158,97 @@ def test_a_mixture_knows_its_density_and_other_data_do_not(rng):
                           for w, m, s in zip([0.5, 0.3, 0.2], GMM.means, [0.6, 0.9, 0.4])))
     np.testing.assert_allclose(get_dataset("gmm").log_prob(x), expected, rtol=1e-10)
     assert get_dataset("moons").log_prob is None
+
+
+# --- labels ---------------------------------------------------------------------------------------
+
+LABELLED = {"two_gaussians": 2, "eight_gaussians": 8, "gmm": 3, "moons": 2, "checkerboard": 8}
+
+
+def test_the_datasets_with_natural_classes_are_the_labelled_ones():
+    assert {name: dataset.num_classes for name, dataset in DATASETS.items() if dataset.num_classes} == LABELLED
+    assert all(dataset.sample_labelled is None for dataset in DATASETS.values() if not dataset.num_classes)
+
+
+@pytest.mark.parametrize("name", sorted(LABELLED))
+def test_a_labelled_draw_is_the_unlabelled_draw_to_the_bit_with_its_labels(name):
+    dataset = get_dataset(name)
+    x, y = dataset.sample_labelled(3000, np.random.default_rng(11))
+    np.testing.assert_array_equal(x, dataset.sample(3000, np.random.default_rng(11)))
+    assert y.shape == (3000,) and np.issubdtype(y.dtype, np.signedinteger)
+    np.testing.assert_array_equal(np.unique(y), np.arange(LABELLED[name]))  # every class turns up at this size
+
+
+@pytest.mark.parametrize("name", ["two_gaussians", "eight_gaussians", "gmm"])
+def test_label_k_of_a_mixture_is_its_kth_component(name):
+    """Each class has the weight, mean and std of component k (5 standard errors), in the order of ``means``."""
+    dataset = get_dataset(name)
+    gmm, n = dataset.mixture, 40_000
+    x, y = dataset.sample_labelled(n, np.random.default_rng(2))
+    assert dataset.means is gmm.means
+    for k, (w_k, m_k, s_k) in enumerate(zip(gmm.weights, gmm.means, gmm.stds)):
+        x_k = x[y == k]
+        assert abs(len(x_k) / n - w_k) < 5 * np.sqrt(w_k * (1 - w_k) / n)
+        assert np.all(np.abs(x_k.mean(axis=0) - m_k) < 5 * s_k / np.sqrt(len(x_k)))
+        assert np.all(np.abs(x_k.std(axis=0) - s_k) < 5 * s_k / np.sqrt(2 * len(x_k)))
+
+
+def test_label_of_moons_is_the_arc_without_noise():
+    """Without noise a point of the upper moon lies on the unit circle about (0, 0) of the unscaled picture, a
+    point of the lower one on the unit circle about (1, 1/2)."""
+    from npflow.data import moons
+
+    x, y = moons(500, np.random.default_rng(0), noise=0.0, labels=True)
+    unscaled = x / 2.5 + [0.5, 0.25]
+    centre = np.where(y[:, None] == 0, [0.0, 0.0], [1.0, 0.5])
+    np.testing.assert_allclose(np.linalg.norm(unscaled - centre, axis=1), 1.0, atol=1e-12)
+
+
+def test_label_of_checkerboard_is_its_square_row_by_row():
+    x, y = get_dataset("checkerboard").sample_labelled(4000, np.random.default_rng(0))
+    i, j = np.floor((x + 4.0) / 2.0).astype(int).T  # column and row of each point's square
+    np.testing.assert_array_equal(y, 2 * j + i // 2)
+    centres = np.array([x[y == k].mean(axis=0) for k in range(8)])  # (-3, -3), (1, -3), (-1, -1), (3, -1), ...
+    np.testing.assert_allclose(centres, [[-3, -3], [1, -3], [-1, -1], [3, -1], [-3, 1], [1, 1], [-1, 3], [3, 3]],
+                               atol=0.15)
+
+
+def test_an_npz_of_points_and_labels_draws_whole_rows(tmp_path):
+    points, labels = np.arange(12.0).reshape(6, 2), np.array([2, 0, 1, 1, 0, 2], dtype=np.uint8)
+    np.savez(tmp_path / "mine.npz", x=points, y=labels)
+    np.save(tmp_path / "mine.npy", points)
+    dataset = get_dataset(str(tmp_path / "mine.npz"))
+    assert dataset.num_classes == 3 and dataset.dim == 2
+    x, y = dataset.sample_labelled(500, np.random.default_rng(4))
+    rows = (x[:, 0] // 2).astype(int)  # which row of the file each point is
+    np.testing.assert_array_equal(y, labels[rows])
+    assert y.dtype == np.int64
+    np.testing.assert_array_equal(x, get_dataset(str(tmp_path / "mine.npy")).sample(500, np.random.default_rng(4)))
+
+
+@pytest.mark.parametrize("arrays, message", [
+    ({"x": np.zeros((4, 2))}, r"must hold arrays named x \(the points\) and y \(their labels\), got \['x'\]"),
+    ({"x": np.zeros((4, 2)), "y": np.array([0.0, 1.0, 0.0, 1.0])}, "y must hold integer labels, got dtype float64"),
+    ({"x": np.zeros((4, 2)), "y": np.array([True, False, True, False])}, "y must hold integer labels, got dtype bool"),
+    ({"x": np.zeros((4, 2)), "y": np.array([0, 1, 0])}, r"one label per point, shape \(4,\), got shape \(3,\)"),
+    ({"x": np.zeros((4, 2)), "y": np.array([0, -1, 0, 1])}, "y must hold labels 0, 1, 2, ..., got -1"),
+    ({"x": np.zeros((4, 2)), "y": np.array([0, 2, 0, 2])},
+     r"class 1 has no examples; the labels must be 0 .. K - 1 \(here K = 3\) with every class present"),
+    ({"x": np.array(["a", "b"]), "y": np.array([0, 0])}, "x must hold numbers, got dtype <U1"),
+    ({"x": np.zeros(4), "y": np.array([0, 0, 0, 0])}, r"shape \(n, d\) with n >= 2, got shape \(4,\)"),
+])
+def test_bad_labels_in_an_npz_are_refused_in_one_line(tmp_path, arrays, message):
+    path = tmp_path / "labelled.npz"
+    np.savez(path, **arrays)
+    with pytest.raises(ValueError, match=f"^dataset file '{path}'.*{message}") as error:
+        get_dataset(str(path))
+    assert "\n" not in str(error.value)
+
+
+def test_only_a_dataset_with_labels_serves_a_conditional_run():
+    from npflow.data import labelled_dataset
+
+    assert labelled_dataset("moons").num_classes == 2
+    with pytest.raises(ValueError, match="dataset 'spirals' has no labels; a conditional run needs one that has: "
+                                         "two_gaussians, eight_gaussians, gmm, moons, checkerboard, or an .npz"):
+        labelled_dataset("spirals")

@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from autograd.test_util import check_grads
@@ -208,3 +210,165 @@ def test_a_short_training_brings_the_conditional_field_towards_the_exact_one():
         params = optimizer.step(params, grads)
     after = conditional_field_errors(params, probe)
     assert np.all(after < 0.1 * before), (before, after)  # about 0.02 here; 0.45 if the labels were all dropped
+
+
+# --- a conditional run --------------------------------------------------------------------------------
+
+def test_a_conditional_batch_is_the_unconditional_batch_with_its_labels_then_the_dropout():
+    """The same x_0, x_1, t to the bit as an unconditional run's; the labels those of the dataset's own labelled
+    draw; then one uniform per label for the dropout, from the same generator."""
+    from npflow.guidance import labelled_batch_sampler
+    from npflow.run import TrainConfig
+    from npflow.train import batch_sampler
+
+    config = TrainConfig(dataset="gmm", conditional=True, p_uncond=0.3)
+    rng, plain_rng, label_rng = (np.random.default_rng(5) for _ in range(3))
+    x_0, x_1, t, y = labelled_batch_sampler(config)(4000, rng)
+    for ours, plain in zip((x_0, x_1, t), batch_sampler(TrainConfig(dataset="gmm"))(4000, plain_rng)):
+        np.testing.assert_array_equal(ours, plain)
+    label_rng.random(4000)  # t
+    _, labels = GMM.sample(4000, label_rng, labels=True)
+    label_rng.standard_normal((4000, 2))  # x_0
+    np.testing.assert_array_equal(y, drop_labels(labels, 0.3, label_rng))
+    assert rng.bit_generator.state == label_rng.bit_generator.state
+
+
+def test_ot_pairs_within_each_label_and_keeps_every_point_with_its_label(rng):
+    """Each label's group is paired as ``ot`` pairs it alone; across labels nothing moves."""
+    from npflow.couplings import ot, pairing_cost
+    from npflow.guidance import pair_within_labels
+
+    x_0, (x_1, y) = rng.standard_normal((60, 2)), labelled_draws(EIGHT, 60, rng)
+    y = drop_labels(y, 0.2, rng)
+    paired_0, paired_1 = pair_within_labels(ot, x_0, x_1, y, rng)
+    for label in np.unique(y):
+        rows = y == label
+        expected_0, expected_1 = ot(x_0[rows], x_1[rows])
+        np.testing.assert_array_equal(paired_0[rows], expected_0)
+        np.testing.assert_array_equal(paired_1[rows], expected_1)
+        assert {tuple(p) for p in paired_1[rows]} == {tuple(p) for p in x_1[rows]}  # a reordering of the label's own
+    assert pairing_cost(paired_0, paired_1) < pairing_cost(x_0, x_1)
+
+
+@pytest.mark.parametrize("extra", [{}, {"grad": "backprop"}, {"coupling": "ot"}, {"path": "vp"},
+                                   {"path": "icfm", "sigma_min": 0.1, "dtype": "float32", "ema": 0.9}])
+def test_a_conditional_run_stopped_and_resumed_gives_the_uninterrupted_bits(extra):
+    from npflow.run import TrainConfig
+    from npflow.train import train
+
+    config = TrainConfig(dataset="moons", conditional=True, steps=24, batch_size=32, hidden=(16,), **extra)
+    whole = train(config, stream=None)
+    resumed = train(config, resume=train(replace(config, steps=10), stream=None), stream=None)
+    for (W, b), (W_whole, b_whole) in zip(resumed.field_params, whole.field_params):
+        assert W.dtype == np.dtype(config.dtype)
+        np.testing.assert_array_equal(W, W_whole)
+        np.testing.assert_array_equal(b, b_whole)
+    assert whole.params[0][0].shape == (1 + 2 + 2 + 1, 16)  # [t, x, onehot(y)] with 2 classes and "no label"
+
+
+def test_backprop_trains_a_conditional_run_as_autograd_does():
+    from npflow.run import TrainConfig
+    from npflow.train import train
+
+    config = TrainConfig(dataset="gmm", conditional=True, steps=30, batch_size=64, hidden=(16, 16))
+    by_autograd, by_hand = train(config, stream=None), train(replace(config, grad="backprop"), stream=None)
+    np.testing.assert_allclose(by_hand.losses, by_autograd.losses, rtol=1e-9)
+    for (W, _), (W_0, _) in zip(by_hand.params, by_autograd.params):
+        np.testing.assert_allclose(W, W_0, rtol=1e-8, atol=1e-10)
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"dataset": "spirals", "conditional": True}, "dataset 'spirals' has no labels"),
+    ({"conditional": True, "coupling": "pairs", "pairs_file": "p.npz"}, "coupling 'pairs' draws from a table of pairs"),
+    ({"conditional": True, "p_uncond": 1.5}, r"p_uncond must be a probability in \[0, 1\], got 1.5"),
+    ({"conditional": True, "p_uncond": float("nan")}, "p_uncond must be a probability"),
+    ({"p_uncond": 0.5}, "p_uncond is the label dropout of a conditional run: set conditional too"),
+    ({"conditional": "yes"}, "conditional must be True or False, got 'yes'"),
+])
+def test_conditional_recipes_are_checked(changes, message):
+    from npflow.run import TrainConfig
+
+    with pytest.raises(ValueError, match=message):
+        TrainConfig(**changes)
+
+
+def test_a_conditional_runs_velocity_is_its_no_label_field_and_guidance_asks_for_a_conditional_run(rng):
+    from npflow.run import TrainConfig
+    from npflow.train import train
+
+    run = train(TrainConfig(dataset="gmm", conditional=True, steps=3, hidden=(8,)), stream=None)
+    t, x = rng.random(5), rng.standard_normal((5, 2))
+    no_label = conditional_velocity(run.params, t, x, np.full(5, NO_LABEL), 3)
+    np.testing.assert_array_equal(run.velocity(t, x), no_label)
+    np.testing.assert_allclose(run.guided_velocity(NO_LABEL, 2.0)(t, x), no_label, rtol=0, atol=1e-15)  # 3 v - 2 v
+    own = conditional_velocity(run.params, t, x, np.full(5, 1), 3)
+    np.testing.assert_allclose(run.guided_velocity(1, 2.0)(t, x), 3 * own - 2 * no_label, rtol=1e-13, atol=1e-13)
+    with pytest.raises(ValueError, match="labels must be in 0..2 or NO_LABEL"):
+        run.guided_velocity(3)
+    plain = train(TrainConfig(steps=2, hidden=(8,)), stream=None)
+    with pytest.raises(ValueError, match="this run was trained without labels"):
+        plain.guided_velocity(0)
+
+
+def test_exact_velocity_with_a_label_is_the_exact_guided_field_on_any_path(rng):
+    from npflow import exact_velocity as public_exact_velocity
+    from npflow.paths import VPPath
+
+    t, x, y = rng.random(10), 2 * rng.standard_normal((10, 2)), rng.integers(0, 3, 10)
+    for path in (None, VPPath()):
+        np.testing.assert_array_equal(public_exact_velocity(GMM, label=y, guidance=1.5, path=path)(t, x),
+                                      exact_guided_velocity(GMM, 0.0, y, 1.5, path=path)(t, x))
+        own = np.array([exact_velocity(component(GMM, k), path=path)(t[i:i + 1], x[i:i + 1])[0]
+                        for i, k in enumerate(y)])
+        np.testing.assert_allclose(public_exact_velocity(GMM, label=y, path=path)(t, x), own, rtol=1e-13, atol=1e-13)
+    with pytest.raises(ValueError, match="guidance w needs a label to guide towards"):
+        public_exact_velocity(GMM, 0.0, guidance=1.0)
+
+
+# --- measuring what guidance does --------------------------------------------------------------------
+
+def test_class_measures_by_hand():
+    from npflow.guidance import class_measures
+
+    means = np.array([[0.0, 0.0], [10.0, 0.0]])
+    x = np.array([[1.0, 0.0], [-1.0, 2.0], [9.0, 0.0], [9.0, 1.0], [11.0, 1.0], [10.0, 4.0]])
+    y = np.array([0, 0, 0, 1, 1, 1])  # the third asked for 0 and landed on mode 1
+    measures = class_measures(x, y, means)
+    np.testing.assert_array_equal(measures["label"], [0, 1])
+    np.testing.assert_allclose(measures["share"], [2 / 3, 1.0])
+    # label 0 keeps (1, 0) and (-1, 2): variances 2 and 2, centre (0, 1);
+    # label 1 keeps all three: variances 1 and 3, centre (10, 2)
+    np.testing.assert_allclose(measures["spread"], [np.sqrt(2.0), np.sqrt(2.0)])
+    np.testing.assert_allclose(measures["shift"], [1.0, 2.0])
+
+
+def test_label_field_errors_is_zero_for_the_field_itself_and_the_squared_offset_for_a_shifted_one():
+    from npflow.guidance import label_field_errors
+
+    def exact(k):
+        return exact_guided_velocity(GMM, 0.0, k, 0.0)
+
+    def shifted(k):  # label k's field, moved by (k + 1) / 10 in the first coordinate
+        return lambda t, x: exact(k)(t, x) + np.array([(k + 1) / 10, 0.0])
+
+    rng = np.random.default_rng(0)
+    np.testing.assert_array_equal(label_field_errors(exact, exact, GMM, [0, 1, 2], 50, rng), np.zeros(3))
+    np.testing.assert_allclose(label_field_errors(shifted, exact, GMM, [2, 0], 50, rng), [0.09 / 2, 0.01 / 2],
+                               rtol=1e-12)
+
+
+def test_a_short_conditional_run_puts_nearly_every_sample_in_its_class_and_w_minus_1_is_unconditional():
+    """The whole loop, from npflow.train: at w = 0 each label lands nearest its own mode; at w = -1 the
+    samples asked for any label spread over the modes as the target does (1/8 each)."""
+    from npflow.guidance import class_measures, equal_shares
+    from npflow.metrics import mode_fractions
+    from npflow.run import TrainConfig
+    from npflow.train import train
+
+    run = train(TrainConfig(dataset="eight_gaussians", conditional=True, steps=1500, batch_size=256,
+                            hidden=(64, 64), grad="backprop", lr=2e-3), stream=None)
+    y, x_0 = equal_shares(np.arange(8), 1600), np.random.default_rng(1).standard_normal((1600, 2))
+    conditional = generate(run.guided_velocity(y, 0.0), x_0, steps=40).x[-1]
+    assert class_measures(conditional, y, EIGHT.means)["share"].min() > 0.9  # about 0.99
+    unconditional = generate(run.guided_velocity(y, -1.0), x_0, steps=40).x[-1]
+    assert np.all(np.abs(mode_fractions(unconditional, EIGHT.means) - 1 / 8) < 0.05)

@@ -272,3 +272,24 @@ def test_a_config_naming_an_outside_file_is_refused(run_dir, tmp_path):
     path.write_text(json.dumps(header))
     with pytest.raises(RunError, match="a run reads only its own copy, data.npy"):
         load_run(run_dir)
+
+
+def test_a_conditional_run_keeps_its_points_with_their_labels(tmp_path):
+    """From an .npz of points and labels, the run keeps data.npz and resumes to the same bits after the file is gone."""
+    from npflow.data import get_dataset
+
+    x, y = get_dataset("gmm").sample_labelled(300, np.random.default_rng(0))
+    data = str(tmp_path / "labelled.npz")
+    np.savez(data, x=x, y=y)
+    config = TrainConfig(dataset=data, conditional=True, steps=20, hidden=(8,))
+    whole = train(config, stream=None)
+    save_run(tmp_path / "run", train(replace(config, steps=10), stream=None))
+    os.remove(data)
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["config"]["dataset"] == "data.npz"
+    loaded = load_run(tmp_path / "run")
+    np.testing.assert_array_equal(get_dataset(loaded.config.dataset).sample_labelled(50, np.random.default_rng(1))[1],
+                                  y[np.random.default_rng(1).integers(0, 300, 50)])
+    resumed = train(replace(loaded.config, steps=20), resume=loaded, stream=None)
+    for (W, b), (W_whole, b_whole) in zip(resumed.params, whole.params):
+        np.testing.assert_array_equal(W, W_whole)
+        np.testing.assert_array_equal(b, b_whole)

@@ -27,6 +27,9 @@ from ..sampling import generate
 from ..oracle import exact_mixture
 from . import plot
 from .io import atomic_file, check_output_path, load_points, load_run, save_array, save_pairs, save_run
+from .labels import (GUIDANCE_WEIGHTS, add_label_options, asked_classes, asked_field, conditional_export_note,
+                     evaluate_labels, format_labels, save_labelled)
+from ..guidance import equal_shares
 
 __all__ = ["main"]
 
@@ -55,6 +58,7 @@ non_negative_int = _number(int, lambda value: value >= 0, "a non-negative intege
 positive_float = _number(float, lambda value: math.isfinite(value) and value > 0, "a finite positive number")
 unit_interval = _number(float, lambda value: 0.0 <= value < 1.0, "a number in [0, 1)")
 ema_decay = _number(float, lambda value: 0.0 <= value < 1.0, "a decay in [0, 1) such as 0.999")
+probability = _number(float, lambda value: 0.0 <= value <= 1.0, "a probability in [0, 1]")
 hidden_widths = _number(lambda text: tuple(int(part) for part in text.split(",")),
                         lambda widths: min(widths) > 0, "comma-separated positive layer widths such as 128,128")
 
@@ -184,7 +188,7 @@ def _add_recipe_options(recipe):
         recipe.add_argument("--" + name.replace("_", "-"), help=f"{help} [{_shown(CONFIG_DEFAULTS[name])}]", **options)
 
     option("dataset", f"target data: one of {', '.join(sorted(DATASETS))}, or a .npy or .csv file of shape (n, d), "
-                      "any d, whose rows are drawn with replacement", metavar="NAME|FILE")
+                      "any d, whose rows are drawn with replacement (an .npz of x and labels y)", metavar="NAME|FILE")
     option("source", "where the flow starts at t=0: N(0, I), or a dataset like --dataset for data-to-data transport",
            metavar="gaussian|NAME|FILE")
     option("steps", "total Adam steps", type=positive_int)
@@ -208,6 +212,10 @@ def _add_recipe_options(recipe):
            metavar="FILE.npz")
     option("path", "conditional path: the tutorial's linear one, icfm (the straight line blurred by a constant "
                    "--sigma-min), or variance-preserving cosine", choices=PATHS)
+    option("conditional", "learn v(t, x, y) for the dataset's labels y, and the unconditional field beside it, for "
+                          "sample --label and --guidance", action="store_const", const=True)
+    option("p_uncond", "with --conditional: the probability that a training label is dropped to 'no label'",
+           type=probability, metavar="P")
     current = [name for name in RECIPES if name not in RECIPE_ALIASES]  # old names are accepted, not shown
     recipes = "; ".join(f"{name}: " + (" ".join(f"--{key.replace('_', '-')} {_shown(value)}"
                                                  for key, value in RECIPES[name].items()) or "the defaults above")
@@ -293,6 +301,7 @@ def _reflow(args):
     from ..reflow import reflow_config, reflow_pairs
 
     first = load_run(args.run_dir)
+    reflow_config(first.config, "pairs.npz")  # refuses a recipe reflow cannot keep (a conditional one) before any work
     check_output_path(args.out, args.force, marker="config.json")  # refuse before any work
     seed = first.config.seed if args.seed is None else args.seed
     if not args.quiet:
@@ -318,22 +327,31 @@ def _add_sample(commands):
     _add_flow_options(parser, n=1024, points="number of samples", draws="the source draws")
     parser.add_argument("--dtype", choices=["float64", "float32"], default="float64",
                         help="arithmetic of the fixed-step solvers; float32 is about twice as fast [%(default)s]")
-    _add_out(parser, "FILE.npy", "where to save the samples")
+    add_label_options(parser)
+    _add_out(parser, "FILE.npy", "where to save the samples (with --label: FILE.npz, the samples x and their labels y)")
 
 
 def _sample(args):
     """Generate samples from a trained run.
 
     Draw x_0 from the run's source (noise, N(0, I), unless it was trained from another) and
-    integrate dx/dt = v_theta(t, x) from t=0 to t=1. Saves an array of shape (n, d).
+    integrate dx/dt = v_theta(t, x) from t=0 to t=1. Saves an array of shape (n, d). With
+    --label (a conditional run), the field is guided towards the asked classes, and the .npz
+    saved holds x (n, d), the samples, and y (n,), the label each was asked for.
     """
     run = load_run(args.run_dir).astype(args.dtype)
+    field, y = asked_field(run, args, args.n)
+    if y is not None and not args.out.lower().endswith(".npz"):
+        raise ValueError(f"--label saves the samples with their labels, as an .npz of x and y; got --out {args.out!r}")
     check_output_path(args.out, args.force)
     x_0 = run.config.source_distribution.sample(args.n, np.random.default_rng(args.seed)).astype(args.dtype)
     start = time.perf_counter()
-    trajectory = generate(run.velocity, x_0, args.solver, **_solver_options(args))
+    trajectory = generate(field, x_0, args.solver, **_solver_options(args))
     seconds = time.perf_counter() - start
-    save_array(args.out, trajectory.x[-1], force=args.force)
+    if y is None:
+        save_array(args.out, trajectory.x[-1], force=args.force)
+    else:
+        save_labelled(args.out, trajectory.x[-1], y, force=args.force)
     print(f"{args.n} samples by {args.solver}: NFE {trajectory.nfe}, {seconds:.3f} s; saved to {args.out}")
 
 
@@ -378,6 +396,7 @@ def _add_evaluate(commands):
     parser = _command(commands, _evaluate)
     _add_flow_options(parser, n=2000, points="target points and samples", draws="the evaluation draws")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    add_label_options(parser)
 
 
 def _evaluate(args):
@@ -387,15 +406,25 @@ def _evaluate(args):
     density is known; KL(target || model) where the target is a Gaussian mixture; the field
     error where the exact field is the run's (linear path, N(0, I), independent pairs); energy
     distance, W2 and MMD of samples; mode coverage where the target has modes; straightness,
-    kinetic energy and NFE of the sampling paths.
+    kinetic energy and NFE of the sampling paths. For a conditional run these measure its
+    unconditional field, and a table per label follows (the labels of --label, every class by
+    default, guided by --guidance): the share of samples that land nearest their class's mode,
+    their spread, the energy distance to the class, and the field error against the exact
+    guided field where it is known.
     """
     import json
 
     from .evaluate import evaluate, format_table
 
-    report = evaluate(load_run(args.run_dir), n=args.n, rng=np.random.default_rng(args.seed), solver=args.solver,
-                      **_solver_options(args))
-    print(json.dumps(report, indent=2) if args.json else format_table(report))
+    run = load_run(args.run_dir)
+    classes = asked_classes(run, args)
+    report = evaluate(run, n=args.n, rng=np.random.default_rng(args.seed), solver=args.solver, **_solver_options(args))
+    if run.config.conditional:
+        classes = np.arange(run.config.num_classes) if classes is None else classes
+        report["labels"] = evaluate_labels(run, classes, args.guidance or 0.0, args.n, np.random.default_rng(
+            [args.seed, 1]), args.solver, **_solver_options(args))
+    text = format_table(report) + ("\n" + format_labels(report["labels"]) if "labels" in report else "")
+    print(json.dumps(report, indent=2) if args.json else text)
 
 
 # --- plot ----------------------------------------------------------------------------------------
@@ -405,6 +434,7 @@ def _add_plot(commands):
     _add_flow_options(parser, n=1000, points="points to sample and draw", draws="the source and target draws")
     parser.add_argument("--kind", required=True, choices=list(FIGURES), help="which figure")
     _add_out(parser, "FILE", "where to write it (.png, .svg, .pdf; .gif for --kind animation)")
+    add_label_options(parser)
 
 
 def _plot(args):
@@ -412,7 +442,8 @@ def _plot(args):
 
     Draw one figure of a 2-D run: samples over the target, ODE trajectories, the vector field
     (beside the exact one where known), the density by the reverse ODE, the loss, histograms of
-    x_t over time, or a GIF of the flow.
+    x_t over time, or a GIF of the flow. With --label (a conditional run), the field guided towards
+    those classes; --kind guidance draws a row of panels, one per guidance weight.
     """
     run = load_run(args.run_dir)
     if run.dim != 2 and args.kind != "loss":
@@ -434,9 +465,10 @@ def _draws(run, args):
 
 
 def _flow(run, args):
-    """The flow from the source's draws, by the command's solver, and the target's draws."""
+    """The flow from the source's draws, by the command's solver (of the field --label asks for), and the target's
+    draws."""
     x_0, target = _draws(run, args)
-    return generate(run.velocity, x_0, args.solver, **_solver_options(args)), target
+    return generate(asked_field(run, args, args.n)[0], x_0, args.solver, **_solver_options(args)), target
 
 
 def _limits(run, args):
@@ -455,16 +487,20 @@ def _plot_trajectories(run, args, out):
 
 
 def _plot_field(run, args, out):
+    field, y = asked_field(run, args)
     mixture = exact_mixture(run.config, required=False)
-    exact = None if mixture is None else exact_velocity(mixture, run.config.sigma_min)
-    return plot.field(run.velocity, limits=_limits(run, args), exact=exact)
+    exact = None if mixture is None else exact_velocity(mixture, run.config.sigma_min, label=y,
+                                                        guidance=args.guidance or 0.0)
+    return plot.field(field, limits=_limits(run, args), exact=exact)
 
 
 def _plot_density(run, args, out):
     log_p_0 = _source_log_prob(run.config, "--kind density")  # first: refuse before any work
 
+    field = asked_field(run, args)[0]
+
     def log_p(points):  # the model's, by the reverse ODE
-        return log_likelihood(run.velocity, points, solver=args.solver, log_p_0=log_p_0, **_solver_options(args))
+        return log_likelihood(field, points, solver=args.solver, log_p_0=log_p_0, **_solver_options(args))
 
     return plot.density(log_p, _limits(run, args), resolution=50,
                         target_log_p=get_dataset(run.config.dataset).log_prob)
@@ -482,10 +518,27 @@ def _plot_animation(run, args, out):
     plot.animation(_flow(run, args)[0], out)  # writes the GIF itself
 
 
+def _plot_guidance(run, args, out):
+    if not run.config.conditional:
+        raise ValueError("--kind guidance needs a conditional run (npflow train --conditional)")
+    if args.guidance is not None:
+        raise ValueError(f"--kind guidance draws w = {', '.join(f'{w:g}' for w in GUIDANCE_WEIGHTS)}; drop --guidance")
+    classes = asked_classes(run, args)
+    y = equal_shares(np.arange(run.config.num_classes) if classes is None else classes, args.n)
+    (x_0, target), config = _draws(run, args), run.config
+    fields = {"learned": lambda w: run.guided_velocity(y, w)}
+    mixture = exact_mixture(config, required=False)
+    if mixture is not None:
+        fields["exact"] = lambda w: exact_velocity(mixture, config.sigma_min, label=y, guidance=w)
+    rows = {name: {w: generate(f(w), x_0, args.solver, **_solver_options(args)).x[-1] for w in GUIDANCE_WEIGHTS}
+            for name, f in fields.items()}
+    return plot.guidance(target, rows, y, means=get_dataset(config.dataset).means)
+
+
 #: ``npflow plot --kind``: the function that draws each figure, ``(run, args, out) -> Figure`` (None if it wrote out).
 FIGURES = {"samples": _plot_samples, "trajectories": _plot_trajectories, "field": _plot_field,
            "density": _plot_density, "loss": _plot_loss, "time_slices": _plot_time_slices,
-           "animation": _plot_animation}
+           "animation": _plot_animation, "guidance": _plot_guidance}
 
 
 # --- export and demo -----------------------------------------------------------------------------
@@ -509,6 +562,8 @@ def _export(args):
     run = load_run(args.run_dir)
     export_state_dict(run.field_params, args.out, force=args.force)
     print(f"weights of {args.run_dir} written to {args.out} in the tutorial's state_dict layout")
+    if run.config.conditional:
+        print(f"npflow export: note: {conditional_export_note(run)}", file=sys.stderr)
 
 
 def _add_demo(commands):

@@ -15,7 +15,8 @@ A run directory holds two files, and copies of the data files its recipe names:
     state, so that a resumed run draws exactly what an uninterrupted one would;
 
 - ``data.npy``, ``source.npy``, ``pairs.npz``: when the recipe's dataset, source or pairs come
-  from files, the run keeps its own copy of each, and ``config.json`` names the copy. So a run
+  from files, the run keeps its own copy of each, and ``config.json`` names the copy (points
+  with labels, from an ``.npz`` file, as ``data.npz``). So a run
   resumes, samples and evaluates the same after the original files have moved or changed.
 
 Loading trusts nothing: arrays are read by ``npflow.plumbing.files``, which never unpickles (a
@@ -166,9 +167,16 @@ def _names_a_file(field, value):
     return isinstance(value, str) and bool(value) and (field == "pairs_file" or is_data_file(value))
 
 
+def _kept_name(field, value):
+    """The name of the run's copy of the file ``value``: ``KEPT_FILES[field]``, as an .npz for points with labels."""
+    kept = KEPT_FILES[field]
+    return os.path.splitext(kept)[0] + ".npz" if value.lower().endswith(".npz") else kept
+
+
 def _kept_files(config):
     """The config's file fields, as {field: file name} (``KEPT_FILES`` entries that name a file)."""
-    return {field: kept for field, kept in KEPT_FILES.items() if _names_a_file(field, getattr(config, field))}
+    return {field: _kept_name(field, getattr(config, field)) for field in KEPT_FILES
+            if _names_a_file(field, getattr(config, field))}
 
 
 def _write_kept_files(run_dir, config):
@@ -176,6 +184,10 @@ def _write_kept_files(run_dir, config):
     for field, kept in _kept_files(config).items():
         if field == "pairs_file":
             save_pairs(os.path.join(run_dir, kept), *load_pairs(config.pairs_file))
+        elif kept.endswith(".npz"):  # points with their labels
+            x, y = load_data_file(getattr(config, field), labels=True)
+            with open(os.path.join(run_dir, kept), "wb") as file:
+                np.savez(file, x=x, y=y)
         else:
             np.save(os.path.join(run_dir, kept), load_data_file(getattr(config, field)), allow_pickle=False)
 
@@ -253,8 +265,8 @@ def _read_config(run_dir):
         raise RunError(f"{path!r} has no \"config\" object")
     for field, kept in KEPT_FILES.items():
         value = fields.get(field)
-        if value == kept:  # the run's own copy, named relative to the run directory
-            fields[field] = os.path.join(os.path.abspath(run_dir), kept)
+        if isinstance(value, str) and value == _kept_name(field, value):  # the run's own copy, named relative to it
+            fields[field] = os.path.join(os.path.abspath(run_dir), value)
         elif _names_a_file(field, value):
             raise RunError(f"{path!r} names the file {value!r} as its {field}; a run reads only its own copy, {kept}")
     try:

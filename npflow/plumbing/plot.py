@@ -6,7 +6,8 @@ quick to start. All of them draw 2-D data.
 """
 import numpy as np
 
-__all__ = ["bounds_around", "samples", "trajectories", "field", "density", "loss", "time_slices", "animation"]
+__all__ = ["bounds_around", "samples", "trajectories", "field", "density", "loss", "time_slices", "animation",
+           "guidance"]
 
 
 def _figure(ncols, nrows=1, width=4.0, height=4.0):
@@ -248,3 +249,48 @@ def animation(trajectory, path, frames=40, n_points=1000, fps=12):
 
     FuncAnimation(fig, draw, frames=steps, blit=False).save(path, writer=PillowWriter(fps=fps))
     return fig
+
+
+def guidance(target, rows, y, means=None):
+    """Samples of a guided field, one panel per guidance weight w, coloured by the label each was asked for.
+
+    Parameters
+    ----------
+    target : ndarray, shape (m, 2)
+        Points from the target, drawn in grey behind every panel.
+    rows : dict of str to dict of float to ndarray of shape (n, 2)
+        Row name (e.g. "learned", "exact") -> {w: samples of the field guided with w}.
+    y : ndarray of int, shape (n,)
+        The label each sample was asked for (the same in every panel).
+    means : ndarray of shape (K, 2), optional
+        The modes of the classes, marked with a black cross.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    weights = list(next(iter(rows.values())))
+    fig, axes = _figure(len(weights), nrows=len(rows), width=2.6, height=2.7)
+    box = bounds_around(np.concatenate([target, *(x for row in rows.values() for x in row.values())]), margin=0.3)
+    colours = _label_colours(int(y.max()) + 1 if means is None else len(means))
+    names = {-1.0: "unconditional", 0.0: "conditional"}
+    for panels, (row, samples) in zip(axes, rows.items()):
+        for ax, w in zip(panels, weights):
+            ax.scatter(target[:, 0], target[:, 1], s=1, c="0.85", rasterized=True)
+            ax.scatter(samples[w][:, 0], samples[w][:, 1], s=1.5, c=colours[y], rasterized=True)
+            if means is not None:
+                ax.scatter(means[:, 0], means[:, 1], s=25, c="k", marker="x", linewidths=1.0)
+            ax.set(xlim=box[:, 0], ylim=box[:, 1], aspect="equal", xticks=[], yticks=[],
+                   title=f"w = {w:g}" + (f" ({names[w]})" if w in names else ""))
+        panels[0].set_ylabel(row, fontsize="large")
+    fig.suptitle("v_w = (1 + w) v(t, x, y) - w v(t, x, no label); colour: the label asked for")
+    return fig
+
+
+def _label_colours(num_classes):
+    """One RGBA colour per class, shape (K, 4): matplotlib's tab10, or a sweep of viridis beyond 10 classes."""
+    from matplotlib import colormaps
+
+    if num_classes <= 10:
+        return colormaps["tab10"](np.arange(num_classes))
+    return colormaps["viridis"](np.linspace(0.0, 1.0, num_classes))
