@@ -6,7 +6,11 @@ quick to start. All of them draw 2-D data.
 """
 import numpy as np
 
-__all__ = ["bounds_around", "samples", "trajectories", "field", "density", "loss", "time_slices", "animation"]
+__all__ = ["STILL_FORMATS", "bounds_around", "samples", "trajectories", "field", "density", "loss", "time_slices",
+           "animation"]
+
+#: The file names a still figure can be saved under: matplotlib chooses the format by the suffix.
+STILL_FORMATS = (".png", ".svg", ".pdf", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".eps", ".ps")
 
 
 def _figure(ncols, nrows=1, width=4.0, height=4.0):
