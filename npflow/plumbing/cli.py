@@ -188,11 +188,11 @@ def _read_run(run_dir, args):
 
 
 def _check_out(args, suffixes, inputs=()):
-    """Refuse --out before any work: a name without one of ``suffixes``, one of ``inputs``, a path inside a
-    run directory, or an existing file without --force."""
+    """Refuse --out before any work: one of ``inputs``, a path inside a run directory, a name without one of
+    ``suffixes``, or an existing file without --force."""
+    check_not_an_input(args.out, inputs)
     if not args.out.lower().endswith(suffixes):
         raise ValueError(f"--out {args.out!r} must end in {' or '.join(suffixes)}, the format it is written in")
-    check_not_an_input(args.out, inputs)
     check_output_path(args.out, args.force)
 
 
@@ -295,14 +295,14 @@ def _train(args):
 
 
 def _check_training_fits(config):
-    """Refuse a recipe whose training step cannot fit in memory: a batch through the network, and the
-    parameters with their gradient, Adam's two moments and the moving average (five copies)."""
+    """Refuse a recipe whose training cannot fit in memory: a batch through the network, the parameters with
+    their gradient, Adam's two moments and the moving average (five copies), and the loss of every step."""
     itemsize = np.dtype(config.dtype).itemsize
     sizes = config.layer_sizes
     parameters = sum((fan_in + 1) * fan_out for fan_in, fan_out in zip(sizes[:-1], sizes[1:]))
     hidden = ",".join(str(width) for width in config.hidden)
-    check_fits(network_bytes(sizes, config.batch_size, itemsize) + 5 * parameters * itemsize,
-               f"a training step of --batch-size {config.batch_size} with --hidden {hidden}")
+    check_fits(network_bytes(sizes, config.batch_size, itemsize) + 5 * parameters * itemsize + 8 * config.steps,
+               f"training --steps {config.steps} with --batch-size {config.batch_size} and --hidden {hidden}")
 
 
 def _create_run(run_dir, run, force):

@@ -131,7 +131,8 @@ def network_bytes(layer_sizes, points, itemsize=8):
 def chunk_rows(layer_sizes, itemsize=8, budget=None):
     """How many points to flow at once so that the network's intermediates stay within ``budget`` bytes.
 
-    ``budget`` defaults to ``CHUNK_BYTES`` as the module holds it when called.
+    A multiple of 64, at least 64: ``npflow.plumbing.chunks`` says why. ``budget`` defaults to
+    ``CHUNK_BYTES`` as the module holds it when called.
     """
     budget = CHUNK_BYTES if budget is None else budget
-    return max(1, budget // network_bytes(layer_sizes, 1, itemsize))
+    return max(64, budget // network_bytes(layer_sizes, 64, itemsize) * 64)

@@ -177,6 +177,8 @@ def loss(losses, window=100, field_errors=None):
     -------
     matplotlib.figure.Figure
     """
+    if len(losses) == 0:
+        raise ValueError("there is no loss to draw: the run has taken no training steps")
     fig, axes = _figure(1, width=6.0, height=3.5)
     ax = axes[0, 0]
     steps = np.arange(1, len(losses) + 1)
