@@ -814,6 +814,17 @@ def test_an_empty_csv_says_it_is_empty(run_dir, tmp_path, capsys, content):
     assert "holds no numbers" in err and "(0, 1)" not in err and "usecols" not in err, err
 
 
+def test_a_csv_from_a_spreadsheet_program_reads(run_dir, tmp_path):
+    """Excel writes a byte-order mark first; a line of spaces is a blank line."""
+    (tmp_path / "p.csv").write_bytes(b"\xef\xbb\xbf1.5,2\n   \n-3,4\n")
+    assert main(["logprob", str(run_dir), "--points", str(tmp_path / "p.csv"), "--steps", "2",
+                 "--out", str(tmp_path / "o.npy")]) == 0
+    np.save(tmp_path / "p.npy", np.array([[1.5, 2.0], [-3.0, 4.0]]))
+    assert main(["logprob", str(run_dir), "--points", str(tmp_path / "p.npy"), "--steps", "2",
+                 "--out", str(tmp_path / "o2.npy")]) == 0
+    np.testing.assert_array_equal(np.load(tmp_path / "o.npy"), np.load(tmp_path / "o2.npy"))
+
+
 def test_gitignore_keeps_virtual_environments_out():
     import pathlib
 

@@ -324,7 +324,8 @@ def _train_in(run_dir, run, config, args, lock, created, field_error_every=0):
     """Train ``run`` up to ``config.steps``, checkpointing into ``run_dir`` whose ``lock`` is held; the exit status.
 
     The run records how training ended. A run this command ``created`` that fails before its
-    first checkpoint is removed: a failed start leaves nothing behind.
+    first checkpoint is removed: a failed start leaves nothing behind; a resumed run that fails
+    before it is left as it was.
     """
     from ..train import TrainingDiverged, TrainingInterrupted, train
 
@@ -335,8 +336,6 @@ def _train_in(run_dir, run, config, args, lock, created, field_error_every=0):
         checkpoints.append(state.step)
 
     try:
-        if not created:
-            set_status(run_dir, "running")
         run = train(config, resume=run, stream=None if args.quiet else sys.stderr, field_error_every=field_error_every,
                     checkpoint=checkpoint, checkpoint_every=args.checkpoint_every)
         save_checkpoint(run_dir, run, status="finished")
@@ -351,7 +350,10 @@ def _train_in(run_dir, run, config, args, lock, created, field_error_every=0):
               f"kept in {run_dir}", file=sys.stderr)
         return 1
     except BaseException as error:
-        _record_failure(run_dir, error, failed_start=created and not checkpoints)
+        if checkpoints:
+            _record_failure(run_dir, error)
+        elif created:  # a failed start leaves nothing behind
+            shutil.rmtree(run_dir, ignore_errors=True)
         raise
     finally:
         lock.release()
@@ -359,11 +361,8 @@ def _train_in(run_dir, run, config, args, lock, created, field_error_every=0):
     return 0
 
 
-def _record_failure(run_dir, error, failed_start):
-    """After training stopped on ``error``: remove a run that never got past its start, else record how it ended."""
-    if failed_start:
-        shutil.rmtree(run_dir, ignore_errors=True)
-        return
+def _record_failure(run_dir, error):
+    """Record in the run how training ended, after it stopped on ``error`` past a checkpoint."""
     with contextlib.suppress(OSError):  # the error in hand says more than a failure to record it
         set_status(run_dir, "interrupted" if isinstance(error, KeyboardInterrupt) else "failed")
 

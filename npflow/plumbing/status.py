@@ -6,8 +6,9 @@ resumed; a run that diverged at its second step, or that was killed, still loads
 and the commands that read a run (``sample``, ``evaluate``, ``plot``) print ``unfinished``'s
 line on stderr when the run is not a finished one.
 
-A run recorded as ``running`` whose lock no live process holds was stopped without a word: its
-process was killed (by an out-of-memory kill, say, or SIGKILL).
+A run whose lock a live process holds is being trained. A run recorded as ``running`` whose lock
+no live process holds was stopped without a word: its process was killed (by an out-of-memory
+kill, say, or SIGKILL).
 """
 import os
 
@@ -25,9 +26,11 @@ def status(run_dir, run):
     config and the checkpoint); a run from before statuses were recorded is "finished" at its
     last step and "stopped" before it.
     """
+    if is_locked(run_dir):
+        return "running"
     recorded = read_header(run_dir).get("status")
-    if recorded == "running":
-        return "running" if is_locked(run_dir) else "killed"
+    if recorded == "running":  # and nobody holds the lock
+        return "killed"
     if recorded in ("interrupted", "diverged", "failed"):
         return recorded
     return "finished" if run.step == run.config.steps else "stopped"
