@@ -568,7 +568,8 @@ def _plot_trajectories(run, args, out):
 def _plot_field(run, args, out):
     mixture = exact_mixture(run.config, required=False)
     exact = None if mixture is None else exact_velocity(mixture, run.config.sigma_min)
-    return plot.field(run.velocity, limits=_limits(run, args), exact=exact)
+    trajectory, target = _flow(run, args)  # the points flowing along the field, drawn behind its arrows
+    return plot.field(run.velocity, limits=plot.bounds_around(target, margin=1.5), exact=exact, trajectory=trajectory)
 
 
 def _plot_density(run, args, out):
