@@ -109,9 +109,9 @@ fig = Figure(figsize=(13, 6.5), layout="constrained")
 axes = fig.subplots(len(datasets), 1 + len(methods))
 for row, name in zip(axes, datasets):
     for method in methods:
-        row[0].loglog(euler_steps, results[name, method]["w2"], marker="o", label=method)
+        row[0].semilogx(euler_steps, results[name, method]["w2"], marker="o", label=method)  # W2 within a decade
     row[0].set(title=f"{name}: W2 to the data", xlabel="Euler steps", ylabel="W2")
-    row[0].legend()
+    npflow.plumbing.plot.plain_log_ticks(row[0].xaxis)  # 1, 2, 5, 10, not 10^0 and 10^1
     data = npflow.get_dataset(name).sample(n, np.random.default_rng(3))
     (x_low, y_low), (x_high, y_high) = npflow.plumbing.plot.bounds_around(data)  # one frame for the row
     for ax, method in zip(row[1:], methods):
@@ -119,6 +119,7 @@ for row, name in zip(axes, datasets):
         ax.scatter(*results[name, method]["one_step"].T, s=2, c="tab:blue", label="one Euler step")
         ax.set(title=f"{method}: one Euler step, W2 {results[name, method]['w2'][0]:.2f}", aspect="equal",
                xlim=(x_low, x_high), ylim=(y_low, y_high))
-    row[1].legend(loc="upper right", markerscale=4)
+fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="outside lower left", ncols=3, frameon=False)
+fig.legend(*axes[0, 1].get_legend_handles_labels(), loc="outside lower center", ncols=2, markerscale=4, frameon=False)
 fig.savefig(os.path.join(args.out, "couplings_compared.png"), dpi=110)
 print(f"table and figure written to {args.out}/")

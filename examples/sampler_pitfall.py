@@ -91,13 +91,13 @@ for ax, (name, trajectory) in zip(axes[:2], trajectories.items()):
     ax.scatter(target[:, 0], target[:, 1], s=2, c="0.75", label="target")
     ax.scatter(trajectory.x[-1, :, 0], trajectory.x[-1, :, 1], s=2, label="samples")
     ax.set(title=name, aspect="equal", xlim=(-9, 9), ylim=(-5, 5))
-axes[0].legend(loc="upper left", markerscale=4)
+fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower left", ncols=2, markerscale=4, frameon=False)
 for (name, trajectory), colour in zip(trajectories.items(), ("C0", "C3")):
     paths = trajectory.x[:, :40]  # (steps + 1, 40, 2)
     axes[2].plot(paths[:, :, 0], paths[:, :, 1], c=colour, lw=0.7, alpha=0.7)
     axes[2].plot([], [], c=colour, label=name.split(":")[0])
 axes[2].set(title="paths of 40 points from the same noise", aspect="equal", xlim=(-9, 9), ylim=(-5, 5))
-axes[2].legend(loc="upper left")
+fig.legend(*axes[2].get_legend_handles_labels(), loc="outside lower right", ncols=2, frameon=False)  # off the paths
 os.makedirs(args.out, exist_ok=True)
 fig.savefig(os.path.join(args.out, "sampler_pitfall.png"), dpi=110)
 print(f"figure written to {os.path.join(args.out, 'sampler_pitfall.png')}")

@@ -1,4 +1,5 @@
 import json
+import os
 import subprocess
 import sys
 
@@ -502,3 +503,332 @@ def test_a_run_from_a_source_without_density_samples_but_does_not_score(tmp_path
     assert main(["plot", str(run), "--kind", "density", "--out", str(tmp_path / "d.png")]) == 2
     assert "needs the density of the run's source" in capsys.readouterr().err and not (tmp_path / "d.png").exists()
     assert main(["plot", str(run), "--kind", "samples", "--n", "50", "--out", str(tmp_path / "s.png")]) == 0
+
+
+# --- issue 13: no run lost, no traceback, no number that misleads -----------------------------------
+
+def run_hashes(run_dir):
+    """Every file of a run directory, by name, as a hash of its bytes."""
+    import hashlib
+
+    return {path.name: hashlib.sha256(path.read_bytes()).hexdigest() for path in sorted(run_dir.iterdir())}
+
+
+@pytest.mark.parametrize("argv", [
+    ["sample", "RUN", "--n", "5", "--out", "RUN/checkpoint.npz", "--force"],
+    ["sample", "RUN", "--n", "5", "--out", "RUN/samples.npy"],
+    ["reflow", "RUN", "--pairs", "10", "--steps", "2", "--out", "RUN", "--force", "--quiet"],
+    ["reflow", "RUN", "--pairs", "10", "--steps", "2", "--out", "RUN/again", "--quiet"],
+    ["logprob", "RUN", "--points", "POINTS", "--out", "POINTS", "--force"],
+    ["logprob", "RUN", "--points", "POINTS", "--out", "RUN/logp.npy"],
+    ["plot", "RUN", "--kind", "loss", "--out", "RUN/loss.png"],
+    ["export", "RUN", "--out", "RUN/checkpoint.npz", "--force"],
+    ["train", *TINY, "--out", "RUN/inner"],
+    ["demo", "--steps", "2", "--n", "10", "--out", "RUN/demo"],
+])
+def test_out_may_not_overwrite_a_run_or_the_commands_input(run_dir, tmp_path, capsys, argv):
+    points = tmp_path / "points.npy"
+    np.save(points, np.zeros((3, 2)))
+    points_before, run_before = points.read_bytes(), run_hashes(run_dir)
+    argv = [a.replace("RUN", str(run_dir)).replace("POINTS", str(points)) for a in argv]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and ("lies inside the run directory" in err or "this command's own input" in err), err
+    assert run_hashes(run_dir) == run_before and points.read_bytes() == points_before
+
+
+def test_a_symbolic_link_into_a_run_is_refused_too(run_dir, tmp_path, capsys):
+    (tmp_path / "link").symlink_to(run_dir)
+    assert main(["sample", str(run_dir), "--n", "5", "--out", str(tmp_path / "link" / "x.npy")]) == 2
+    assert "lies inside the run directory" in capsys.readouterr().err
+
+
+def test_a_finished_run_is_read_without_a_note(run_dir, tmp_path, capsys):
+    assert main(["sample", str(run_dir), "--n", "5", "--out", str(tmp_path / "x.npy")]) == 0
+    assert capsys.readouterr().err == ""
+    assert json.loads((run_dir / "config.json").read_text())["status"] == "finished"
+
+
+def test_a_diverged_run_says_so_when_it_is_read(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["train", *TINY, "--lr", "1e100", "--out", str(run)]) == 1
+    capsys.readouterr()
+    for argv in (["sample", str(run), "--n", "4", "--out", str(tmp_path / "x.npy")],
+                 ["evaluate", str(run), "--n", "20", "--steps", "2"],
+                 ["plot", str(run), "--kind", "samples", "--n", "20", "--out", str(tmp_path / "samples.png")]):
+        assert main(argv) == 0
+        err = capsys.readouterr().err
+        assert err == f"npflow {argv[0]}: note: {str(run)!r} diverged in training; it holds its last good " \
+                      "checkpoint, step 0 of 30 (untrained weights)\n"
+    assert main(["plot", str(run), "--kind", "loss", "--out", str(tmp_path / "loss.png")]) == 2
+    assert "there is no loss to draw: the run has taken no training steps" in capsys.readouterr().err
+
+
+def test_a_failed_start_leaves_nothing_behind(tmp_path, capsys, monkeypatch):
+    """A student's blank exercise raises NotImplementedError at step 0: one line, exit 1, and no run."""
+    import importlib
+
+    def blank(*args, **kwargs):
+        raise NotImplementedError("exercise training_step: x_t and u_t by path.sample")
+
+    monkeypatch.setattr(importlib.import_module("npflow.train"), "train", blank)
+    assert main(["train", *TINY, "--out", str(tmp_path / "run")]) == 1
+    assert capsys.readouterr().err == ("npflow train: error: NotImplementedError: exercise training_step: x_t and u_t "
+                                       "by path.sample\n")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_run_that_fails_after_a_checkpoint_keeps_it_and_says_how_it_ended(tmp_path, capsys, monkeypatch):
+    import importlib
+    from dataclasses import replace
+
+    training = importlib.import_module("npflow.train")
+    real_train = training.train
+
+    def fails_after_the_first_checkpoint(config, **kwargs):
+        ten_steps = real_train(replace(config, steps=10), **{**kwargs, "checkpoint": None})
+        kwargs["checkpoint"](replace(ten_steps, config=config))  # at step 10 of 30
+        raise MemoryError
+
+    monkeypatch.setattr(training, "train", fails_after_the_first_checkpoint)
+    assert main(["train", *TINY, "--out", str(tmp_path / "run")]) == 1
+    assert "out of memory" in capsys.readouterr().err
+    monkeypatch.undo()
+    assert main(["sample", str(tmp_path / "run"), "--n", "4", "--out", str(tmp_path / "x.npy")]) == 0
+    assert "stopped at step 10 of 30 on an error; resume with" in capsys.readouterr().err
+
+
+def read_only_folder():
+    """A folder this process cannot write in, even as root: /sys refuses new files. None where there is none."""
+    import tempfile
+
+    try:
+        os.close(tempfile.mkstemp(dir="/sys")[0])
+    except OSError:
+        return "/sys"
+    return None
+
+
+@pytest.mark.skipif(read_only_folder() is None, reason="needs a folder that refuses writes (Linux's /sys)")
+@pytest.mark.parametrize("argv", [
+    ["sample", "RUN", "--n", "5", "--out", "RO/x.npy"],
+    ["plot", "RUN", "--kind", "loss", "--out", "RO/loss.png"],
+    ["train", *TINY, "--out", "RO/run"],
+    ["demo", "--steps", "2", "--n", "10", "--out", "RO/demo"],
+    ["export", "RUN", "--out", "RO/w.npz"],
+])
+def test_a_read_only_folder_is_one_line_exit_1(run_dir, capsys, argv):
+    argv = [a.replace("RUN", str(run_dir)).replace("RO", read_only_folder()) for a in argv]
+    out = argv[argv.index("--out") + 1]
+    assert main(argv) == 1
+    err = capsys.readouterr().err  # /sys refuses a new file as "Permission denied", a new folder as "not permitted"
+    assert err in [f"npflow {argv[0]}: error: cannot write {out!r}: {cause}\n"
+                   for cause in ("Permission denied", "Operation not permitted")], err
+
+
+@pytest.mark.parametrize("command", ["sample", "plot", "train"])
+def test_a_name_too_long_is_one_line_exit_1(run_dir, tmp_path, capsys, command):
+    out = str(tmp_path / ("a" * 300 + (".png" if command == "plot" else ".npy")))
+    argv = {"sample": ["sample", str(run_dir), "--n", "5"], "plot": ["plot", str(run_dir), "--kind", "loss"],
+            "train": ["train", *TINY]}[command]
+    assert main([*argv, "--out", out]) == 1
+    assert capsys.readouterr().err == f"npflow {command}: error: cannot write {out!r}: File name too long\n"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_full_disk_is_one_line_and_leaves_nothing_half_written(run_dir, tmp_path, capsys, monkeypatch):
+    import errno
+
+    def disk_full(file, *args, **kwargs):
+        file.write(b"\x93NUMPY half")  # some bytes went out before the disk filled
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(np, "save", disk_full)
+    out = tmp_path / "x.npy"
+    assert main(["sample", str(run_dir), "--n", "5", "--out", str(out)]) == 1
+    assert capsys.readouterr().err == f"npflow sample: error: cannot write {str(out)!r}: No space left on device\n"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_checkpoint_that_cannot_be_written_stops_training_in_one_line(tmp_path, capsys, monkeypatch):
+    import errno
+
+    import npflow.plumbing.io as io
+
+    real_write, calls = io._write_checkpoint, []
+
+    def fails_at(failing):
+        def write(path, run):  # called for step 0, then for each checkpoint (steps 10, 20, ...)
+            calls.append(run.step)
+            if run.step == failing:
+                raise OSError(errno.ENOSPC, "No space left on device")
+            real_write(path, run)
+        return write
+
+    run = tmp_path / "run"
+    message = f"npflow train: error: cannot write {str(run / 'checkpoint.npz')!r}: No space left on device\n"
+    monkeypatch.setattr(io, "_write_checkpoint", fails_at(10))
+    assert main(["train", *TINY, "--checkpoint-every", "10", "--out", str(run)]) == 1
+    assert capsys.readouterr().err == message
+    assert list(tmp_path.iterdir()) == []  # a failed start: no run, no temporary
+    monkeypatch.setattr(io, "_write_checkpoint", fails_at(20))
+    assert main(["train", *TINY, "--checkpoint-every", "10", "--out", str(run)]) == 1
+    assert capsys.readouterr().err == message
+    assert load_run(run).step == 10 and sorted(p.name for p in run.iterdir()) == ["checkpoint.npz", "config.json"]
+    assert json.loads((run / "config.json").read_text())["status"] == "failed"
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["sample", "RUN", "--n", "1000000000000"], "--n 1000000000000 needs about 48 TB of memory for its arrays"),
+    (["evaluate", "RUN", "--n", "10000000"], "--n 10000000 with --steps 100 needs about 2.4 PB of memory"),
+    (["plot", "RUN", "--kind", "samples", "--n", "1000", "--steps", "1000000000", "--out", "NEW.png"],
+     "with --steps 1000000000 needs"),
+    (["train", "--batch-size", "10000000", "--out", "NEW"], "--batch-size 10000000 and --hidden 128,128 needs about"),
+    (["train", "--steps", "1000000000000", "--out", "NEW"], "training --steps 1000000000000 with"),
+    (["train", "--hidden", "1000000,1000000", "--out", "NEW"], "needs about 40 TB"),
+    (["reflow", "RUN", "--pairs", "10000000000", "--out", "NEW"], "--n 10000000000 needs"),
+    (["demo", "--n", "10000000", "--out", "NEW"], "--n 10000000 needs about 2.4 PB"),
+])
+def test_requests_that_cannot_fit_in_memory_are_refused_before_they_start(run_dir, tmp_path, capsys, argv, message):
+    before = run_hashes(run_dir)
+    argv = [a.replace("RUN", str(run_dir)).replace("NEW", str(tmp_path / "new")) for a in argv]
+    assert main(argv + (["--out", str(tmp_path / "x.npy")] if argv[0] == "sample" else [])) == 2
+    err = capsys.readouterr().err
+    assert message in err and "available; ask for less" in err and err.count("\n") == 1, err
+    assert list(tmp_path.iterdir()) == [] and run_hashes(run_dir) == before
+
+
+def test_the_memory_check_uses_what_this_machine_has(run_dir, tmp_path, capsys, monkeypatch):
+    from npflow.plumbing import memory
+
+    monkeypatch.setattr(memory, "available_bytes", lambda: 10**6)  # a machine with 1 MB free
+    assert main(["sample", str(run_dir), "--n", "100000", "--out", str(tmp_path / "x.npy")]) == 2
+    assert "--n 100000 needs about" in capsys.readouterr().err
+    assert main(["train", *TINY, "--batch-size", "20000", "--out", str(tmp_path / "run")]) == 2
+    assert "and this machine has 1 MB available" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_memory_available_is_read_from_the_system(tmp_path):
+    from npflow.plumbing import memory
+
+    meminfo = tmp_path / "meminfo"
+    meminfo.write_text("MemTotal:       24000000 kB\nMemFree:  100 kB\nMemAvailable:   21000000 kB\n")
+    assert memory.available_bytes(meminfo) == 21000000 * 1024
+    assert memory.available_bytes(tmp_path / "none") > 0  # no /proc/meminfo: os.sysconf's free pages
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("solver", ["rk4", "euler"])
+def test_many_samples_flow_in_chunks_to_the_bits_of_one_batch(run_dir, tmp_path, monkeypatch, dtype, solver):
+    """With chunks of 64 points, 193 samples (64 + 64 + 65) are the bits of one batch, and no evaluation sees more."""
+    from npflow.plumbing import memory
+    from npflow.sampling import generate, noise
+
+    run = load_run(run_dir).astype(dtype)
+    x_0 = noise(193, 2, np.random.default_rng(7)).astype(dtype)
+    one_batch = generate(run.velocity, x_0, solver, steps=10).x[-1]
+    rows_seen = []
+    real_velocity = type(run).velocity
+    monkeypatch.setattr(type(run), "velocity", lambda self, t, x: rows_seen.append(len(x)) or real_velocity(self, t, x))
+    monkeypatch.setattr(memory, "CHUNK_BYTES", 1)  # the smallest chunk: 64 points
+    argv = ["sample", str(run_dir), "--n", "193", "--seed", "7", "--solver", solver, "--steps", "10", "--dtype", dtype]
+    assert main([*argv, "--out", str(tmp_path / "x.npy")]) == 0
+    np.testing.assert_array_equal(np.load(tmp_path / "x.npy"), one_batch)
+    k = len(rows_seen) // 3  # evaluations per chunk
+    assert rows_seen == [64] * k + [64] * k + [65] * k  # the one point left over joins the last chunk
+
+
+def test_a_likelihood_of_many_points_is_computed_in_chunks(run_dir, tmp_path, monkeypatch):
+    from npflow.likelihood import log_likelihood
+    from npflow.plumbing import memory
+
+    points = np.random.default_rng(0).standard_normal((150, 2))
+    np.save(tmp_path / "points.npy", points)
+    one_batch = log_likelihood(load_run(run_dir).velocity, points, steps=5)
+    monkeypatch.setattr(memory, "CHUNK_BYTES", 1)
+    import npflow.plumbing.chunks as chunks
+
+    calls = []
+    monkeypatch.setattr(chunks, "log_likelihood", lambda f, x, **options: calls.append(len(x)) or log_likelihood(
+        f, x, **options))
+    assert main(["logprob", str(run_dir), "--points", str(tmp_path / "points.npy"), "--steps", "5",
+                 "--out", str(tmp_path / "logp.npy")]) == 0
+    assert calls == [64, 64, 22]
+    np.testing.assert_allclose(np.load(tmp_path / "logp.npy"), one_batch, rtol=0, atol=1e-12)
+
+
+def test_a_negative_kl_says_the_solver_was_too_coarse(run_dir, capsys, monkeypatch):
+    """A run whose field is the exact one has KL 0; Euler with 2 steps scores it at -0.35 +- 0.04 (n = 300)."""
+    from npflow.data import TWO_GAUSSIANS
+    from npflow.oracle import exact_velocity
+    from npflow.run import Run
+
+    exact = exact_velocity(TWO_GAUSSIANS)
+    monkeypatch.setattr(Run, "velocity", lambda self, t, x: exact(t, x))
+    assert main(["evaluate", str(run_dir), "--n", "300", "--solver", "euler", "--steps", "2", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["kl"] < -2 * report["kl_stderr"]
+    (warning,) = report["warnings"]
+    assert "(--solver euler --steps 2) is too coarse" in warning and "--solver rk4 --steps" in warning
+    assert main(["evaluate", str(run_dir), "--n", "300", "--solver", "euler", "--steps", "2"]) == 0
+    assert f"\nwarning: {warning}\n" in capsys.readouterr().out
+    assert main(["evaluate", str(run_dir), "--n", "300", "--steps", "100", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert abs(report["kl"]) < 1e-6 and "warnings" not in report
+
+
+def test_evaluate_refuses_fewer_points_than_its_metrics_need(run_dir, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["evaluate", str(run_dir), "--n", "1"])
+    assert exit_info.value.code == 2
+    assert "--n: expected an integer >= 2, got '1'" in capsys.readouterr().err
+    assert main(["evaluate", str(run_dir), "--n", "2", "--steps", "2", "--json"]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == "" and "NaN" not in captured.out
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["sample", "RUN", "--out", "DIR/s.txt"], "--out 'DIR/s.txt' must end in .npy"),
+    (["logprob", "RUN", "--points", "DIR/p.npy", "--out", "DIR/s.csv"], "must end in .npy"),
+    (["export", "RUN", "--out", "DIR/w.pt"], "must end in .npz"),
+    (["plot", "RUN", "--kind", "loss", "--out", "DIR/loss.txt"], "must end in .png or .svg or .pdf"),
+])
+def test_an_out_without_its_formats_suffix_is_refused(run_dir, tmp_path, capsys, argv, message):
+    np.save(tmp_path / "p.npy", np.zeros((3, 2)))
+    argv = [a.replace("RUN", str(run_dir)).replace("DIR", str(tmp_path)) for a in argv]
+    assert main(argv) == 2
+    assert message.replace("DIR", str(tmp_path)) in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.npy"]
+
+
+def test_bad_points_are_named_as_a_points_file(run_dir, tmp_path, capsys):
+    np.save(tmp_path / "nan.npy", np.array([[0.0, np.nan]]))
+    assert main(["logprob", str(run_dir), "--points", str(tmp_path / "nan.npy"), "--out", str(tmp_path / "o.npy")]) == 2
+    assert f"points file {str(tmp_path / 'nan.npy')!r} has NaN or infinite values" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("content", [b"", b"\n\n", b"# x,y\n", b"   \n", b"\xef\xbb\xbf"])
+def test_an_empty_csv_says_it_is_empty(run_dir, tmp_path, capsys, content):
+    (tmp_path / "p.csv").write_bytes(content)
+    assert main(["logprob", str(run_dir), "--points", str(tmp_path / "p.csv"), "--out", str(tmp_path / "o.npy")]) == 2
+    err = capsys.readouterr().err
+    assert "holds no numbers" in err and "(0, 1)" not in err and "usecols" not in err, err
+
+
+def test_a_csv_from_a_spreadsheet_program_reads(run_dir, tmp_path):
+    """Excel writes a byte-order mark first; a line of spaces is a blank line."""
+    (tmp_path / "p.csv").write_bytes(b"\xef\xbb\xbf1.5,2\n   \n-3,4\n")
+    assert main(["logprob", str(run_dir), "--points", str(tmp_path / "p.csv"), "--steps", "2",
+                 "--out", str(tmp_path / "o.npy")]) == 0
+    np.save(tmp_path / "p.npy", np.array([[1.5, 2.0], [-3.0, 4.0]]))
+    assert main(["logprob", str(run_dir), "--points", str(tmp_path / "p.npy"), "--steps", "2",
+                 "--out", str(tmp_path / "o2.npy")]) == 0
+    np.testing.assert_array_equal(np.load(tmp_path / "o.npy"), np.load(tmp_path / "o2.npy"))
+
+
+def test_gitignore_keeps_virtual_environments_out():
+    import pathlib
+
+    ignored = (pathlib.Path(__file__).parent.parent / ".gitignore").read_text().split()
+    assert ".venv/" in ignored or ".venv" in ignored

@@ -2,13 +2,22 @@
 and ``demo``.
 
 Bad input gets one line on stderr that names the value and what was expected, and exit
-status 2; nothing is written. Ctrl-C exits with 130 and leaves no half-written output; during
-training it first saves a checkpoint to resume from. A diverging training run exits with 1.
+status 2; nothing is written. So does a request too large for this machine's memory, and an
+``--out`` that would overwrite a run's own files or the command's input. A write the system
+refuses (a read-only folder, a full disk) is one line naming the file, and exit status 1.
+Ctrl-C exits with 130 and leaves no half-written output; during training it first saves a
+checkpoint to resume from. A diverging training run exits with 1.
+
+A command that trains holds the run's lock (``npflow.plumbing.lock``), so a second writer is
+refused, and records in the run how training ended (``npflow.plumbing.status``); a command
+that reads a run says in one line on stderr when the run is not a finished one.
 """
 import argparse
+import contextlib
 import inspect
 import math
 import os
+import shutil
 import sys
 import time
 from dataclasses import fields, replace
@@ -18,17 +27,21 @@ import numpy as np
 from .. import __version__
 from ..couplings import COUPLING_NAMES
 from ..data import DATASETS, get_dataset
-from ..likelihood import log_likelihood
 from ..mlp import ACTIVATIONS
 from ..oracle import exact_velocity
 from ..paths import PATHS
 from ..run import RECIPE_ALIASES, RECIPES, TrainConfig, start_run
 from ..sampling import generate
 from ..oracle import exact_mixture
+from ..solvers import FIXED_STEP_METHODS
 from . import plot
-from .io import atomic_file, check_output_path, load_points, load_run, save_array, save_pairs, save_run
+from .chunks import log_likelihood_in_chunks, sample_in_chunks
+from .io import (atomic_file, check_not_an_input, check_output_path, load_points, load_run, save_array, save_checkpoint,
+                 save_pairs, save_run, set_status)
 from .labels import (GUIDANCE_WEIGHTS, add_label_options, asked_classes, asked_field, conditional_export_note,
                      evaluate_labels, format_labels, save_labelled)
+from .lock import RunLock
+from .memory import check_fits, chunk_rows, network_bytes
 from ..guidance import equal_shares
 
 __all__ = ["main"]
@@ -137,10 +150,10 @@ def _add_solver_arguments(parser, solver="rk4", tolerance=1e-5, title="solver", 
     group.add_argument("--atol", type=positive_float, default=tolerance, help="absolute tolerance [%(default)g]")
 
 
-def _add_flow_options(parser, n, points, draws):
+def _add_flow_options(parser, n, points, draws, n_type=positive_int):
     """RUN_DIR, --n (``points``, default ``n``), the solver, and --seed (of ``draws``): a command that flows n points."""
     _add_run_dir(parser)
-    parser.add_argument("--n", type=positive_int, default=n, help=f"{points} [%(default)s]")
+    parser.add_argument("--n", type=n_type, default=n, help=f"{points} [%(default)s]")
     _add_solver_arguments(parser)
     _add_seed(parser, draws)
 
@@ -165,6 +178,44 @@ def _source_log_prob(config, needed_by):
         raise ValueError(f"{needed_by} needs the density of the run's source, and {config.source!r} has none "
                          "(only gaussian and Gaussian-mixture sources do)")
     return log_p_0
+
+
+def _read_run(run_dir, args):
+    """Load the run in ``run_dir``, saying on stderr, in one line, if it is not a finished one."""
+    from .status import unfinished
+
+    run = load_run(run_dir)
+    note = unfinished(run_dir, run)
+    if note:
+        print(f"npflow {args.command}: note: {note}", file=sys.stderr)
+    return run
+
+
+def _check_out(args, suffixes, inputs=()):
+    """Refuse --out before any work: one of ``inputs``, a path inside a run directory, a name without one of
+    ``suffixes``, or an existing file without --force."""
+    check_not_an_input(args.out, inputs)
+    if not args.out.lower().endswith(suffixes):
+        raise ValueError(f"--out {args.out!r} must end in {' or '.join(suffixes)}, the format it is written in")
+    check_output_path(args.out, args.force)
+
+
+def _rows(run):
+    """Points per chunk when flowing many points through the run's network (``npflow.plumbing.memory``)."""
+    return chunk_rows(run.config.layer_sizes)
+
+
+def _check_flow_fits(run, args, n, paths=0, extra=0):
+    """Refuse flowing n points (``args``' solver) if the arrays cannot fit in memory, before any work.
+
+    Counted: the points (start, end and a copy, n x d each), the network on one chunk, ``paths``
+    whole trajectories of the n points (steps + 1 points each; an adaptive solve is taken to
+    record 100), and ``extra`` bytes more.
+    """
+    recorded = args.solver_steps + 1 if args.solver in FIXED_STEP_METHODS else 100
+    needed = (3 + paths * recorded) * n * run.dim * 8 + network_bytes(run.config.layer_sizes, min(n, _rows(run)))
+    asked = f"--n {n}" + (f" with --steps {args.solver_steps}" if paths and args.solver in FIXED_STEP_METHODS else "")
+    check_fits(needed + extra, asked)
 
 
 # --- train ---------------------------------------------------------------------------------------
@@ -239,39 +290,92 @@ def _train(args):
             raise ValueError(f"--resume continues the recipe saved in the run; drop --{refused[0].replace('_', '-')}")
         run_dir, run = args.resume, load_run(args.resume)
         config = replace(run.config, steps=args.steps or run.config.steps)  # train() checks it against run.step
-    else:
-        config = TrainConfig(**{**(RECIPES[args.recipe] if args.recipe else {}), **given})
-        run_dir = args.out
-        check_output_path(run_dir, args.force, marker="config.json")  # refuse before any work
-        if args.field_error_every:
-            exact_mixture(config)  # refuses a dataset without an exact field
-        save_run(run_dir, start_run(config), force=args.force)  # step 0: from now on the run can always be resumed
-        run = load_run(run_dir)  # which reads the run's own copies of any data files
-        config = run.config
-    return _train_in(run_dir, run, config, args, field_error_every=args.field_error_every)
+        _check_training_fits(config)
+        return _train_in(run_dir, run, config, args, RunLock(run_dir).acquire(), created=False,
+                         field_error_every=args.field_error_every)
+    config = TrainConfig(**{**(RECIPES[args.recipe] if args.recipe else {}), **given})
+    run_dir = args.out
+    check_not_an_input(run_dir)  # not inside another run
+    check_output_path(run_dir, args.force, marker="config.json")  # refuse before any work
+    if args.field_error_every:
+        exact_mixture(config)  # refuses a dataset without an exact field
+    _check_training_fits(config)
+    lock = _create_run(run_dir, start_run(config), args.force)  # step 0: from now on the run can be resumed
+    run = load_run(run_dir)  # which reads the run's own copies of any data files
+    return _train_in(run_dir, run, run.config, args, lock, created=True, field_error_every=args.field_error_every)
 
 
-def _train_in(run_dir, run, config, args, field_error_every=0):
-    """Train ``run`` up to ``config.steps``, checkpointing into ``run_dir``; the exit status."""
-    from .io import save_checkpoint
+def _check_training_fits(config):
+    """Refuse a recipe whose training cannot fit in memory: a batch through the network, the parameters with
+    their gradient, Adam's two moments and the moving average (five copies), and the loss of every step."""
+    itemsize = np.dtype(config.dtype).itemsize
+    sizes = config.layer_sizes
+    parameters = sum((fan_in + 1) * fan_out for fan_in, fan_out in zip(sizes[:-1], sizes[1:]))
+    hidden = ",".join(str(width) for width in config.hidden)
+    check_fits(network_bytes(sizes, config.batch_size, itemsize) + 5 * parameters * itemsize + 8 * config.steps,
+               f"training --steps {config.steps} with --batch-size {config.batch_size} and --hidden {hidden}")
+
+
+def _create_run(run_dir, run, force):
+    """Write ``run`` as a new run directory, holding its lock (returned) from before it appears under its name.
+
+    A run it replaces (``force``) must not be held by another writer either.
+    """
+    lock = RunLock(run_dir)
+    with RunLock(run_dir) if force and os.path.isdir(run_dir) else contextlib.nullcontext():
+        try:
+            save_run(run_dir, run, force=force, status="running", lock=lock)
+        except BaseException:
+            lock.release()
+            raise
+    return lock
+
+
+def _train_in(run_dir, run, config, args, lock, created, field_error_every=0):
+    """Train ``run`` up to ``config.steps``, checkpointing into ``run_dir`` whose ``lock`` is held; the exit status.
+
+    The run records how training ended. A run this command ``created`` that fails before its
+    first checkpoint is removed: a failed start leaves nothing behind; a resumed run that fails
+    before it is left as it was.
+    """
     from ..train import TrainingDiverged, TrainingInterrupted, train
+
+    checkpoints = []
+
+    def checkpoint(state):
+        save_checkpoint(run_dir, state, status="running")
+        checkpoints.append(state.step)
 
     try:
         run = train(config, resume=run, stream=None if args.quiet else sys.stderr, field_error_every=field_error_every,
-                    checkpoint=lambda state: save_checkpoint(run_dir, state), checkpoint_every=args.checkpoint_every)
+                    checkpoint=checkpoint, checkpoint_every=args.checkpoint_every)
+        save_checkpoint(run_dir, run, status="finished")
     except TrainingInterrupted as interrupt:
-        save_checkpoint(run_dir, interrupt.run)
+        save_checkpoint(run_dir, interrupt.run, status="interrupted")
         print(f"npflow {args.command}: interrupted at step {interrupt.run.step} of {config.steps}; checkpoint saved. "
               f"Resume with: npflow train --resume {run_dir}", file=sys.stderr)
         return 130
     except TrainingDiverged as error:
-        step = load_run(run_dir).step
-        print(f"npflow {args.command}: error: {error}. The last good checkpoint (step {step}) is kept in {run_dir}",
-              file=sys.stderr)
+        set_status(run_dir, "diverged")
+        print(f"npflow {args.command}: error: {error}. The last good checkpoint (step {load_run(run_dir).step}) is "
+              f"kept in {run_dir}", file=sys.stderr)
         return 1
-    save_checkpoint(run_dir, run)
+    except BaseException as error:
+        if checkpoints:
+            _record_failure(run_dir, error)
+        elif created:  # a failed start leaves nothing behind
+            shutil.rmtree(run_dir, ignore_errors=True)
+        raise
+    finally:
+        lock.release()
     print(f"trained {config.steps} steps, final loss {run.losses[-1]:.4f}; run written to {run_dir}")
     return 0
+
+
+def _record_failure(run_dir, error):
+    """Record in the run how training ended, after it stopped on ``error`` past a checkpoint."""
+    with contextlib.suppress(OSError):  # the error in hand says more than a failure to record it
+        set_status(run_dir, "interrupted" if isinstance(error, KeyboardInterrupt) else "failed")
 
 
 # --- reflow --------------------------------------------------------------------------------------
@@ -300,9 +404,11 @@ def _reflow(args):
 
     from ..reflow import reflow_config, reflow_pairs
 
-    first = load_run(args.run_dir)
+    first = _read_run(args.run_dir, args)
     reflow_config(first.config, "pairs.npz")  # refuses a recipe reflow cannot keep (a conditional one) before any work
+    check_not_an_input(args.out, [args.run_dir])  # not the run it reads, nor inside a run
     check_output_path(args.out, args.force, marker="config.json")  # refuse before any work
+    _check_flow_fits(first, args, args.pairs, paths=1)  # reflow_pairs keeps the trajectory of all the pairs
     seed = first.config.seed if args.seed is None else args.seed
     if not args.quiet:
         print(f"making {args.pairs} pairs with {args.solver} ...", file=sys.stderr, flush=True)
@@ -315,9 +421,10 @@ def _reflow(args):
         pairs_file = os.path.join(scratch, "pairs.npz")
         save_pairs(pairs_file, x_0, x_1)
         config = reflow_config(first.config, pairs_file, steps=args.steps or first.config.steps, seed=seed)
-        save_run(args.out, start_run(config), force=args.force)
+        _check_training_fits(config)
+        lock = _create_run(args.out, start_run(config), args.force)
     run = load_run(args.out)
-    return _train_in(args.out, run, run.config, args)
+    return _train_in(args.out, run, run.config, args, lock, created=True)
 
 
 # --- sample --------------------------------------------------------------------------------------
@@ -339,20 +446,22 @@ def _sample(args):
     --label (a conditional run), the field is guided towards the asked classes, and the .npz
     saved holds x (n, d), the samples, and y (n,), the label each was asked for.
     """
-    run = load_run(args.run_dir).astype(args.dtype)
+    run = _read_run(args.run_dir, args).astype(args.dtype)
     field, y = asked_field(run, args, args.n)
     if y is not None and not args.out.lower().endswith(".npz"):
         raise ValueError(f"--label saves the samples with their labels, as an .npz of x and y; got --out {args.out!r}")
-    check_output_path(args.out, args.force)
+    _check_out(args, (".npy",) if y is None else (".npz",))
+    _check_flow_fits(run, args, args.n)
     x_0 = run.config.source_distribution.sample(args.n, np.random.default_rng(args.seed)).astype(args.dtype)
     start = time.perf_counter()
-    trajectory = generate(field, x_0, args.solver, **_solver_options(args))
+    field_for = (lambda chunk: field) if y is None else (lambda chunk: run.guided_velocity(y[chunk], args.guidance or 0.0))
+    x_1, nfe = sample_in_chunks(field_for, x_0, _rows(run), args.solver, **_solver_options(args))
     seconds = time.perf_counter() - start
     if y is None:
-        save_array(args.out, trajectory.x[-1], force=args.force)
+        save_array(args.out, x_1, force=args.force)
     else:
-        save_labelled(args.out, trajectory.x[-1], y, force=args.force)
-    print(f"{args.n} samples by {args.solver}: NFE {trajectory.nfe}, {seconds:.3f} s; saved to {args.out}")
+        save_labelled(args.out, x_1, y, force=args.force)
+    print(f"{args.n} samples by {args.solver}: NFE {nfe}, {seconds:.3f} s; saved to {args.out}")
 
 
 # --- logprob -------------------------------------------------------------------------------------
@@ -377,13 +486,15 @@ def _logprob(args):
     log p_0(x(0)) - integral of div v, with p_0 the run's source (N(0, I), or a Gaussian
     mixture; others have no known density). Saves an array of shape (n,).
     """
-    run = load_run(args.run_dir)
+    run = _read_run(args.run_dir, args)
     log_p_0 = _source_log_prob(run.config, "the likelihood")
+    _check_out(args, (".npy",), inputs=[args.points])
     points = load_points(args.points, run.dim)
-    check_output_path(args.out, args.force)
+    _check_flow_fits(run, args, len(points))
     start = time.perf_counter()
-    log_p = log_likelihood(run.velocity, points, method=args.method, solver=args.solver, probes=args.probes,
-                           rng=np.random.default_rng(args.seed), log_p_0=log_p_0, **_solver_options(args))
+    log_p = log_likelihood_in_chunks(run.velocity, points, _rows(run), method=args.method, solver=args.solver,
+                                     probes=args.probes, rng=np.random.default_rng(args.seed), log_p_0=log_p_0,
+                                     **_solver_options(args))
     seconds = time.perf_counter() - start
     save_array(args.out, log_p, force=args.force)
     print(f"log p of {len(points)} points ({args.method}, {args.solver}): mean {log_p.mean():.4f} nats, "
@@ -394,7 +505,8 @@ def _logprob(args):
 
 def _add_evaluate(commands):
     parser = _command(commands, _evaluate)
-    _add_flow_options(parser, n=2000, points="target points and samples", draws="the evaluation draws")
+    _add_flow_options(parser, n=2000, points="target points and samples", draws="the evaluation draws",
+                      n_type=at_least_two)
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     add_label_options(parser)
 
@@ -416,8 +528,9 @@ def _evaluate(args):
 
     from .evaluate import evaluate, format_table
 
-    run = load_run(args.run_dir)
+    run = _read_run(args.run_dir, args)
     classes = asked_classes(run, args)
+    _check_flow_fits(run, args, args.n, paths=1, extra=3 * 8 * args.n**2)  # the sample distances take n x n tables
     report = evaluate(run, n=args.n, rng=np.random.default_rng(args.seed), solver=args.solver, **_solver_options(args))
     if run.config.conditional:
         classes = np.arange(run.config.num_classes) if classes is None else classes
@@ -445,12 +558,13 @@ def _plot(args):
     x_t over time, or a GIF of the flow. With --label (a conditional run), the field guided towards
     those classes; --kind guidance draws a row of panels, one per guidance weight.
     """
-    run = load_run(args.run_dir)
+    run = _read_run(args.run_dir, args)
     if run.dim != 2 and args.kind != "loss":
         raise ValueError(f"--kind {args.kind} draws 2-D data, and this run's data has d = {run.dim}")
     if (args.kind == "animation") != args.out.lower().endswith(".gif"):
         raise ValueError("--kind animation writes a .gif, and only it does; got --out " + repr(args.out))
-    check_output_path(args.out, args.force)
+    _check_out(args, (".gif",) if args.kind == "animation" else plot.STILL_FORMATS)
+    _check_flow_fits(run, args, args.n, paths=1)
     with atomic_file(args.out) as tmp:
         figure = FIGURES[args.kind](run, args, tmp)
         if figure is not None:  # None: the figure wrote its file itself (the GIF)
@@ -491,7 +605,8 @@ def _plot_field(run, args, out):
     mixture = exact_mixture(run.config, required=False)
     exact = None if mixture is None else exact_velocity(mixture, run.config.sigma_min, label=y,
                                                         guidance=args.guidance or 0.0)
-    return plot.field(field, limits=_limits(run, args), exact=exact)
+    trajectory, target = _flow(run, args)  # the points flowing along the field, drawn behind its arrows
+    return plot.field(field, limits=plot.bounds_around(target, margin=1.5), exact=exact, trajectory=trajectory)
 
 
 def _plot_density(run, args, out):
@@ -500,7 +615,8 @@ def _plot_density(run, args, out):
     field = asked_field(run, args)[0]
 
     def log_p(points):  # the model's, by the reverse ODE
-        return log_likelihood(field, points, solver=args.solver, log_p_0=log_p_0, **_solver_options(args))
+        return log_likelihood_in_chunks(field, points, _rows(run), solver=args.solver, log_p_0=log_p_0,
+                                        **_solver_options(args))
 
     return plot.density(log_p, _limits(run, args), resolution=50,
                         target_log_p=get_dataset(run.config.dataset).log_prob)
@@ -559,7 +675,8 @@ def _export(args):
     """
     from .torch_bridge import export_state_dict
 
-    run = load_run(args.run_dir)
+    run = _read_run(args.run_dir, args)
+    _check_out(args, (".npz",))
     export_state_dict(run.field_params, args.out, force=args.force)
     print(f"weights of {args.run_dir} written to {args.out} in the tutorial's state_dict layout")
     if run.config.conditional:
@@ -585,12 +702,28 @@ def _demo(args):
     """
     from .demo import run_demo
 
+    check_not_an_input(args.out)  # not inside a run
+    demo = TrainConfig(steps=args.steps, seed=args.seed)
+    _check_training_fits(demo)
+    # Three samplers' trajectories of n points (101 points each) and the n x n tables of the energy distance.
+    check_fits((3 * 101 + 4) * args.n * demo.dim * 8 + 3 * 8 * args.n**2, f"--n {args.n}")
     print(run_demo(args.out, steps=args.steps, n=args.n, force=args.force, seed=args.seed), end="")
     print(f"wrote {args.out}/: run/, summary.txt, samples.png, loss.png")
 
 
+def _one_line(error):
+    """An error the system raised, in one line: a path and its cause (an OSError), or its type and message."""
+    if isinstance(error, OSError) and error.filename is not None:
+        return f"{error.filename!r}: {error.strerror}"
+    if isinstance(error, MemoryError):
+        return f"out of memory ({error or 'a NumPy array did not fit'}); ask for less"
+    text = str(error).splitlines()[0] if str(error) else ""
+    return text if isinstance(error, OSError) else f"{type(error).__name__}: {text}".rstrip(": ")
+
+
 def main(argv=None):
-    """Run the CLI; returns the exit status (0 ok, 1 training diverged, 2 bad input, 130 interrupted)."""
+    """Run the CLI; returns the exit status (0 ok, 1 training diverged or the system refused, 2 bad input,
+    130 interrupted)."""
     from . import memory, threads
     from .io import RunError
 
@@ -604,6 +737,9 @@ def main(argv=None):
     except (RunError, ValueError, FileExistsError, FileNotFoundError) as error:
         print(f"npflow {args.command}: error: {error}", file=sys.stderr)
         return 2
+    except (OSError, MemoryError, NotImplementedError) as error:  # the system refused, or a student's blank
+        print(f"npflow {args.command}: error: {_one_line(error)}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(f"npflow {args.command}: interrupted; no file was left half-written", file=sys.stderr)
         return 130

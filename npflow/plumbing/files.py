@@ -104,11 +104,17 @@ def _load(path, what):
 
 
 def _read_csv(path, where):
-    """Numbers separated by commas, one row per line, as an array of shape (n, d)."""
+    """Numbers separated by commas, one row per line, as an array of shape (n, d).
+
+    Blank lines (spaces included) and comments are skipped, and a byte-order mark (which
+    spreadsheet programs write at the start of a UTF-8 file) is dropped.
+    """
     try:
+        with open(path, encoding="utf-8-sig") as file:
+            lines = [line if line.strip() else "" for line in file]  # numpy skips an empty line, not one of spaces
         with warnings.catch_warnings():  # an empty file warns; the check below says it in one line
             warnings.simplefilter("ignore")
-            array = np.loadtxt(path, delimiter=",", ndmin=2, dtype=float)
+            array = np.loadtxt(lines, delimiter=",", ndmin=2, dtype=float)
     except READ_ERRORS as error:
         raise ValueError(f"{where} cannot be read as an array of numbers ({_reason(error)})") from None
     if array.size == 0:

@@ -2,8 +2,10 @@
 
 A run directory holds two files, and copies of the data files its recipe names:
 
-- ``config.json``: ``{"format": "npflow-run", "format_version": 1, "config": {...}}``, the
-  ``TrainConfig`` of the run (its ``steps`` is the step count the run is meant to reach);
+- ``config.json``: ``{"format": "npflow-run", "format_version": 1, "status": ..., "config": {...}}``,
+  the ``TrainConfig`` of the run (its ``steps`` is the step count the run is meant to reach),
+  and how its training ended (``npflow.plumbing.status``): ``running``, ``finished``,
+  ``interrupted``, ``diverged``, ``failed``, or ``stopped`` (saved from Python short of its steps);
 - ``checkpoint.npz``: everything that changes as training goes:
 
   - ``W0, b0, W1, b1, ...``: the MLP's parameters;
@@ -25,7 +27,10 @@ bad directory raises ``RunError`` with one line that says what is wrong.
 
 Writing is atomic: each file is written under a temporary name and moved into place with
 ``os.replace`` (a new directory is built aside and renamed), so a crash mid-write leaves the
-previous checkpoint intact.
+previous checkpoint intact. A write the system refuses (a read-only folder, a full disk, a name
+too long) raises an ``OSError`` whose one line names the file npflow meant to write, not its
+temporary name. While a command trains a run, it holds the run's lock
+(``npflow.plumbing.lock``), and the directory holds a third file, ``lock``.
 """
 import json
 import math
@@ -44,11 +49,13 @@ from ..data import is_data_file, load_data_file
 from ..optim import Adam, tree_flatten, tree_unflatten
 from ..run import Run, TrainConfig, check_data_files
 
-__all__ = ["FORMAT_VERSION", "RunError", "check_output_path", "atomic_directory", "atomic_file", "save_array",
-           "save_pairs", "load_points", "save_run", "save_checkpoint", "load_run"]
+__all__ = ["FORMAT_VERSION", "RunError", "WriteError", "check_output_path", "check_not_an_input", "atomic_directory", "atomic_file",
+           "save_array", "save_pairs", "load_points", "save_run", "save_checkpoint", "set_status", "load_run"]
 
 FORMAT_VERSION = 1
 CONFIG_FILE, CHECKPOINT_FILE = "config.json", "checkpoint.npz"
+#: How a run's training ended, as ``config.json`` records it (see the module docstring).
+STATUSES = ("running", "finished", "interrupted", "diverged", "failed", "stopped")
 
 #: Config fields that may name a file, and the name of the copy a run directory keeps of it.
 KEPT_FILES = {"dataset": "data.npy", "source": "source.npy", "pairs_file": "pairs.npz"}
@@ -91,6 +98,48 @@ def check_output_path(path, force, marker=None):
         raise FileExistsError(f"refusing to replace {path!r}: it is not a directory that npflow wrote")
 
 
+def is_run_directory(path):
+    """Whether ``path`` is a directory holding a run's two files."""
+    return all(os.path.isfile(os.path.join(path, name)) for name in (CONFIG_FILE, CHECKPOINT_FILE))
+
+
+def check_not_an_input(path, inputs=()):
+    """Refuse an output ``path`` that is one of the command's ``inputs`` or lies inside a run directory.
+
+    ``--force`` replaces what npflow wrote, and a run's own files are that too: without this
+    check, ``npflow sample RUN --out RUN/checkpoint.npz --force`` would destroy the run it
+    samples. Symbolic links are followed, so another name for the same file is refused too.
+
+    Raises
+    ------
+    ValueError
+        Naming the input, or the run directory, that ``path`` would overwrite.
+    """
+    target = os.path.realpath(path)
+    for given in inputs:
+        if os.path.realpath(given) == target:
+            raise ValueError(f"--out {os.fspath(path)!r} is this command's own input; write the output elsewhere")
+    folder = os.path.dirname(target)
+    while True:
+        if is_run_directory(folder):
+            raise ValueError(f"--out {os.fspath(path)!r} lies inside the run directory {folder!r}; write it "
+                             "elsewhere (a run's folder holds only what training writes)")
+        folder, child = os.path.dirname(folder), folder
+        if folder == child:  # the root
+            return
+
+
+class WriteError(OSError):
+    """The system refused a write; the one line names the file npflow meant to write and the reason."""
+
+
+def _cannot_write(path, error):
+    """``error`` as a ``WriteError`` naming ``path`` (the file meant, not a temporary name) and the system's reason."""
+    if isinstance(error, WriteError):  # already names its file
+        return error
+    return WriteError(f"cannot write {os.fspath(path)!r}: {error.strerror or error}")
+
+
 @contextmanager
 def atomic_directory(path, force=False, marker=CONFIG_FILE):
     """Build a directory in a temporary sibling and move it to ``path`` only when it is whole.
@@ -102,7 +151,10 @@ def atomic_directory(path, force=False, marker=CONFIG_FILE):
     path = os.path.abspath(os.fspath(path))
     check_output_path(path, force, marker)
     parent, name = os.path.split(path)
-    tmp = tempfile.mkdtemp(prefix=f".{name}.tmp-", dir=parent)
+    try:
+        tmp = tempfile.mkdtemp(prefix=f".{name}.tmp-", dir=parent)
+    except OSError as error:
+        raise _cannot_write(path, error) from None
     try:
         _umask_mode(tmp, 0o777)
         yield tmp
@@ -113,8 +165,10 @@ def atomic_directory(path, force=False, marker=CONFIG_FILE):
             shutil.rmtree(old)
         else:
             os.rename(tmp, path)
-    except BaseException:
+    except BaseException as error:
         shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(error, OSError) and not isinstance(error, (FileExistsError, FileNotFoundError)):
+            raise _cannot_write(path, error) from None  # (those two already name their file, and say what to do)
         raise
 
 
@@ -127,16 +181,21 @@ def atomic_file(path):
     """
     path = os.path.abspath(os.fspath(path))
     extension = os.path.splitext(path)[1]  # kept, for writers that choose the format by it (.png, .gif)
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=f".tmp{extension}",
-                               dir=os.path.dirname(path))
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=f".tmp{extension}",
+                                   dir=os.path.dirname(path))
+    except OSError as error:
+        raise _cannot_write(path, error) from None
     os.close(fd)
     try:
         _umask_mode(tmp, 0o666)
         yield tmp
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as error:
         if os.path.exists(tmp):
             os.unlink(tmp)
+        if isinstance(error, OSError):
+            raise _cannot_write(path, error) from None
         raise
 
 
@@ -192,10 +251,19 @@ def _write_kept_files(run_dir, config):
             np.save(os.path.join(run_dir, kept), load_data_file(getattr(config, field)), allow_pickle=False)
 
 
-def _write_config(path, config):
+def _status_of(run, status):
+    """``status``, checked; if None, what a run saved from Python is: finished at its last step, else stopped."""
+    if status is None:
+        return "finished" if run.step == run.config.steps else "stopped"
+    if status not in STATUSES:
+        raise ValueError(f"status must be one of {', '.join(STATUSES)}, got {status!r}")
+    return status
+
+
+def _write_config(path, config, status):
     fields = {**config.to_dict(), **_kept_files(config)}  # files are named by the run's own copies
     header = {"format": "npflow-run", "format_version": FORMAT_VERSION, "npflow_version": __version__,
-              "config": fields}
+              "status": status, "config": fields}
     with open(path, "w") as file:
         json.dump(header, file, indent=2)
 
@@ -217,7 +285,7 @@ def _write_checkpoint(path, run):
                  state=np.array(json.dumps(state)), **arrays)
 
 
-def save_run(run_dir, run, force=False):
+def save_run(run_dir, run, force=False, status=None, lock=None):
     """Create a run directory holding ``run``, atomically.
 
     Parameters
@@ -227,26 +295,46 @@ def save_run(run_dir, run, force=False):
         From ``npflow.train`` or ``npflow.run.start_run``.
     force : bool
         Replace an existing run directory.
+    status : str, optional
+        How its training ended, one of ``STATUSES``; None: finished if ``run`` is at its last step, else stopped.
+    lock : RunLock, optional
+        A writer's lock (``npflow.plumbing.lock``) to take in the new directory before it appears
+        under its name, so that no other writer can come between.
     """
+    status = _status_of(run, status)
     with atomic_directory(run_dir, force, marker=CONFIG_FILE) as tmp:
+        if lock is not None:
+            lock.acquire(building=tmp)
         _write_kept_files(tmp, run.config)
-        _write_config(os.path.join(tmp, CONFIG_FILE), run.config)
+        _write_config(os.path.join(tmp, CONFIG_FILE), run.config, status)
         _write_checkpoint(os.path.join(tmp, CHECKPOINT_FILE), run)
 
 
-def save_checkpoint(run_dir, run):
+def save_checkpoint(run_dir, run, status=None):
     """Update an existing run directory with a newer state of the same run, one file at a time.
 
     Each file is replaced atomically. The config goes first: if a crash falls between the two,
-    the directory still loads, as the older checkpoint of a run aiming at more steps.
+    the directory still loads, as the older checkpoint of a run aiming at more steps (and
+    ``npflow.plumbing.status`` checks a "finished" against the checkpoint's step).
+    ``status`` is as for ``save_run``.
     """
+    status = _status_of(run, status)
     with atomic_file(os.path.join(run_dir, CONFIG_FILE)) as tmp:
-        _write_config(tmp, run.config)
+        _write_config(tmp, run.config, status)
     with atomic_file(os.path.join(run_dir, CHECKPOINT_FILE)) as tmp:
         _write_checkpoint(tmp, run)
 
 
-def _read_config(run_dir):
+def set_status(run_dir, status):
+    """Record in ``config.json`` how the run's training ended, changing nothing else."""
+    header = read_header(run_dir)
+    header["status"] = _status_of(None, status)
+    with atomic_file(os.path.join(run_dir, CONFIG_FILE)) as tmp, open(tmp, "w") as file:
+        json.dump(header, file, indent=2)
+
+
+def read_header(run_dir):
+    """The JSON object of a run's ``config.json``, its format checked; a ``RunError`` if it is not a run's."""
     path = os.path.join(run_dir, CONFIG_FILE)
     try:
         with open(path) as file:
@@ -260,7 +348,12 @@ def _read_config(run_dir):
     version = header.get("format_version")
     if version != FORMAT_VERSION:
         raise RunError(f"{path!r} has format_version {version!r}; this npflow reads version {FORMAT_VERSION}")
-    fields = header.get("config")
+    return header
+
+
+def _read_config(run_dir):
+    path = os.path.join(run_dir, CONFIG_FILE)
+    fields = read_header(run_dir).get("config")
     if not isinstance(fields, dict):
         raise RunError(f"{path!r} has no \"config\" object")
     for field, kept in KEPT_FILES.items():
@@ -398,4 +491,4 @@ def load_points(path, dim):
         For a missing or unreadable file, a pickle, the wrong shape, or NaN/inf values.
     """
     points = read_array(path, "points")  # never unpickles
-    return check_points(points, f"the points in {os.fspath(path)!r}", dim)
+    return check_points(points, f"points file {os.fspath(path)!r}", dim)

@@ -6,8 +6,11 @@ quick to start. All of them draw 2-D data.
 """
 import numpy as np
 
-__all__ = ["bounds_around", "samples", "trajectories", "field", "density", "loss", "time_slices", "animation",
-           "guidance"]
+__all__ = ["STILL_FORMATS", "bounds_around", "samples", "trajectories", "field", "density", "loss", "plain_log_ticks",
+           "time_slices", "animation", "guidance"]
+
+#: The file names a still figure can be saved under: matplotlib chooses the format by the suffix.
+STILL_FORMATS = (".png", ".svg", ".pdf", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".eps", ".ps")
 
 
 def _figure(ncols, nrows=1, width=4.0, height=4.0):
@@ -45,13 +48,14 @@ def samples(target, generated, title=None):
     -------
     matplotlib.figure.Figure
     """
-    fig, axes = _figure(len(generated), width=4.5, height=3.2)
     box = bounds_around(target)
+    fig, axes = _slide_panels(len(generated), 1, box, width=4.5 * len(generated))
     for ax, (name, x) in zip(axes[0], generated.items()):
         ax.scatter(target[:, 0], target[:, 1], s=2, c="0.75", label="target")
         ax.scatter(x[:, 0], x[:, 1], s=2, c="C0", label="generated")
         ax.set(title=name, xlim=box[:, 0], ylim=box[:, 1], aspect="equal")
-    axes[0, 0].legend(loc="upper left", markerscale=4)
+    fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="outside lower center", ncols=2, markerscale=4,
+               frameon=False)  # below the panels, off the points
     if title:
         fig.suptitle(title)
     return fig
@@ -75,9 +79,10 @@ def trajectories(trajectory, n_paths=200, target=None):
     """
     from matplotlib.collections import LineCollection
 
-    fig, axes = _figure(1, width=6.0, height=4.5)
-    ax = axes[0, 0]
     x = trajectory.x[:, :n_paths]  # (k, paths, 2)
+    box = bounds_around(x.reshape(-1, 2), margin=0.5)
+    fig, axes = _slide_panels(1, 1, box, width=6.0)
+    ax = axes[0, 0]
     if target is not None:
         ax.scatter(target[:, 0], target[:, 1], s=2, c="0.85", zorder=0)
     segments = np.stack([x[:-1], x[1:]], axis=2)  # (k - 1, paths, 2 ends, 2)
@@ -86,16 +91,37 @@ def trajectories(trajectory, n_paths=200, target=None):
     ax.add_collection(lines)
     ax.scatter(x[0, :, 0], x[0, :, 1], s=4, c="k", label="start")
     ax.scatter(x[-1, :, 0], x[-1, :, 1], s=4, c="C3", label="end")
-    box = bounds_around(x.reshape(-1, 2), margin=0.5)
     ax.set(xlim=box[:, 0], ylim=box[:, 1], aspect="equal",
            title=f"{x.shape[1]} paths from t = {trajectory.t[0]:g} to t = {trajectory.t[-1]:g}")
-    fig.colorbar(lines, ax=ax, label="t")
-    ax.legend(loc="upper left", markerscale=3)
+    _colour_bar(fig, lines, ax, "t")
+    fig.legend(loc="outside lower center", ncols=2, markerscale=3, frameon=False)  # off the paths
     return fig
 
 
-def field(f, times=(0.0, 0.25, 0.5, 0.75, 1.0), limits=((-7.0, -4.0), (7.0, 4.0)), resolution=17, exact=None):
-    """Arrows of the vector field v(t, x) on a grid, one panel per time.
+def _at_time(trajectory, t):
+    """The step of a trajectory nearest to time t: its time and its points, shape (n, 2)."""
+    k = int(np.argmin(np.abs(trajectory.t - t)))
+    return trajectory.t[k], trajectory.x[k]
+
+
+def _slide_panels(ncols, nrows, limits, width=12.5):
+    """Figure and axes for ``nrows`` x ``ncols`` panels of the region ``limits`` that fill a slide's width.
+
+    Each panel has the region's own aspect, so that no panel space is left empty around it.
+    """
+    extent = np.ptp(np.asarray(limits, dtype=float), axis=0)  # (width, height) of the region
+    panel = width / ncols
+    return _figure(ncols, nrows, width=panel + 0.25, height=panel * extent[1] / extent[0] + 0.45)
+
+
+def field(f, times=(0.0, 0.5, 1.0), limits=((-7.0, -4.0), (7.0, 4.0)), resolution=21, exact=None,
+          trajectory=None):
+    """Arrows of the vector field v(t, x) on a grid, one panel per time: direction by the arrow, speed by its colour.
+
+    Every arrow has the same length, so that its direction reads everywhere, where the field is
+    slow as well as where it is fast. Its colour is the speed |v|, on one scale for every panel
+    (the colour bar), which ends at the 95th percentile of all the speeds drawn, so that a few
+    fast corners do not wash out the rest (faster arrows take the top colour).
 
     Parameters
     ----------
@@ -105,35 +131,56 @@ def field(f, times=(0.0, 0.25, 0.5, 0.75, 1.0), limits=((-7.0, -4.0), (7.0, 4.0)
     limits : array_like, shape (2, 2)
         ((x_low, y_low), (x_high, y_high)).
     resolution : int
-        Arrows per side.
+        Arrows across; as many down as keep the grid square.
     exact : callable, optional
         The exact field, drawn in a second row for comparison.
+    trajectory : Trajectory, optional
+        Points flowing along the field (``npflow.generate``): the points x_t nearest each time
+        are drawn in grey behind its arrows, to show where the field matters.
 
     Returns
     -------
     matplotlib.figure.Figure
     """
+    from matplotlib.colors import ListedColormap, Normalize
+    from matplotlib import colormaps
+
     rows = {"learned": f} if exact is None else {"learned": f, "exact": exact}
-    fig, axes = _figure(len(times), nrows=len(rows), width=3.2, height=2.1)
     limits = np.asarray(limits, dtype=float)
-    xs, ys, points = _grid(limits, resolution)
-    v = {(name, t): g(t, points) for name, g in rows.items() for t in times}  # each (r*r, 2)
-    # One arrow scale and one colour scale for every panel, so that lengths compare across them:
-    # the fastest arrow anywhere is one grid spacing long.
-    top_speed = max(np.hypot(*velocity.T).max() for velocity in v.values())
-    spacing = (limits[1, 0] - limits[0, 0]) / (resolution - 1)
+    fig, axes = _slide_panels(len(times), len(rows), limits)
+    xs = np.linspace(limits[0, 0], limits[1, 0], resolution)
+    spacing = xs[1] - xs[0]
+    ys = np.arange(limits[0, 1] + spacing / 2, limits[1, 1], spacing)  # the same spacing down as across
+    xx, yy = np.meshgrid(xs, ys)
+    points = np.column_stack([xx.ravel(), yy.ravel()])
+    v = {(name, t): g(t, points) for name, g in rows.items() for t in times}  # each (m, 2)
+    speeds = {key: np.hypot(*velocity.T) for key, velocity in v.items()}  # each (m,)
+    colours = Normalize(0.0, np.quantile(np.concatenate(list(speeds.values())), 0.95))
+    cmap = ListedColormap(colormaps["viridis"](np.linspace(0.0, 0.9, 256)))  # no pale yellow on white
     for row, name in zip(axes, rows):
         for ax, t in zip(row, times):
-            u = v[name, t]
-            ax.quiver(points[:, 0], points[:, 1], u[:, 0], u[:, 1], np.hypot(*u.T), cmap="viridis",
-                      clim=(0, top_speed), angles="xy", scale_units="xy", scale=top_speed / spacing)
-            ax.set(title=f"{name}, t = {t:g}", aspect="equal")
-    fig.suptitle(f"v(t, x); the longest arrow is |v| = {top_speed:.2f}")
+            if trajectory is not None:
+                x_t = _at_time(trajectory, t)[1]
+                ax.scatter(x_t[:, 0], x_t[:, 1], s=1, c="0.8", zorder=0)
+            direction = v[name, t] / np.maximum(speeds[name, t], 1e-12)[:, None]  # unit arrows
+            arrows = ax.quiver(points[:, 0], points[:, 1], direction[:, 0], direction[:, 1], speeds[name, t],
+                               cmap=cmap, norm=colours, angles="xy", scale_units="xy", scale=1 / (0.75 * spacing),
+                               width=0.004, headwidth=4, pivot="mid")
+            ax.set(title=f"{name}, t = {t:g}", xlim=limits[:, 0], ylim=limits[:, 1], aspect="equal")
+        _colour_bar(fig, arrows, row[-1], "speed |v|", extend="max")  # one per row, as tall as its panels
     return fig
+
+
+def _colour_bar(fig, mappable, ax, label, **options):
+    """A colour bar just right of ``ax``, exactly as tall as it."""
+    return fig.colorbar(mappable, cax=ax.inset_axes([1.04, 0.0, 0.04, 1.0]), label=label, **options)
 
 
 def density(log_p, limits, resolution=80, target_log_p=None):
     """A heat map of a density from its log, e.g. a model's by ``npflow.log_likelihood``.
+
+    With the target beside it, both panels share one colour scale, so that equal colours are
+    equal densities.
 
     Parameters
     ----------
@@ -149,14 +196,18 @@ def density(log_p, limits, resolution=80, target_log_p=None):
     -------
     matplotlib.figure.Figure
     """
+    from matplotlib.colors import Normalize
+
     panels = {"model": log_p} if target_log_p is None else {"model": log_p, "target": target_log_p}
-    fig, axes = _figure(len(panels), width=4.5, height=3.5)
-    xs, ys, points = _grid(np.asarray(limits, dtype=float), resolution)
-    for ax, (name, g) in zip(axes[0], panels.items()):
-        p = np.exp(g(points)).reshape(resolution, resolution)
-        image = ax.pcolormesh(xs, ys, p, cmap="magma", shading="auto")
+    limits = np.asarray(limits, dtype=float)
+    fig, axes = _slide_panels(len(panels), 1, limits, width=4.5 * len(panels))
+    xs, ys, points = _grid(limits, resolution)
+    p = {name: np.exp(g(points)).reshape(resolution, resolution) for name, g in panels.items()}
+    scale = Normalize(0.0, max(values.max() for values in p.values()))
+    for ax, name in zip(axes[0], panels):
+        image = ax.pcolormesh(xs, ys, p[name], cmap="magma", norm=scale, shading="auto")
         ax.set(title=f"{name} density", aspect="equal")
-        fig.colorbar(image, ax=ax)
+    _colour_bar(fig, image, axes[0, -1], "density")  # one scale: one bar
     return fig
 
 
@@ -174,24 +225,43 @@ def loss(losses, window=100, field_errors=None):
     -------
     matplotlib.figure.Figure
     """
+    if len(losses) == 0:
+        raise ValueError("there is no loss to draw: the run has taken no training steps")
     fig, axes = _figure(1, width=6.0, height=3.5)
     ax = axes[0, 0]
     steps = np.arange(1, len(losses) + 1)
-    ax.plot(steps, losses, c="0.8", lw=0.5, label="per step")
+    ax.plot(steps, losses, c="0.8", lw=0.5, label="loss per step")
     window = max(1, min(window, len(losses)))
     smooth = np.convolve(losses, np.ones(window) / window, mode="valid")  # (steps - window + 1,)
-    ax.plot(steps[window - 1:], smooth, c="C0", label=f"mean of {window}")
+    ax.plot(steps[window - 1:], smooth, c="C0", label=f"loss, mean of {window}")
     ax.set(xlabel="step", ylabel="CFM loss", yscale="log")
-    ax.legend(loc="upper left")
+    plain_log_ticks(ax.yaxis)
     if field_errors is not None and len(field_errors):
         twin = ax.twinx()
         twin.plot(field_errors[:, 0], field_errors[:, 1], c="C3", marker="o", ms=3, label="field error")
         twin.set(ylabel="field error (vs exact)", yscale="log")
-        twin.legend(loc="upper right")
+        plain_log_ticks(twin.yaxis)
+    fig.legend(loc="outside upper center", ncols=3, frameon=False)  # above the axes: it covers no curve
     return fig
 
 
-def time_slices(trajectory, times=(0.0, 0.25, 0.5, 0.75, 1.0), bins=60):
+def plain_log_ticks(axis):
+    """Label a log axis in plain numbers (6, 0.05), not matplotlib's 6x10^0: each power of ten, and over a
+    range of few decades also 2 and 5 times one (over less than one decade, 3, 4, 6 and 8 times too)."""
+    from matplotlib.ticker import FuncFormatter
+
+    def label(value, position):
+        low, high = sorted(axis.get_view_interval())
+        decades = np.log10(high / low) if low > 0 else np.inf
+        mantissa = round(value / 10 ** np.floor(np.log10(value) + 1e-9), 6)  # 6 for 0.06
+        shown = (1,) if decades > 3 else (1, 2, 5) if decades > 1 else (1, 2, 3, 4, 5, 6, 8)
+        return f"{value:g}" if mantissa in shown else ""
+
+    axis.set_major_formatter(FuncFormatter(label))
+    axis.set_minor_formatter(FuncFormatter(label))
+
+
+def time_slices(trajectory, times=(0.0, 0.25, 0.5, 0.75, 1.0), bins=None):
     """Histograms of x_t at several times along a trajectory: noise turning into data.
 
     Parameters
@@ -199,19 +269,20 @@ def time_slices(trajectory, times=(0.0, 0.25, 0.5, 0.75, 1.0), bins=60):
     trajectory : Trajectory
         With many points (``.x`` of shape (k, n, 2)); each time is matched to the nearest step.
     times : sequence of float
-    bins : int
+    bins : int, optional
+        Bins per side; if None, about sqrt(n) / 1.5 (10 to 60), so that a bin holds a few points.
 
     Returns
     -------
     matplotlib.figure.Figure
     """
-    fig, axes = _figure(len(times), width=3.0, height=3.0)
     box = bounds_around(trajectory.x.reshape(-1, 2), margin=0.2)
+    bins = bins or int(np.clip(np.sqrt(trajectory.x.shape[1]) / 1.5, 10, 60))
+    fig, axes = _slide_panels(len(times), 1, box)
     for ax, t in zip(axes[0], times):
-        k = int(np.argmin(np.abs(trajectory.t - t)))
-        x = trajectory.x[k]
+        t_k, x = _at_time(trajectory, t)
         ax.hist2d(x[:, 0], x[:, 1], bins=bins, range=box.T, cmap="Blues")
-        ax.set(title=f"x_t at t = {trajectory.t[k]:.2f}", aspect="equal")
+        ax.set(title=f"x_t at t = {t_k:.2f}", aspect="equal")
     return fig
 
 
