@@ -19,8 +19,20 @@ from .data import get_dataset, get_source, is_data_file
 from .mlp import ACTIVATIONS, init_mlp, layer_sizes, velocity
 from .optim import Adam
 from .paths import make_path
+from .sampling import generate
 
-__all__ = ["TrainConfig", "RECIPES", "RECIPE_ALIASES", "Run", "check_data_files", "start_run"]
+__all__ = ["TrainConfig", "OBJECTIVES", "RECIPES", "RECIPE_ALIASES", "Run", "field_function", "check_data_files",
+           "start_run"]
+
+#: What a run's network learns: the velocity, by flow matching, or MeanFlow's average velocity.
+OBJECTIVES = ("cfm", "meanflow")
+
+
+def _meanflow():
+    """``npflow.meanflow``, imported where it is used: it imports ``npflow.train``, which imports this module."""
+    from . import meanflow
+
+    return meanflow
 
 
 @dataclass(frozen=True)
@@ -79,6 +91,12 @@ class TrainConfig:
     ot_reg : float
         With ``coupling="sinkhorn"``: the blur eps of entropic OT, relative to the batch's mean
         squared distance (0 would be exact OT, large values the independent coupling).
+    objective : str
+        What the network learns: ``"cfm"``, the velocity v_theta(t, x) by flow matching (the
+        tutorial's), or ``"meanflow"``, the average velocity u_theta(x, s, e) over an interval
+        [s, e], on the input [s, e - s, x], which samples in a few jumps, even one (``npflow.meanflow``).
+        MeanFlow goes with every path, coupling and source: its identity holds for the flow of
+        any field, and its target, affine in the conditional velocity, has the marginal one's mean.
     """
 
     dataset: str = "two_gaussians"
@@ -98,6 +116,7 @@ class TrainConfig:
     source: str = "gaussian"
     pairs_file: str = ""
     ot_reg: float = OT_REG
+    objective: str = "cfm"
 
     def __post_init__(self):
         if not is_data_file(self.dataset):
@@ -136,6 +155,8 @@ class TrainConfig:
             raise ValueError("coupling 'pairs' and a pairs_file go together: give both or neither")
         if not (isinstance(self.ot_reg, (int, float)) and math.isfinite(self.ot_reg) and self.ot_reg > 0):
             raise ValueError(f"ot_reg must be a finite positive number, got {self.ot_reg!r}")
+        if self.objective not in OBJECTIVES:
+            raise ValueError(f"objective must be one of {', '.join(OBJECTIVES)}, got {self.objective!r}")
 
     @property
     def dim(self):
@@ -149,7 +170,9 @@ class TrainConfig:
 
     @property
     def layer_sizes(self):
-        """``[1 + d, *hidden, d]``."""
+        """``[1 + d, *hidden, d]``; for MeanFlow ``[2 + d, *hidden, d]``, the input being [s, e - s, x]."""
+        if self.objective == "meanflow":
+            return _meanflow().meanflow_sizes(self.dim, self.hidden)
         return layer_sizes(self.dim, self.hidden)
 
     def to_dict(self):
@@ -219,10 +242,57 @@ class Run:
         return replace(self, params=cast(self.params), ema=cast(self.ema))
 
     def velocity(self, t, x):
-        """The learned field v_theta(t, x): t a float or shape (n,), x of shape (n, d); returns (n, d)."""
+        """The learned field v_theta(t, x): t a float or shape (n,), x of shape (n, d); returns (n, d).
+
+        For a MeanFlow run, the average velocity over no time, u_theta(x, t, t) = v(x, t).
+        """
+        self._check_points(x)
+        return field_function(self.config)(self.field_params, t, x, self.config.activation)
+
+    def average_velocity(self, x, s, e):
+        """A MeanFlow run's u_theta(x, s, e): x of shape (n, d), s and e floats or shape (n,); returns (n, d)."""
+        if self.config.objective != "meanflow":
+            raise ValueError(f"only a MeanFlow run has an average velocity; this run's objective is "
+                             f"{self.config.objective!r}")
+        self._check_points(x)
+        return _meanflow().average_velocity(self.field_params, x, s, e, self.config.activation)
+
+    def sample(self, x_0, solver=None, steps=100, rtol=1e-5, atol=1e-5):
+        """Carry x_0 from t = 0 to t = 1 as the run samples: by its ODE, or by MeanFlow's jumps.
+
+        A flow run integrates its field (``npflow.generate``; ``solver`` None is rk4); a MeanFlow
+        run takes ``steps`` jumps of its average velocity (``npflow.meanflow.sample_by_jumps``,
+        ``solver`` None or ``"meanflow"``). ``npflow sample``, ``evaluate`` and ``plot`` sample so.
+
+        Parameters
+        ----------
+        x_0 : ndarray, shape (n, d)
+        solver : str or None
+        steps, rtol, atol
+            As for ``npflow.integrate``; a MeanFlow run uses ``steps`` only.
+
+        Returns
+        -------
+        Trajectory
+        """
+        if self.config.objective == "meanflow":
+            return _meanflow().sample_by_jumps(self.average_velocity, x_0, solver, steps)
+        if solver == "meanflow":
+            raise ValueError("solver 'meanflow' takes the jumps of a MeanFlow run (objective 'meanflow'); "
+                             "this run learned a velocity: name an ODE solver such as rk4")
+        return generate(self.velocity, x_0, solver or "rk4", steps=steps, rtol=rtol, atol=atol)
+
+    def _check_points(self, x):
         if np.ndim(x) != 2 or np.shape(x)[1] != self.dim:
             raise ValueError(f"x must have shape (n, {self.dim}), got shape {np.shape(x)}")
-        return velocity(self.field_params, t, x, self.config.activation)
+
+
+def field_function(config):
+    """A run's field as a function of its parameters, ``(params, t, x, activation) -> v(t, x)``.
+
+    ``npflow.mlp.velocity``; for a MeanFlow run ``npflow.meanflow.instantaneous_velocity``, u(x, t, t).
+    """
+    return _meanflow().instantaneous_velocity if config.objective == "meanflow" else velocity
 
 
 def check_data_files(config):

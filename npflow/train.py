@@ -44,7 +44,7 @@ from .oracle import exact_mixture, exact_velocity, points_on_path
 from .paths import LinearPath, make_path
 from .plumbing.interrupts import interrupts_between_steps
 from .plumbing.progress import Progress
-from .run import Run, TrainConfig, start_run
+from .run import Run, TrainConfig, field_function, start_run
 
 __all__ = ["TrainingInterrupted", "TrainingDiverged", "mean_squared_error", "cfm_loss", "draw_batch", "batch_sampler",
            "training_step", "scheduled_lr", "ema_decay", "ema_update", "train"]
@@ -248,14 +248,28 @@ def _field_error_probe(config, every, n=2000):
         return lambda step, field_params: None
     mixture = exact_mixture(config)
     t, x_t = points_on_path(mixture.sample, LinearPath(config.sigma_min), n, np.random.default_rng([config.seed, 1]))
-    f_exact = exact_velocity(mixture, config.sigma_min)
+    f_exact, field = exact_velocity(mixture, config.sigma_min), field_function(config)
 
     def probe(step, field_params):
         if (step + 1) % every and step + 1 != config.steps:
             return None
-        return field_error(lambda t, x: velocity(field_params, t, x, config.activation), f_exact, t, x_t)
+        return field_error(lambda t, x: field(field_params, t, x, config.activation), f_exact, t, x_t)
 
     return probe
+
+
+def _objective(config):
+    """``objective(t, rng) -> (t, gradient)``: the times and the gradient a step passes to ``training_step``.
+
+    For flow matching, the batch's t and the CFM loss's gradient (by autograd or by hand); for
+    MeanFlow, starts s drawn with their ends e, and its loss given them (``npflow.meanflow.meanflow_objective``).
+    """
+    if config.objective == "meanflow":
+        from .meanflow import meanflow_objective  # here, not at the top: npflow.meanflow builds on this module
+
+        return meanflow_objective(config.grad, config.dtype)
+    gradient = backprop.loss_and_grad if config.grad == "backprop" else loss_and_grad
+    return lambda t, rng: (t, gradient)
 
 
 @contextmanager
@@ -294,15 +308,17 @@ def train(config=None, *, resume=None, callback: Optional[Callable] = None, log_
 
     Every step is the algorithm of the module's docstring: draw a batch (x_0, x_1, t) and
     couple it, then ``training_step``: sample the path, the loss and its gradient, an Adam
-    step. Around it, what a long run needs, each a named piece: the learning-rate schedule,
-    the moving average of the weights (EMA), the callback, the field-error probe, the progress
-    line, checkpoints, and Ctrl-C held until the step ends.
+    step. (With ``config.objective="meanflow"`` the times are MeanFlow's intervals and the loss
+    its own, see ``npflow.meanflow.meanflow_objective``; the step is the same.) Around it, what
+    a long run needs, each a named piece: the learning-rate schedule, the moving average of the
+    weights (EMA), the callback, the field-error probe, the progress line, checkpoints, and
+    Ctrl-C held until the step ends.
 
     Every random draw comes, in a fixed order, from ``numpy.random.default_rng(config.seed)``:
     first the initial parameters, then per step t, x_1 and x_0 (the tutorial's order; with
-    ``coupling="pairs"``, t and the rows of the table), and last the path's blur z for a path
-    that has one (icfm). The same config therefore gives bit-identical parameters on one
-    machine, and so does a run that was stopped and resumed.
+    ``coupling="pairs"``, t and the rows of the table), then the path's blur z for a path
+    that has one (icfm), and last, for MeanFlow, the intervals (s, e). The same config therefore
+    gives bit-identical parameters on one machine, and so does a run that was stopped and resumed.
 
     Parameters
     ----------
@@ -347,7 +363,7 @@ def train(config=None, *, resume=None, callback: Optional[Callable] = None, log_
     """
     run, config = _run_to_continue(config, resume)
     draw, path = batch_sampler(config), make_path(config.path, config.sigma_min)
-    gradient = backprop.loss_and_grad if config.grad == "backprop" else loss_and_grad
+    objective = _objective(config)
     probe = _field_error_probe(config, field_error_every)
     progress = Progress(run.step, config.steps, log_every, stream)
     params, optimizer, rng, ema = run.params, run.optimizer, run.rng, run.ema
@@ -364,6 +380,7 @@ def train(config=None, *, resume=None, callback: Optional[Callable] = None, log_
                 raise TrainingInterrupted(state(step))
             x_0, x_1, t = draw(config.batch_size, rng)  # a batch, coupled
             z = _blur_draw(path, x_1.shape, rng, config.dtype)
+            t, gradient = objective(t, rng)  # MeanFlow: t becomes the starts s, and the gradient holds the ends e
             optimizer.lr = scheduled_lr(config, step)
             with _naming_the_step(step, config.lr):
                 params, losses[step] = training_step(params, optimizer, path, x_0, x_1, t, config.activation,

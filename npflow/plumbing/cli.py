@@ -22,8 +22,7 @@ from ..likelihood import log_likelihood
 from ..mlp import ACTIVATIONS
 from ..oracle import exact_velocity
 from ..paths import PATHS
-from ..run import RECIPE_ALIASES, RECIPES, TrainConfig, start_run
-from ..sampling import generate
+from ..run import OBJECTIVES, RECIPE_ALIASES, RECIPES, TrainConfig, start_run
 from ..oracle import exact_mixture
 from . import plot
 from .io import atomic_file, check_output_path, load_points, load_run, save_array, save_pairs, save_run
@@ -60,12 +59,13 @@ hidden_widths = _number(lambda text: tuple(int(part) for part in text.split(",")
 
 
 def solver_name(text):
-    """A solver name, in any letter case (``rk45`` is ``RK45``)."""
+    """A solver name, in any letter case (``rk45`` is ``RK45``), or ``meanflow``, a MeanFlow run's jumps."""
+    from ..meanflow import JUMPS
     from ..solvers import METHODS
 
-    by_lower = {name.lower(): name for name in METHODS}
+    by_lower = {name.lower(): name for name in (*METHODS, JUMPS)}
     if text.lower() not in by_lower:
-        raise argparse.ArgumentTypeError(f"expected one of {', '.join(METHODS)}, got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected one of {', '.join(by_lower.values())}, got {text!r}")
     return by_lower[text.lower()]
 
 
@@ -123,12 +123,16 @@ def _add_seed(parser, draws, default=0):
 
 
 def _add_solver_arguments(parser, solver="rk4", tolerance=1e-5, title="solver", steps_flag="--steps"):
+    """--solver (default ``solver``; None: the run's own sampler, rk4 or MeanFlow's jumps), the steps and tolerances."""
     group = parser.add_argument_group(title)
+    jumps = "" if solver else "; a MeanFlow run (train --objective meanflow) samples only by K jumps of its average " \
+                              f"velocity (meanflow, with {steps_flag} K)"
     group.add_argument("--solver", type=solver_name, default=solver,
                        help=f"euler, midpoint, heun, rk4 (fixed step, with {steps_flag}) or a solve_ivp method: "
-                            "RK45, RK23, DOP853, Radau, BDF, LSODA (adaptive, with --rtol/--atol) [%(default)s]")
+                            f"RK45, RK23, DOP853, Radau, BDF, LSODA (adaptive, with --rtol/--atol){jumps} "
+                            f"[{solver or 'rk4, or meanflow for a MeanFlow run'}]")
     group.add_argument(steps_flag, dest="solver_steps", type=positive_int, default=100, metavar="K",
-                       help="fixed steps from t=0 to t=1 [%(default)s]")
+                       help="fixed steps (or MeanFlow jumps) from t=0 to t=1 [%(default)s]")
     group.add_argument("--rtol", type=positive_float, default=tolerance, help="relative tolerance [%(default)g]")
     group.add_argument("--atol", type=positive_float, default=tolerance, help="absolute tolerance [%(default)g]")
 
@@ -137,7 +141,7 @@ def _add_flow_options(parser, n, points, draws):
     """RUN_DIR, --n (``points``, default ``n``), the solver, and --seed (of ``draws``): a command that flows n points."""
     _add_run_dir(parser)
     parser.add_argument("--n", type=positive_int, default=n, help=f"{points} [%(default)s]")
-    _add_solver_arguments(parser)
+    _add_solver_arguments(parser, solver=None)  # the run's own sampler unless one is named
     _add_seed(parser, draws)
 
 
@@ -155,7 +159,13 @@ def _add_training_output(parser, out="RUN_DIR"):
 
 
 def _source_log_prob(config, needed_by):
-    """The run's source's log-density, as the source knows it; a ValueError saying what needs it if unknown."""
+    """The run's source's log-density, as the source knows it; a ValueError saying what needs it if unknown.
+
+    A MeanFlow run is refused first: its samples are jumps, whose density the reverse ODE does not give.
+    """
+    if config.objective == "meanflow":
+        raise ValueError(f"{needed_by} is not computed for a MeanFlow run: its samples are jumps of its average "
+                         "velocity, and the reverse ODE gives the density of an ODE's samples")
     log_p_0 = config.source_distribution.log_prob
     if log_p_0 is None:
         raise ValueError(f"{needed_by} needs the density of the run's source, and {config.source!r} has none "
@@ -208,6 +218,8 @@ def _add_recipe_options(recipe):
            metavar="FILE.npz")
     option("path", "conditional path: the tutorial's linear one, icfm (the straight line blurred by a constant "
                    "--sigma-min), or variance-preserving cosine", choices=PATHS)
+    option("objective", "what the network learns: the velocity by flow matching (cfm), or MeanFlow's average "
+                        "velocity over an interval, which samples in a few jumps, even one", choices=OBJECTIVES)
     current = [name for name in RECIPES if name not in RECIPE_ALIASES]  # old names are accepted, not shown
     recipes = "; ".join(f"{name}: " + (" ".join(f"--{key.replace('_', '-')} {_shown(value)}"
                                                  for key, value in RECIPES[name].items()) or "the defaults above")
@@ -220,7 +232,8 @@ def _train(args):
     """Train a vector field by conditional flow matching.
 
     Train v_theta(t, x) with the CFM loss and Adam, and write a run directory, checkpointed as
-    it goes. The defaults are the tutorial's recipe. Ctrl-C saves a checkpoint; --resume
+    it goes (with --objective meanflow, the average velocity u_theta(x, s, e) with the MeanFlow
+    loss instead, for sampling in one step). The defaults are the tutorial's recipe. Ctrl-C saves a checkpoint; --resume
     continues it to the same bits as an uninterrupted run.
     """
     # Every field of TrainConfig is an option of the same name; they default to None, so None means "not given".
@@ -293,6 +306,8 @@ def _reflow(args):
     from ..reflow import reflow_config, reflow_pairs
 
     first = load_run(args.run_dir)
+    if first.config.objective == "meanflow":
+        raise ValueError(f"{args.run_dir!r} is a MeanFlow run, which samples by jumps; reflow straightens a flow's ODE")
     check_output_path(args.out, args.force, marker="config.json")  # refuse before any work
     seed = first.config.seed if args.seed is None else args.seed
     if not args.quiet:
@@ -325,16 +340,17 @@ def _sample(args):
     """Generate samples from a trained run.
 
     Draw x_0 from the run's source (noise, N(0, I), unless it was trained from another) and
-    integrate dx/dt = v_theta(t, x) from t=0 to t=1. Saves an array of shape (n, d).
+    integrate dx/dt = v_theta(t, x) from t=0 to t=1; for a MeanFlow run, take K jumps
+    x <- x + (e - s) u_theta(x, s, e) (--steps 1: one network evaluation). Saves an array of shape (n, d).
     """
     run = load_run(args.run_dir).astype(args.dtype)
     check_output_path(args.out, args.force)
     x_0 = run.config.source_distribution.sample(args.n, np.random.default_rng(args.seed)).astype(args.dtype)
     start = time.perf_counter()
-    trajectory = generate(run.velocity, x_0, args.solver, **_solver_options(args))
+    trajectory = run.sample(x_0, args.solver, **_solver_options(args))
     seconds = time.perf_counter() - start
     save_array(args.out, trajectory.x[-1], force=args.force)
-    print(f"{args.n} samples by {args.solver}: NFE {trajectory.nfe}, {seconds:.3f} s; saved to {args.out}")
+    print(f"{args.n} samples by {trajectory.method}: NFE {trajectory.nfe}, {seconds:.3f} s; saved to {args.out}")
 
 
 # --- logprob -------------------------------------------------------------------------------------
@@ -387,7 +403,8 @@ def _evaluate(args):
     density is known; KL(target || model) where the target is a Gaussian mixture; the field
     error where the exact field is the run's (linear path, N(0, I), independent pairs); energy
     distance, W2 and MMD of samples; mode coverage where the target has modes; straightness,
-    kinetic energy and NFE of the sampling paths.
+    kinetic energy and NFE of the sampling paths. A MeanFlow run is sampled by its jumps
+    (--steps 1 for one step) and has no NLL or KL.
     """
     import json
 
@@ -434,9 +451,9 @@ def _draws(run, args):
 
 
 def _flow(run, args):
-    """The flow from the source's draws, by the command's solver, and the target's draws."""
+    """The flow from the source's draws, as the run samples (by the command's solver), and the target's draws."""
     x_0, target = _draws(run, args)
-    return generate(run.velocity, x_0, args.solver, **_solver_options(args)), target
+    return run.sample(x_0, args.solver, **_solver_options(args)), target
 
 
 def _limits(run, args):
@@ -446,7 +463,7 @@ def _limits(run, args):
 
 def _plot_samples(run, args, out):
     trajectory, target = _flow(run, args)
-    return plot.samples(target, {f"{args.solver}, NFE {trajectory.nfe}": trajectory.x[-1]})
+    return plot.samples(target, {f"{trajectory.method}, NFE {trajectory.nfe}": trajectory.x[-1]})
 
 
 def _plot_trajectories(run, args, out):
@@ -464,7 +481,8 @@ def _plot_density(run, args, out):
     log_p_0 = _source_log_prob(run.config, "--kind density")  # first: refuse before any work
 
     def log_p(points):  # the model's, by the reverse ODE
-        return log_likelihood(run.velocity, points, solver=args.solver, log_p_0=log_p_0, **_solver_options(args))
+        return log_likelihood(run.velocity, points, solver=args.solver or "rk4", log_p_0=log_p_0,
+                              **_solver_options(args))
 
     return plot.density(log_p, _limits(run, args), resolution=50,
                         target_log_p=get_dataset(run.config.dataset).log_prob)

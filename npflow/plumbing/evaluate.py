@@ -14,6 +14,10 @@ from a file: rows of the file, drawn with replacement):
 - **energy distance**, **W2** and **RBF MMD** between generated samples and target samples;
 - **mode coverage and balance**, where the target has modes;
 - **straightness** and **kinetic energy** of the sampling paths, and the **NFE** of the solver.
+
+A run is sampled as it samples (``Run.sample``): a MeanFlow run by its K jumps, and then it has
+no NLL or KL (the reverse ODE gives the density of an ODE's samples, not of jumps); its field
+error is that of u_theta(x, t, t), the field it learns where s = e.
   Straightness is 0 when every path is a straight line at constant speed; the kinetic energy
   ``1/2 mean |dx/dt|^2`` is the transport cost that optimal transport minimises (it is at
   least W2(p_0, p_1)^2 / 2, with equality for the optimal map on straight lines), so the two
@@ -26,13 +30,12 @@ from ..likelihood import log_likelihood
 from ..metrics import energy_distance, field_error, kinetic_energy, mmd_rbf, mode_coverage, straightness, wasserstein2
 from ..oracle import exact_velocity
 from ..paths import LinearPath
-from ..sampling import generate
 from ..oracle import exact_mixture, points_on_path
 
 __all__ = ["evaluate", "format_table"]
 
 
-def evaluate(run, n=2000, rng=None, solver="rk4", steps=100, rtol=1e-5, atol=1e-5):
+def evaluate(run, n=2000, rng=None, solver=None, steps=100, rtol=1e-5, atol=1e-5):
     """Measure a run against its target.
 
     Parameters
@@ -43,7 +46,8 @@ def evaluate(run, n=2000, rng=None, solver="rk4", steps=100, rtol=1e-5, atol=1e-
     rng : numpy.random.Generator
         Draws the target samples, the source points and the path points; ``default_rng(0)`` if None.
     solver, steps, rtol, atol
-        ODE solver for the likelihood and the samples, as for ``npflow.integrate``.
+        ODE solver for the likelihood and the samples, as for ``npflow.integrate``; None for the
+        run's own sampler, rk4 or a MeanFlow run's jumps (``Run.sample``).
 
     Returns
     -------
@@ -59,15 +63,15 @@ def evaluate(run, n=2000, rng=None, solver="rk4", steps=100, rtol=1e-5, atol=1e-
     dataset, source = get_dataset(config.dataset), config.source_distribution
     options = {"steps": steps, "rtol": rtol, "atol": atol}
     x = dataset.sample(n, rng)  # (n, d) fresh target samples
-    trajectory = generate(run.velocity, source.sample(n, rng), solver, **options)
-    samples = trajectory.x[-1]
+    trajectory = run.sample(source.sample(n, rng), solver, **options)
+    samples, solver = trajectory.x[-1], trajectory.method
     report = {"n": n, "solver": solver, "energy_distance": energy_distance(samples, x),
               "w2": wasserstein2(samples, x), "mmd": mmd_rbf(samples, x), "straightness": straightness(trajectory),
               "kinetic_energy": kinetic_energy(trajectory), "nfe": trajectory.nfe}
     if dataset.means is not None:
         report["modes_covered"], report["mode_balance"] = mode_coverage(samples, dataset.means)
         report["modes"] = len(dataset.means)
-    if source.log_prob is not None:
+    if source.log_prob is not None and config.objective != "meanflow":
         log_model = log_likelihood(run.velocity, x, solver=solver, log_p_0=source.log_prob, **options)  # (n,)
         report["nll"] = float(-log_model.mean())
     if dataset.log_prob is not None and "nll" in report:
