@@ -574,3 +574,14 @@ def test_the_solver_help_says_how_a_meanflow_run_samples(capsys):
     with pytest.raises(SystemExit):
         main(["sample", "--help"])
     assert "meanflow for a MeanFlow run" in " ".join(capsys.readouterr().out.split())
+
+
+def test_a_run_saved_before_objectives_loads_as_a_flow(run_dir, tmp_path):
+    import shutil
+
+    old = tmp_path / "old"
+    shutil.copytree(run_dir, old)
+    header = json.loads((old / "config.json").read_text())
+    del header["config"]["objective"]
+    (old / "config.json").write_text(json.dumps(header))
+    assert load_run(old).config.objective == "cfm" and load_run(old).config == load_run(run_dir).config
