@@ -233,8 +233,8 @@ def _train(args):
 
     Train v_theta(t, x) with the CFM loss and Adam, and write a run directory, checkpointed as
     it goes (with --objective meanflow, the average velocity u_theta(x, s, e) with the MeanFlow
-    loss instead, for sampling in one step). The defaults are the tutorial's recipe. Ctrl-C saves a checkpoint; --resume
-    continues it to the same bits as an uninterrupted run.
+    loss instead, for sampling in one step). The defaults are the tutorial's recipe. Ctrl-C
+    saves a checkpoint; --resume continues it to the same bits as an uninterrupted run.
     """
     # Every field of TrainConfig is an option of the same name; they default to None, so None means "not given".
     given = {name: getattr(args, name) for name in CONFIG_DEFAULTS if getattr(args, name) is not None}
@@ -341,7 +341,8 @@ def _sample(args):
 
     Draw x_0 from the run's source (noise, N(0, I), unless it was trained from another) and
     integrate dx/dt = v_theta(t, x) from t=0 to t=1; for a MeanFlow run, take K jumps
-    x <- x + (e - s) u_theta(x, s, e) (--steps 1: one network evaluation). Saves an array of shape (n, d).
+    x <- x + (e - s) u_theta(x, s, e) (--steps 1: one network evaluation). Saves an array of
+    shape (n, d).
     """
     run = load_run(args.run_dir).astype(args.dtype)
     check_output_path(args.out, args.force)

@@ -14,14 +14,14 @@ from a file: rows of the file, drawn with replacement):
 - **energy distance**, **W2** and **RBF MMD** between generated samples and target samples;
 - **mode coverage and balance**, where the target has modes;
 - **straightness** and **kinetic energy** of the sampling paths, and the **NFE** of the solver.
-
-A run is sampled as it samples (``Run.sample``): a MeanFlow run by its K jumps, and then it has
-no NLL or KL (the reverse ODE gives the density of an ODE's samples, not of jumps); its field
-error is that of u_theta(x, t, t), the field it learns where s = e.
   Straightness is 0 when every path is a straight line at constant speed; the kinetic energy
   ``1/2 mean |dx/dt|^2`` is the transport cost that optimal transport minimises (it is at
   least W2(p_0, p_1)^2 / 2, with equality for the optimal map on straight lines), so the two
   together tell "straight" from "short".
+
+A run is sampled as it samples (``Run.sample``): a MeanFlow run by its K jumps, and then it has
+no NLL or KL (the reverse ODE gives the density of an ODE's samples, not of jumps); its field
+error is that of u_theta(x, t, t), the field it learns where s = e.
 """
 import numpy as np
 
