@@ -18,14 +18,16 @@ The forward pass keeps (h_{l-1}, z_l) of every layer in a cache, because the bac
 needs them. ``tests/test_backprop.py`` checks the result against autograd to 1e-10, and
 ``numerical_gradient`` is the independent referee: central differences, one parameter at a time.
 
-It is also the fast path: ``npflow train --grad backprop`` trains with it.
+It is also the fast path: ``npflow train --grad backprop`` trains with it, for MeanFlow too
+(``squared_error_and_grad``: any fixed target; MeanFlow's is computed first, by the forward chain rule).
 """
 import numpy as np
 
 from .mlp import ACTIVATIONS, layer_input
 from .optim import tree_flatten, tree_unflatten
 
-__all__ = ["ACTIVATION_DERIVATIVES", "forward", "backward", "loss_and_grad", "numerical_gradient"]
+__all__ = ["ACTIVATION_DERIVATIVES", "forward", "backward", "loss_and_grad", "squared_error_and_grad",
+           "numerical_gradient"]
 
 
 def _sigmoid(z):
@@ -110,8 +112,29 @@ def loss_and_grad(params, t, x_t, u_t, activation="relu", condition=None):
     inputs = layer_input(t, x_t)  # (n, 1 + d): [t, x]
     if condition is not None:
         inputs = np.concatenate([inputs, condition], axis=1)  # (n, 1 + d + c)
+    return squared_error_and_grad(params, inputs, u_t, activation)
+
+
+def squared_error_and_grad(params, inputs, target, activation="relu"):
+    """``L = mean((MLP(inputs) - target)^2)`` and dL/dparams, by hand, for a target that does not depend on params.
+
+    The CFM loss is this with inputs [t, x_t] and target u_t; MeanFlow's is this with inputs
+    [s, e - s, x_s] and its target, whose gradient is stopped (``npflow.meanflow``).
+
+    Parameters
+    ----------
+    params : list of (W, b)
+    inputs : ndarray, shape (n, fan_in of the first layer)
+    target : ndarray, shape (n, d)
+    activation : str
+
+    Returns
+    -------
+    loss : float
+    grads : list of (dW, db)
+    """
     v, cache = forward(params, inputs, activation)
-    residual = v - u_t  # (n, d)
+    residual = v - target  # (n, d)
     loss = np.mean(residual**2)
     d_v = 2 * residual / residual.size  # dL/dv for L = mean(residual^2)
     return loss, backward(params, cache, d_v, activation)

@@ -38,9 +38,9 @@ Here (x_s, v_s) is a point on the *conditional* path and its velocity, as in flo
 ``x_s, v_s = path.sample(x_0=x_0, x_1=x_1, t=s)``, i.e. x_s = alpha_s x_1 + sigma_s x_0 and
 v_s = d_alpha_s x_1 + d_sigma_s x_0. The target is affine in v_s, so its mean given x_s is (1)'s
 right side with the marginal field v in place of v_s: the regression has the same fixed point,
-u_theta = u, as it would have with the marginal field, which no one knows. Where s = e the target is v_s and the loss is the
-CFM loss; that share of the pairs teaches u(x, s, s) = v(x, s), from which the longer intervals
-are built.
+u_theta = u, as it would have with the marginal field, which no one knows. Where s = e the
+target is v_s and the loss is the CFM loss; that share of the pairs teaches u(x, s, s) = v(x, s),
+from which the longer intervals are built.
 
 **Sampling** with k steps on the grid t_i = i / k: x_{i+1} = x_i + (t_{i+1} - t_i) u(x_i, t_i, t_{i+1}).
 With the exact u every k is exact; one step is x_1 = x_0 + u(x_0, 0, 1).
@@ -78,6 +78,17 @@ dh' = act'(z) * dz. Autograd's forward mode (``make_jvp``) cannot run through ``
 layers are primitives with hand-written reverse-mode rules only; ``tests/test_meanflow.py``
 checks this one against ``make_jvp`` on the same network written in plain autograd.numpy.
 
+**In a run** (``npflow train --objective meanflow``, ``TrainConfig(objective="meanflow")``) each
+step draws a batch as flow matching does, then the intervals (s, e) by ``draw_times``, and takes
+``npflow.train.training_step`` with the path sampled at s and this loss (``meanflow_objective``),
+by autograd or by hand (``--grad backprop``). Every path, coupling and source goes with it: (1)
+holds for the flow of any field, and the target has the right mean for the marginal field of
+any of them. Such a run samples only by its jumps (``npflow sample RUN --steps K``; an ODE
+solver is refused), and has no likelihood: the reverse ODE gives the density of an ODE's
+samples, and the density of a jump's would need the log-determinant of the jump's Jacobian at
+the jump's inverse. Where a field v(t, x) is asked for (the field error, the field plot) it is
+``instantaneous_velocity``, u(x, t, t).
+
 **The exact answer.** For a Gaussian-mixture target the exact field v is known
 (``npflow.exact_velocity``), and so is u, by solving the flow tightly. ``exact_average_velocity``
 integrates the running average w(lam) = (x_{s + lam (e - s)} - x_s) / (e - s) for lam from 0 to 1::
@@ -92,15 +103,16 @@ import autograd
 import numpy as np
 from autograd.tracer import getval
 
-from .backprop import ACTIVATION_DERIVATIVES
+from .backprop import ACTIVATION_DERIVATIVES, squared_error_and_grad
 from .mlp import ACTIVATIONS, layer_input, mlp
 from .oracle import exact_velocity
 from .plumbing.checks import check_points
 from .solvers import Trajectory, integrate
 from .train import mean_squared_error
 
-__all__ = ["network_input", "meanflow_sizes", "average_velocity", "average_velocity_jvp", "meanflow_target",
-           "meanflow_loss", "meanflow_loss_and_grad", "draw_times", "meanflow_sample", "exact_average_velocity"]
+__all__ = ["network_input", "meanflow_sizes", "average_velocity", "instantaneous_velocity", "average_velocity_jvp",
+           "meanflow_target", "meanflow_loss", "meanflow_loss_and_grad", "meanflow_loss_and_grad_by_hand", "draw_times",
+           "meanflow_objective", "meanflow_sample", "JUMPS", "sample_by_jumps", "exact_average_velocity"]
 
 
 def network_input(x, s, e):
@@ -149,6 +161,29 @@ def average_velocity(params, x, s, e, activation="relu"):
     u : ndarray, shape (n, d)
     """
     return mlp(params, network_input(x, s, e), activation)
+
+
+def instantaneous_velocity(params, t, x, activation="relu"):
+    """The field the network learns where s = e: ``v_theta(t, x) = u_theta(x, t, t)``.
+
+    The pairs with s = e are flow matching, so this is a learned velocity like ``npflow.mlp.velocity``'s,
+    in the same signature (params, t, x): the field error, ``npflow plot --kind field`` and the
+    field-error log of ``npflow train`` measure it. A MeanFlow run samples by its jumps, not by
+    this field's ODE (see ``sample_by_jumps``).
+
+    Parameters
+    ----------
+    params : list of (W, b)
+        Layer sizes ``meanflow_sizes(d, hidden)``.
+    t : float or ndarray of shape (n,)
+    x : ndarray, shape (n, d)
+    activation : str
+
+    Returns
+    -------
+    v : ndarray, shape (n, d)
+    """
+    return average_velocity(params, x, t, t, activation)
 
 
 def average_velocity_jvp(params, x, s, e, dx, ds, de, activation="relu"):
@@ -240,6 +275,21 @@ def meanflow_loss(params, x_s, s, e, v_s, activation="relu"):
 meanflow_loss_and_grad = autograd.value_and_grad(meanflow_loss)
 
 
+def meanflow_loss_and_grad_by_hand(params, x_s, s, e, v_s, activation="relu"):
+    """The MeanFlow loss and its gradient with no autograd: a drop-in for ``meanflow_loss_and_grad``.
+
+    Both halves are the chain rule by hand. The target comes first, by the forward chain rule
+    (``meanflow_target``); to the gradient it is a constant, so what is left is a squared error
+    against a fixed target, whose backward pass is the CFM loss's on the input ``[s, e - s, x_s]``
+    (``npflow.backprop.squared_error_and_grad``). ``npflow train --objective meanflow --grad backprop``
+    trains with it.
+
+    Parameters and returns as for ``meanflow_loss_and_grad``.
+    """
+    u_tgt = meanflow_target(params, x_s, s, e, v_s, activation)  # (n, d)
+    return squared_error_and_grad(params, network_input(x_s, s, e), u_tgt, activation)
+
+
 def draw_times(n, rng, share_equal=0.5):
     """Draw n intervals (s, e): two uniform times in order, then e = s for a share of them.
 
@@ -280,6 +330,46 @@ def draw_times(n, rng, share_equal=0.5):
     return s, np.where(equal, s, e)
 
 
+def meanflow_objective(grad="autograd", dtype="float64", share_equal=0.5):
+    """What MeanFlow changes in a training step of ``npflow.train``: the times, and the loss.
+
+    ``npflow.train.training_step`` samples the path at the times it is given and then calls
+    ``gradient(params, t, x_t, u_t, activation)``. A MeanFlow step gives it the starts s, so that
+    (x_t, u_t) are (x_s, v_s), and a gradient of the MeanFlow loss with the ends e bound in. The
+    rest of the step (the path, the checks for NaN, the optimizer) is flow matching's.
+
+    Parameters
+    ----------
+    grad : str
+        ``"autograd"`` (``meanflow_loss_and_grad``) or ``"backprop"`` (``meanflow_loss_and_grad_by_hand``).
+    dtype : str
+        The dtype of the times, as of the batches.
+    share_equal : float
+        The share of pairs with s = e, as for ``draw_times``.
+
+    Returns
+    -------
+    callable
+        ``objective(t, rng) -> (s, gradient)``. The batch's own times t (from ``npflow.train.draw_batch``)
+        give only their count n: (s, e) are drawn from ``rng`` by ``draw_times``, after the batch.
+    """
+    loss_and_grad = meanflow_loss_and_grad_by_hand if grad == "backprop" else meanflow_loss_and_grad
+
+    def objective(t, rng):
+        s, e = (times.astype(dtype) for times in draw_times(len(t), rng, share_equal))  # (n,) each
+
+        def gradient(params, s, x_s, v_s, activation):  # training_step's order (params, t, x_t, u_t, activation)
+            return loss_and_grad(params, x_s, s, e, v_s, activation)
+
+        return s, gradient
+
+    return objective
+
+
+#: The sampler's name where a solver is named (``Trajectory.method``, ``npflow sample --solver``).
+JUMPS = "meanflow"
+
+
 def meanflow_sample(u, x_0, steps=1):
     """Jump from noise to data in ``steps`` equal steps: ``x_{i+1} = x_i + (t_{i+1} - t_i) u(x_i, t_i, t_{i+1})``.
 
@@ -313,7 +403,25 @@ def meanflow_sample(u, x_0, steps=1):
     points = [x_0]
     for s, e in zip(times[:-1], times[1:]):
         points.append(points[-1] + (e - s) * u(points[-1], s, e))
-    return Trajectory(t=np.array(times), x=np.stack(points), nfe=steps, method="meanflow")
+    return Trajectory(t=np.array(times), x=np.stack(points), nfe=steps, method=JUMPS)
+
+
+def sample_by_jumps(u, x_0, solver=None, steps=100):
+    """``meanflow_sample(u, x_0, steps)``, for a caller that names a solver: ``npflow.Run.sample``, the CLI.
+
+    A MeanFlow run samples one way, by its jumps; ``solver`` must be ``"meanflow"`` or None.
+    An ODE solver is refused rather than run on ``instantaneous_velocity``: that would sample
+    another model than the one the run's figures (``npflow evaluate``) describe.
+
+    Raises
+    ------
+    ValueError
+        For any other solver, one line naming it.
+    """
+    if solver not in (None, JUMPS):
+        raise ValueError(f"a MeanFlow run samples only by K jumps of its average velocity (solver {JUMPS} or none, "
+                         f"K steps), not by an ODE solver; got solver {solver!r}")
+    return meanflow_sample(u, x_0, steps)
 
 
 def exact_average_velocity(gmm, sigma_min=0.0, rtol=1e-10, atol=1e-10):

@@ -19,8 +19,20 @@ from .data import get_dataset, get_source, is_data_file, labelled_dataset
 from .mlp import ACTIVATIONS, init_mlp, layer_sizes, velocity
 from .optim import Adam
 from .paths import make_path
+from .sampling import generate
 
-__all__ = ["TrainConfig", "RECIPES", "RECIPE_ALIASES", "Run", "learned_field", "check_data_files", "start_run"]
+__all__ = ["TrainConfig", "OBJECTIVES", "RECIPES", "RECIPE_ALIASES", "Run", "learned_field",
+           "check_data_files", "start_run"]
+
+#: What a run's network learns: the velocity, by flow matching, or MeanFlow's average velocity.
+OBJECTIVES = ("cfm", "meanflow")
+
+
+def _meanflow():
+    """``npflow.meanflow``, imported where it is used: it imports ``npflow.train``, which imports this module."""
+    from . import meanflow
+
+    return meanflow
 
 
 @dataclass(frozen=True)
@@ -87,6 +99,12 @@ class TrainConfig:
     p_uncond : float
         For a conditional run: the probability, in [0, 1], that a training label is replaced
         by "no label" (label dropout), which teaches the unconditional field that guidance needs.
+    objective : str
+        What the network learns: ``"cfm"``, the velocity v_theta(t, x) by flow matching (the
+        tutorial's), or ``"meanflow"``, the average velocity u_theta(x, s, e) over an interval
+        [s, e], on the input [s, e - s, x], which samples in a few jumps, even one (``npflow.meanflow``).
+        MeanFlow goes with every path, coupling and source: its identity holds for the flow of
+        any field, and its target, affine in the conditional velocity, has the marginal one's mean.
     """
 
     dataset: str = "two_gaussians"
@@ -108,6 +126,7 @@ class TrainConfig:
     ot_reg: float = OT_REG
     conditional: bool = False
     p_uncond: float = 0.2
+    objective: str = "cfm"
 
     def __post_init__(self):
         if not is_data_file(self.dataset):
@@ -147,6 +166,11 @@ class TrainConfig:
         if not (isinstance(self.ot_reg, (int, float)) and math.isfinite(self.ot_reg) and self.ot_reg > 0):
             raise ValueError(f"ot_reg must be a finite positive number, got {self.ot_reg!r}")
         _check_conditional(self)
+        if self.objective not in OBJECTIVES:
+            raise ValueError(f"objective must be one of {', '.join(OBJECTIVES)}, got {self.objective!r}")
+        if self.objective == "meanflow" and self.conditional:
+            raise ValueError("objective 'meanflow' learns an unconditional average velocity: it does not take "
+                             "conditional (labels and guidance)")
 
     @property
     def dim(self):
@@ -166,7 +190,10 @@ class TrainConfig:
 
     @property
     def layer_sizes(self):
-        """``[1 + d, *hidden, d]``; a conditional run's input has K + 1 more, the label's one-hot."""
+        """``[1 + d, *hidden, d]``; a conditional run's input has K + 1 more, the label's one-hot; for MeanFlow
+        ``[2 + d, *hidden, d]``, the input being [s, e - s, x]."""
+        if self.objective == "meanflow":
+            return _meanflow().meanflow_sizes(self.dim, self.hidden)
         if not self.conditional:
             return layer_sizes(self.dim, self.hidden)
         from .guidance import conditional_sizes  # imported here: guidance needs train, which needs this module
@@ -257,10 +284,10 @@ class Run:
     def velocity(self, t, x):
         """The learned field v_theta(t, x): t a float or shape (n,), x of shape (n, d); returns (n, d).
 
-        For a conditional run, its unconditional field v_theta(t, x, no label); ``guided_velocity`` gives the others.
+        For a conditional run, its unconditional field v_theta(t, x, no label); ``guided_velocity`` gives the
+        others. For a MeanFlow run, the average velocity over no time, u_theta(x, t, t) = v(x, t).
         """
-        if np.ndim(x) != 2 or np.shape(x)[1] != self.dim:
-            raise ValueError(f"x must have shape (n, {self.dim}), got shape {np.shape(x)}")
+        self._check_points(x)
         return learned_field(self.config, self.field_params)(t, x)
 
     def guided_velocity(self, label, guidance=0.0):
@@ -285,9 +312,49 @@ class Run:
         return learned_guided_velocity(self.field_params, self.config.activation, label, guidance)
 
 
+    def average_velocity(self, x, s, e):
+        """A MeanFlow run's u_theta(x, s, e): x of shape (n, d), s and e floats or shape (n,); returns (n, d)."""
+        if self.config.objective != "meanflow":
+            raise ValueError(f"only a MeanFlow run has an average velocity; this run's objective is "
+                             f"{self.config.objective!r}")
+        self._check_points(x)
+        return _meanflow().average_velocity(self.field_params, x, s, e, self.config.activation)
+
+    def sample(self, x_0, solver=None, steps=100, rtol=1e-5, atol=1e-5):
+        """Carry x_0 from t = 0 to t = 1 as the run samples: by its ODE, or by MeanFlow's jumps.
+
+        A flow run integrates its field (``npflow.generate``; ``solver`` None is rk4); a MeanFlow
+        run takes ``steps`` jumps of its average velocity (``npflow.meanflow.sample_by_jumps``,
+        ``solver`` None or ``"meanflow"``). ``npflow sample``, ``evaluate`` and ``plot`` sample so.
+
+        Parameters
+        ----------
+        x_0 : ndarray, shape (n, d)
+        solver : str or None
+        steps, rtol, atol
+            As for ``npflow.integrate``; a MeanFlow run uses ``steps`` only.
+
+        Returns
+        -------
+        Trajectory
+        """
+        if self.config.objective == "meanflow":
+            return _meanflow().sample_by_jumps(self.average_velocity, x_0, solver, steps)
+        if solver == "meanflow":
+            raise ValueError("solver 'meanflow' takes the jumps of a MeanFlow run (objective 'meanflow'); "
+                             "this run learned a velocity: name an ODE solver such as rk4")
+        return generate(self.velocity, x_0, solver or "rk4", steps=steps, rtol=rtol, atol=atol)
+
+    def _check_points(self, x):
+        if np.ndim(x) != 2 or np.shape(x)[1] != self.dim:
+            raise ValueError(f"x must have shape (n, {self.dim}), got shape {np.shape(x)}")
+
+
 def learned_field(config, params):
-    """The field ``f(t, x)`` of a run of ``config`` with weights ``params``: v_theta(t, x), or for a conditional
-    run its unconditional field v_theta(t, x, no label)."""
+    """The field ``f(t, x)`` of a run of ``config`` with weights ``params``: v_theta(t, x); for a conditional
+    run its unconditional field v_theta(t, x, no label); for a MeanFlow run u_theta(x, t, t)."""
+    if config.objective == "meanflow":
+        return lambda t, x: _meanflow().instantaneous_velocity(params, t, x, config.activation)
     if not config.conditional:
         return lambda t, x: velocity(params, t, x, config.activation)
     from .guidance import learned_guided_velocity  # imported here: guidance needs train, which needs this module

@@ -242,6 +242,20 @@ def _field_error_probe(config, every, n=2000):
     return probe
 
 
+def _objective(config):
+    """``objective(t, rng) -> (t, gradient)``: the times and the gradient a step passes to ``training_step``.
+
+    For flow matching, the batch's t and the CFM loss's gradient (by autograd or by hand); for
+    MeanFlow, starts s drawn with their ends e, and its loss given them (``npflow.meanflow.meanflow_objective``).
+    """
+    if config.objective == "meanflow":
+        from .meanflow import meanflow_objective  # here, not at the top: npflow.meanflow builds on this module
+
+        return meanflow_objective(config.grad, config.dtype)
+    gradient = backprop.loss_and_grad if config.grad == "backprop" else loss_and_grad
+    return lambda t, rng: (t, gradient)
+
+
 @contextmanager
 def _naming_the_step(step, lr):
     """Re-raise a ``TrainingDiverged`` with the step (counted from 1), the learning rate and the likely cause."""
@@ -278,15 +292,17 @@ def train(config=None, *, resume=None, callback: Optional[Callable] = None, log_
 
     Every step is the algorithm of the module's docstring: draw a batch (x_0, x_1, t) and
     couple it, then ``training_step``: sample the path, the loss and its gradient, an Adam
-    step. Around it, what a long run needs, each a named piece: the learning-rate schedule,
-    the moving average of the weights (EMA), the callback, the field-error probe, the progress
-    line, checkpoints, and Ctrl-C held until the step ends.
+    step. (With ``config.objective="meanflow"`` the times are MeanFlow's intervals and the loss
+    its own, see ``npflow.meanflow.meanflow_objective``; the step is the same.) Around it, what
+    a long run needs, each a named piece: the learning-rate schedule, the moving average of the
+    weights (EMA), the callback, the field-error probe, the progress line, checkpoints, and
+    Ctrl-C held until the step ends.
 
     Every random draw comes, in a fixed order, from ``numpy.random.default_rng(config.seed)``:
     first the initial parameters, then per step t, x_1 and x_0 (the tutorial's order; with
-    ``coupling="pairs"``, t and the rows of the table), and last the path's blur z for a path
-    that has one (icfm). The same config therefore gives bit-identical parameters on one
-    machine, and so does a run that was stopped and resumed.
+    ``coupling="pairs"``, t and the rows of the table), then the path's blur z for a path
+    that has one (icfm), and last, for MeanFlow, the intervals (s, e). The same config therefore
+    gives bit-identical parameters on one machine, and so does a run that was stopped and resumed.
 
     Parameters
     ----------
@@ -333,8 +349,8 @@ def train(config=None, *, resume=None, callback: Optional[Callable] = None, log_
 
     run, config = _run_to_continue(config, resume)
     draw, path = batch_sampler(config), make_path(config.path, config.sigma_min)
-    gradient = backprop.loss_and_grad if config.grad == "backprop" else loss_and_grad
     num_classes = config.num_classes  # K of a conditional run, whose labels enter through the gradient; else 0
+    objective = _objective(config)
     probe = _field_error_probe(config, field_error_every)
     progress = Progress(run.step, config.steps, log_every, stream)
     params, optimizer, rng, ema = run.params, run.optimizer, run.rng, run.ema
@@ -351,6 +367,7 @@ def train(config=None, *, resume=None, callback: Optional[Callable] = None, log_
                 raise TrainingInterrupted(state(step))
             x_0, x_1, t, *y = draw(config.batch_size, rng)  # a batch, coupled; a conditional run's has labels y too
             z = _blur_draw(path, x_1.shape, rng, config.dtype)
+            t, gradient = objective(t, rng)  # MeanFlow: t becomes the starts s, and the gradient holds the ends e
             optimizer.lr = scheduled_lr(config, step)
             step_gradient = labelled_gradient(config.grad, *y, num_classes) if y else gradient
             with _naming_the_step(step, config.lr):

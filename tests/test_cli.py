@@ -84,6 +84,7 @@ BAD_INPUTS = [
     (["sample", "RUN", "--solver", "rk5"], "--solver: expected one of euler, midpoint"),
     (["sample", "RUN", "--steps", "x"], "--steps: expected a positive integer, got 'x'"),
     (["sample", "RUN", "--rtol", "0"], "--rtol: expected a finite positive number"),
+    (["train", "--objective", "mean_flow"], "invalid choice: 'mean_flow' (choose from 'cfm', 'meanflow')"),
 ]
 
 
@@ -314,7 +315,7 @@ def test_evaluate_against_a_model_whose_density_and_flow_are_known(monkeypatch):
     from npflow.gmm import GaussianMixture
     from npflow.oracle import exact_velocity
     from npflow.plumbing.evaluate import evaluate
-    from npflow.run import TrainConfig
+    from npflow.run import Run, TrainConfig
 
     m_p, s_p, m_q, s_q, d, n = np.array([1.0, -0.5]), 1.2, np.array([0.5, 0.0]), 1.5, 2, 500
     monkeypatch.setitem(DATASETS, "p", mixture_dataset("p", GaussianMixture([m_p], std=s_p)))
@@ -322,6 +323,7 @@ def test_evaluate_against_a_model_whose_density_and_flow_are_known(monkeypatch):
     class ExactRun:  # all that evaluate asks of a run
         config = TrainConfig(dataset="p")
         velocity = staticmethod(exact_velocity(GaussianMixture([m_q], std=s_q)))
+        sample = Run.sample  # which integrates velocity
 
     report = evaluate(ExactRun(), n=n, rng=np.random.default_rng(0), steps=50)
     kl = d / 2 * (s_p**2 / s_q**2 - 1 + 2 * np.log(s_q / s_p)) + np.sum((m_p - m_q) ** 2) / (2 * s_q**2)
@@ -832,3 +834,86 @@ def test_gitignore_keeps_virtual_environments_out():
 
     ignored = (pathlib.Path(__file__).parent.parent / ".gitignore").read_text().split()
     assert ".venv/" in ignored or ".venv" in ignored
+
+
+# --- MeanFlow runs -------------------------------------------------------------------------------
+
+MEANFLOW = [*TINY, "--dataset", "eight_gaussians", "--objective", "meanflow"]
+
+
+@pytest.fixture(scope="module")
+def meanflow_dir(tmp_path_factory):
+    path = tmp_path_factory.mktemp("cli") / "mf"
+    assert main(["train", *MEANFLOW, "--out", str(path)]) == 0
+    return path
+
+
+def test_a_meanflow_run_samples_evaluates_and_plots_by_its_jumps(meanflow_dir, tmp_path, capsys):
+    from npflow.sampling import noise
+
+    argv = ["sample", str(meanflow_dir), "--n", "25", "--steps", "2", "--seed", "7", "--out", str(tmp_path / "x.npy")]
+    assert main(argv) == 0
+    expected = load_run(meanflow_dir).sample(noise(25, 2, np.random.default_rng(7)), steps=2)
+    np.testing.assert_array_equal(np.load(tmp_path / "x.npy"), expected.x[-1])
+    assert "25 samples by meanflow: NFE 2," in capsys.readouterr().out
+    assert main(["evaluate", str(meanflow_dir), "--n", "50", "--steps", "1", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["solver"] == "meanflow" and report["nfe"] == 1 and report["straightness"] == 0
+    assert {"w2", "field_error", "modes_covered"} <= set(report) and not {"nll", "kl"} & set(report)
+    assert main(["evaluate", str(meanflow_dir), "--n", "50", "--steps", "1"]) == 0
+    assert "solver meanflow)" in capsys.readouterr().out
+    assert main(["plot", str(meanflow_dir), "--kind", "samples", "--steps", "1", "--out", str(tmp_path / "s.png")]) == 0
+    assert main(["plot", str(meanflow_dir), "--kind", "field", "--out", str(tmp_path / "f.png")]) == 0
+
+
+def test_meanflow_checkpoints_resume_to_the_uninterrupted_bits(tmp_path):
+    options = [*MEANFLOW, "--grad", "backprop", "--dtype", "float32", "--ema", "0.9", "--checkpoint-every", "20"]
+    assert main(["train", *options, "--steps", "90", "--out", str(tmp_path / "straight")]) == 0
+    assert main(["train", *options, "--steps", "35", "--out", str(tmp_path / "stopped")]) == 0
+    assert main(["train", "--resume", str(tmp_path / "stopped"), "--steps", "90", "--quiet"]) == 0
+    assert_same_checkpoints(tmp_path / "stopped", tmp_path / "straight")
+    run = load_run(tmp_path / "stopped")
+    assert run.config.objective == "meanflow" and run.params[0][0].shape == (4, 8) and run.ema[0][0].dtype == np.float32
+
+
+MEANFLOW_REFUSALS = [
+    (["sample", "MF", "--solver", "RK45", "--out", "OUT.npy"], "a MeanFlow run samples only by K jumps of its average "
+                                                               "velocity (solver meanflow or none, K steps), not by an "
+                                                               "ODE solver; got solver 'RK45'"),
+    (["sample", "MF", "--solver", "rk4", "--out", "OUT.npy"], "got solver 'rk4'"),
+    (["evaluate", "MF", "--solver", "DOP853"], "got solver 'DOP853'"),
+    (["plot", "MF", "--kind", "trajectories", "--solver", "euler", "--out", "OUT.png"], "got solver 'euler'"),
+    (["plot", "MF", "--kind", "density", "--out", "OUT.png"], "--kind density is not computed for a MeanFlow run"),
+    (["logprob", "MF", "--points", "POINTS", "--out", "OUT.npy"], "the likelihood is not computed for a MeanFlow run"),
+    (["reflow", "MF", "--out", "OUT"], "is a MeanFlow run, which samples by jumps; reflow straightens a flow's ODE"),
+    (["sample", "RUN", "--solver", "MeanFlow", "--out", "OUT.npy"], "solver 'meanflow' takes the jumps of a MeanFlow "
+                                                                    "run"),
+]
+
+
+@pytest.mark.parametrize("argv, message", MEANFLOW_REFUSALS)
+def test_what_a_meanflow_run_refuses_is_one_line_exit_2(meanflow_dir, run_dir, tmp_path, capsys, argv, message):
+    np.save(tmp_path / "points.npy", np.zeros((3, 2)))
+    names = {"MF": str(meanflow_dir), "RUN": str(run_dir), "POINTS": str(tmp_path / "points.npy")}
+    argv = [names.get(a, a.replace("OUT", str(tmp_path / "out"))) for a in argv]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1, err
+    assert [p.name for p in tmp_path.iterdir()] == ["points.npy"]
+
+
+def test_the_solver_help_says_how_a_meanflow_run_samples(capsys):
+    with pytest.raises(SystemExit):
+        main(["sample", "--help"])
+    assert "meanflow for a MeanFlow run" in " ".join(capsys.readouterr().out.split())
+
+
+def test_a_run_saved_before_objectives_loads_as_a_flow(run_dir, tmp_path):
+    import shutil
+
+    old = tmp_path / "old"
+    shutil.copytree(run_dir, old)
+    header = json.loads((old / "config.json").read_text())
+    del header["config"]["objective"]
+    (old / "config.json").write_text(json.dumps(header))
+    assert load_run(old).config.objective == "cfm" and load_run(old).config == load_run(run_dir).config

@@ -20,7 +20,6 @@ meets the tolerances, but the bits differ from one batch's.
 import numpy as np
 
 from ..likelihood import log_likelihood
-from ..solvers import iterate
 
 __all__ = ["sample_in_chunks", "log_likelihood_in_chunks"]
 
@@ -33,37 +32,31 @@ def _chunks(n, rows):
     return [slice(start, end) for start, end in zip(starts, starts[1:] + [n])]
 
 
-def sample_in_chunks(field_for, x_0, rows, method="rk4", steps=100, rtol=1e-5, atol=1e-5):
-    """The ends x(1) of dx/dt = f(t, x) from x(0) = x_0, ``rows`` points at a time.
-
-    Only the last point of each solve is kept (``npflow.iterate``), never the whole path.
+def sample_in_chunks(sample, x_0, rows):
+    """The ends x(1) of the flow from x(0) = x_0, ``rows`` points at a time.
 
     Parameters
     ----------
-    field_for : callable
-        ``field_for(chunk) -> f``: the field that flows the points ``x_0[chunk]`` (one field for
-        all of them, or one guided towards each chunk's own labels).
+    sample : callable
+        ``sample(x_0_chunk, chunk) -> Trajectory``: how the points ``x_0[chunk]`` are carried
+        from t = 0 to 1 (``Run.sample``, or a guided field's ODE for the labels of ``chunk``).
     x_0 : ndarray, shape (n, d)
     rows : int
         Points per chunk, a multiple of 64 for the same bits as one batch (see above).
-    method, steps, rtol, atol
-        As for ``npflow.integrate``.
 
     Returns
     -------
     x_1 : ndarray, shape (n, d)
         Of x_0's dtype.
-    nfe : int
-        Evaluations of f per chunk: the same for every chunk with a fixed-step solver, the
-        most any chunk took with an adaptive one.
+    trajectory : Trajectory
+        The last chunk's, for its method and its evaluations (``nfe``: the same for every
+        chunk with a fixed-step solver).
     """
-    x_1, nfe = np.empty_like(x_0), 0
+    x_1 = np.empty_like(x_0)
     for chunk in _chunks(len(x_0), rows):
-        for step in iterate(field_for(chunk), x_0[chunk], 0.0, 1.0, method, steps, rtol, atol):
-            pass  # to the last step
-        x_1[chunk] = step.x
-        nfe = max(nfe, step.nfe)
-    return x_1, nfe
+        trajectory = sample(x_0[chunk], chunk)
+        x_1[chunk] = trajectory.x[-1]
+    return x_1, trajectory
 
 
 def log_likelihood_in_chunks(f, x, rows, **options):

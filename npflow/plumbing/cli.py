@@ -28,11 +28,10 @@ from .. import __version__
 from ..couplings import COUPLING_NAMES
 from ..data import DATASETS, get_dataset
 from ..mlp import ACTIVATIONS
-from ..oracle import exact_velocity
+from ..oracle import exact_mixture, exact_velocity
 from ..paths import PATHS
-from ..run import RECIPE_ALIASES, RECIPES, TrainConfig, start_run
+from ..run import OBJECTIVES, RECIPE_ALIASES, RECIPES, TrainConfig, start_run
 from ..sampling import generate
-from ..oracle import exact_mixture
 from ..solvers import FIXED_STEP_METHODS
 from . import plot
 from .chunks import log_likelihood_in_chunks, sample_in_chunks
@@ -77,12 +76,13 @@ hidden_widths = _number(lambda text: tuple(int(part) for part in text.split(",")
 
 
 def solver_name(text):
-    """A solver name, in any letter case (``rk45`` is ``RK45``)."""
+    """A solver name, in any letter case (``rk45`` is ``RK45``), or ``meanflow``, a MeanFlow run's jumps."""
+    from ..meanflow import JUMPS
     from ..solvers import METHODS
 
-    by_lower = {name.lower(): name for name in METHODS}
+    by_lower = {name.lower(): name for name in (*METHODS, JUMPS)}
     if text.lower() not in by_lower:
-        raise argparse.ArgumentTypeError(f"expected one of {', '.join(METHODS)}, got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected one of {', '.join(by_lower.values())}, got {text!r}")
     return by_lower[text.lower()]
 
 
@@ -140,12 +140,16 @@ def _add_seed(parser, draws, default=0):
 
 
 def _add_solver_arguments(parser, solver="rk4", tolerance=1e-5, title="solver", steps_flag="--steps"):
+    """--solver (default ``solver``; None: the run's own sampler, rk4 or MeanFlow's jumps), the steps and tolerances."""
     group = parser.add_argument_group(title)
+    jumps = "" if solver else "; a MeanFlow run (train --objective meanflow) samples only by K jumps of its average " \
+                              f"velocity (meanflow, with {steps_flag} K)"
     group.add_argument("--solver", type=solver_name, default=solver,
                        help=f"euler, midpoint, heun, rk4 (fixed step, with {steps_flag}) or a solve_ivp method: "
-                            "RK45, RK23, DOP853, Radau, BDF, LSODA (adaptive, with --rtol/--atol) [%(default)s]")
+                            f"RK45, RK23, DOP853, Radau, BDF, LSODA (adaptive, with --rtol/--atol){jumps} "
+                            f"[{solver or 'rk4, or meanflow for a MeanFlow run'}]")
     group.add_argument(steps_flag, dest="solver_steps", type=positive_int, default=100, metavar="K",
-                       help="fixed steps from t=0 to t=1 [%(default)s]")
+                       help="fixed steps (or MeanFlow jumps) from t=0 to t=1 [%(default)s]")
     group.add_argument("--rtol", type=positive_float, default=tolerance, help="relative tolerance [%(default)g]")
     group.add_argument("--atol", type=positive_float, default=tolerance, help="absolute tolerance [%(default)g]")
 
@@ -154,7 +158,7 @@ def _add_flow_options(parser, n, points, draws, n_type=positive_int):
     """RUN_DIR, --n (``points``, default ``n``), the solver, and --seed (of ``draws``): a command that flows n points."""
     _add_run_dir(parser)
     parser.add_argument("--n", type=n_type, default=n, help=f"{points} [%(default)s]")
-    _add_solver_arguments(parser)
+    _add_solver_arguments(parser, solver=None)  # the run's own sampler unless one is named
     _add_seed(parser, draws)
 
 
@@ -172,7 +176,13 @@ def _add_training_output(parser, out="RUN_DIR"):
 
 
 def _source_log_prob(config, needed_by):
-    """The run's source's log-density, as the source knows it; a ValueError saying what needs it if unknown."""
+    """The run's source's log-density, as the source knows it; a ValueError saying what needs it if unknown.
+
+    A MeanFlow run is refused first: its samples are jumps, whose density the reverse ODE does not give.
+    """
+    if config.objective == "meanflow":
+        raise ValueError(f"{needed_by} is not computed for a MeanFlow run: its samples are jumps of its average "
+                         "velocity, and the reverse ODE gives the density of an ODE's samples")
     log_p_0 = config.source_distribution.log_prob
     if log_p_0 is None:
         raise ValueError(f"{needed_by} needs the density of the run's source, and {config.source!r} has none "
@@ -212,9 +222,10 @@ def _check_flow_fits(run, args, n, paths=0, extra=0):
     whole trajectories of the n points (steps + 1 points each; an adaptive solve is taken to
     record 100), and ``extra`` bytes more.
     """
-    recorded = args.solver_steps + 1 if args.solver in FIXED_STEP_METHODS else 100
+    fixed_steps = args.solver is None or args.solver in FIXED_STEP_METHODS  # None: the run's own, rk4 or jumps
+    recorded = args.solver_steps + 1 if fixed_steps else 100
     needed = (3 + paths * recorded) * n * run.dim * 8 + network_bytes(run.config.layer_sizes, min(n, _rows(run)))
-    asked = f"--n {n}" + (f" with --steps {args.solver_steps}" if paths and args.solver in FIXED_STEP_METHODS else "")
+    asked = f"--n {n}" + (f" with --steps {args.solver_steps}" if paths and fixed_steps else "")
     check_fits(needed + extra, asked)
 
 
@@ -267,6 +278,8 @@ def _add_recipe_options(recipe):
                           "sample --label and --guidance", action="store_const", const=True)
     option("p_uncond", "with --conditional: the probability that a training label is dropped to 'no label'",
            type=probability, metavar="P")
+    option("objective", "what the network learns: the velocity by flow matching (cfm), or MeanFlow's average "
+                        "velocity over an interval, which samples in a few jumps, even one", choices=OBJECTIVES)
     current = [name for name in RECIPES if name not in RECIPE_ALIASES]  # old names are accepted, not shown
     recipes = "; ".join(f"{name}: " + (" ".join(f"--{key.replace('_', '-')} {_shown(value)}"
                                                  for key, value in RECIPES[name].items()) or "the defaults above")
@@ -279,8 +292,9 @@ def _train(args):
     """Train a vector field by conditional flow matching.
 
     Train v_theta(t, x) with the CFM loss and Adam, and write a run directory, checkpointed as
-    it goes. The defaults are the tutorial's recipe. Ctrl-C saves a checkpoint; --resume
-    continues it to the same bits as an uninterrupted run.
+    it goes (with --objective meanflow, the average velocity u_theta(x, s, e) with the MeanFlow
+    loss instead, for sampling in one step). The defaults are the tutorial's recipe. Ctrl-C
+    saves a checkpoint; --resume continues it to the same bits as an uninterrupted run.
     """
     # Every field of TrainConfig is an option of the same name; they default to None, so None means "not given".
     given = {name: getattr(args, name) for name in CONFIG_DEFAULTS if getattr(args, name) is not None}
@@ -407,6 +421,8 @@ def _reflow(args):
     first = _read_run(args.run_dir, args)
     reflow_config(first.config, "pairs.npz")  # refuses a recipe reflow cannot keep (a conditional one) before any work
     check_not_an_input(args.out, [args.run_dir])  # not the run it reads, nor inside a run
+    if first.config.objective == "meanflow":
+        raise ValueError(f"{args.run_dir!r} is a MeanFlow run, which samples by jumps; reflow straightens a flow's ODE")
     check_output_path(args.out, args.force, marker="config.json")  # refuse before any work
     _check_flow_fits(first, args, args.pairs, paths=1)  # reflow_pairs keeps the trajectory of all the pairs
     seed = first.config.seed if args.seed is None else args.seed
@@ -442,26 +458,35 @@ def _sample(args):
     """Generate samples from a trained run.
 
     Draw x_0 from the run's source (noise, N(0, I), unless it was trained from another) and
-    integrate dx/dt = v_theta(t, x) from t=0 to t=1. Saves an array of shape (n, d). With
-    --label (a conditional run), the field is guided towards the asked classes, and the .npz
-    saved holds x (n, d), the samples, and y (n,), the label each was asked for.
+    integrate dx/dt = v_theta(t, x) from t=0 to t=1; for a MeanFlow run, take K jumps
+    x <- x + (e - s) u_theta(x, s, e) (--steps 1: one network evaluation). Saves an array of
+    shape (n, d). With --label (a conditional run), the field is guided towards the asked
+    classes, and the .npz saved holds x (n, d), the samples, and y (n,), the label each was asked for.
     """
     run = _read_run(args.run_dir, args).astype(args.dtype)
-    field, y = asked_field(run, args, args.n)
+    y = asked_field(run, args, args.n)[1]  # the label of each point, None without --label
     if y is not None and not args.out.lower().endswith(".npz"):
         raise ValueError(f"--label saves the samples with their labels, as an .npz of x and y; got --out {args.out!r}")
     _check_out(args, (".npy",) if y is None else (".npz",))
     _check_flow_fits(run, args, args.n)
     x_0 = run.config.source_distribution.sample(args.n, np.random.default_rng(args.seed)).astype(args.dtype)
     start = time.perf_counter()
-    field_for = (lambda chunk: field) if y is None else (lambda chunk: run.guided_velocity(y[chunk], args.guidance or 0.0))
-    x_1, nfe = sample_in_chunks(field_for, x_0, _rows(run), args.solver, **_solver_options(args))
+    x_1, trajectory = sample_in_chunks(_chunk_sampler(run, args, y), x_0, _rows(run))
     seconds = time.perf_counter() - start
     if y is None:
         save_array(args.out, x_1, force=args.force)
     else:
         save_labelled(args.out, x_1, y, force=args.force)
-    print(f"{args.n} samples by {args.solver}: NFE {nfe}, {seconds:.3f} s; saved to {args.out}")
+    print(f"{args.n} samples by {trajectory.method}: NFE {trajectory.nfe}, {seconds:.3f} s; saved to {args.out}")
+
+
+def _chunk_sampler(run, args, y):
+    """``sample(x_0, chunk) -> Trajectory``: the run's own sampling of some of the points, or, with --label,
+    the ODE of the field guided towards each point's label."""
+    if y is None:
+        return lambda x_0, chunk: run.sample(x_0, args.solver, **_solver_options(args))
+    return lambda x_0, chunk: generate(run.guided_velocity(y[chunk], args.guidance or 0.0), x_0, args.solver or "rk4",
+                                       **_solver_options(args))
 
 
 # --- logprob -------------------------------------------------------------------------------------
@@ -523,6 +548,8 @@ def _evaluate(args):
     default, guided by --guidance): the share of samples that land nearest their class's mode,
     their spread, the energy distance to the class, and the field error against the exact
     guided field where it is known.
+    kinetic energy and NFE of the sampling paths. A MeanFlow run is sampled by its jumps
+    (--steps 1 for one step) and has no NLL or KL.
     """
     import json
 
@@ -535,7 +562,7 @@ def _evaluate(args):
     if run.config.conditional:
         classes = np.arange(run.config.num_classes) if classes is None else classes
         report["labels"] = evaluate_labels(run, classes, args.guidance or 0.0, args.n, np.random.default_rng(
-            [args.seed, 1]), args.solver, **_solver_options(args))
+            [args.seed, 1]), args.solver or "rk4", **_solver_options(args))
     text = format_table(report) + ("\n" + format_labels(report["labels"]) if "labels" in report else "")
     print(json.dumps(report, indent=2) if args.json else text)
 
@@ -579,10 +606,13 @@ def _draws(run, args):
 
 
 def _flow(run, args):
-    """The flow from the source's draws, by the command's solver (of the field --label asks for), and the target's
-    draws."""
+    """The flow from the source's draws, as the run samples (by the command's solver; the field --label asks for),
+    and the target's draws."""
     x_0, target = _draws(run, args)
-    return generate(asked_field(run, args, args.n)[0], x_0, args.solver, **_solver_options(args)), target
+    field, y = asked_field(run, args, args.n)
+    if y is None:
+        return run.sample(x_0, args.solver, **_solver_options(args)), target
+    return generate(field, x_0, args.solver or "rk4", **_solver_options(args)), target
 
 
 def _limits(run, args):
@@ -592,7 +622,7 @@ def _limits(run, args):
 
 def _plot_samples(run, args, out):
     trajectory, target = _flow(run, args)
-    return plot.samples(target, {f"{args.solver}, NFE {trajectory.nfe}": trajectory.x[-1]})
+    return plot.samples(target, {f"{trajectory.method}, NFE {trajectory.nfe}": trajectory.x[-1]})
 
 
 def _plot_trajectories(run, args, out):
@@ -615,7 +645,7 @@ def _plot_density(run, args, out):
     field = asked_field(run, args)[0]
 
     def log_p(points):  # the model's, by the reverse ODE
-        return log_likelihood_in_chunks(field, points, _rows(run), solver=args.solver, log_p_0=log_p_0,
+        return log_likelihood_in_chunks(field, points, _rows(run), solver=args.solver or "rk4", log_p_0=log_p_0,
                                         **_solver_options(args))
 
     return plot.density(log_p, _limits(run, args), resolution=50,
@@ -646,7 +676,7 @@ def _plot_guidance(run, args, out):
     mixture = exact_mixture(config, required=False)
     if mixture is not None:
         fields["exact"] = lambda w: exact_velocity(mixture, config.sigma_min, label=y, guidance=w)
-    rows = {name: {w: generate(f(w), x_0, args.solver, **_solver_options(args)).x[-1] for w in GUIDANCE_WEIGHTS}
+    rows = {name: {w: generate(f(w), x_0, args.solver or "rk4", **_solver_options(args)).x[-1] for w in GUIDANCE_WEIGHTS}
             for name, f in fields.items()}
     return plot.guidance(target, rows, y, means=get_dataset(config.dataset).means)
 

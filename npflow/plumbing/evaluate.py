@@ -23,6 +23,10 @@ from a file: rows of the file, drawn with replacement):
 below 0 says the likelihood was not computed accurately: its solver was too coarse for the
 flow (``--solver euler --steps 1`` gives -0.45 on a trained run). The report then carries a
 warning that says so and names the flags that fix it (``warnings``).
+
+A run is sampled as it samples (``Run.sample``): a MeanFlow run by its K jumps, and then it has
+no NLL or KL (the reverse ODE gives the density of an ODE's samples, not of jumps); its field
+error is that of u_theta(x, t, t), the field it learns where s = e.
 """
 import numpy as np
 
@@ -30,7 +34,6 @@ from ..data import get_dataset
 from ..metrics import energy_distance, field_error, kinetic_energy, mmd_rbf, mode_coverage, straightness, wasserstein2
 from ..oracle import exact_velocity
 from ..paths import LinearPath
-from ..sampling import generate
 from ..oracle import exact_mixture, points_on_path
 from ..solvers import FIXED_STEP_METHODS
 from .chunks import log_likelihood_in_chunks
@@ -42,7 +45,7 @@ __all__ = ["MIN_POINTS", "evaluate", "format_table"]
 MIN_POINTS = 2
 
 
-def evaluate(run, n=2000, rng=None, solver="rk4", steps=100, rtol=1e-5, atol=1e-5):
+def evaluate(run, n=2000, rng=None, solver=None, steps=100, rtol=1e-5, atol=1e-5):
     """Measure a run against its target.
 
     Parameters
@@ -53,7 +56,8 @@ def evaluate(run, n=2000, rng=None, solver="rk4", steps=100, rtol=1e-5, atol=1e-
     rng : numpy.random.Generator
         Draws the target samples, the source points and the path points; ``default_rng(0)`` if None.
     solver, steps, rtol, atol
-        ODE solver for the likelihood and the samples, as for ``npflow.integrate``.
+        ODE solver for the likelihood and the samples, as for ``npflow.integrate``; None for the
+        run's own sampler, rk4 or a MeanFlow run's jumps (``Run.sample``).
 
     Returns
     -------
@@ -72,15 +76,15 @@ def evaluate(run, n=2000, rng=None, solver="rk4", steps=100, rtol=1e-5, atol=1e-
     dataset, source = get_dataset(config.dataset), config.source_distribution
     options = {"steps": steps, "rtol": rtol, "atol": atol}
     x = dataset.sample(n, rng)  # (n, d) fresh target samples
-    trajectory = generate(run.velocity, source.sample(n, rng), solver, **options)
-    samples = trajectory.x[-1]
+    trajectory = run.sample(source.sample(n, rng), solver, **options)
+    samples, solver = trajectory.x[-1], trajectory.method
     report = {"n": n, "solver": solver, "energy_distance": energy_distance(samples, x),
               "w2": wasserstein2(samples, x), "mmd": mmd_rbf(samples, x), "straightness": straightness(trajectory),
               "kinetic_energy": kinetic_energy(trajectory), "nfe": trajectory.nfe}
     if dataset.means is not None:
         report["modes_covered"], report["mode_balance"] = mode_coverage(samples, dataset.means)
         report["modes"] = len(dataset.means)
-    if source.log_prob is not None:
+    if source.log_prob is not None and config.objective != "meanflow":
         log_model = log_likelihood_in_chunks(run.velocity, x, chunk_rows(config.layer_sizes), solver=solver,
                                              log_p_0=source.log_prob, **options)  # (n,)
         report["nll"] = float(-log_model.mean())
