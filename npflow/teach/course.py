@@ -104,8 +104,10 @@ div v = sum_j dv_j / dx_j                    (the trace of the Jacobian J = dv/d
 div v ~ mean over probes eps of eps^T J eps, E[eps eps^T] = I
 d/dt log p_t(x(t)) = -div v(t, x(t))
 d/dt [x, l] = [v, div v] from [x_1, 0] at t = 1 to t = 0:   log p_1(x_1) = log p_0(x(0)) + l(0)""", (
-        Exercise("divergence", "likelihood", "divergence", 2, "the exact divergence, one vjp per coordinate (vjp, v, n and d are given)."),
-        Exercise("hutchinson", "likelihood", "divergence", 1, "Hutchinson's estimate of the divergence from the fixed probes (vjp is given)."),
+        Exercise("divergence", "likelihood", "divergence", 2,
+                 "the exact divergence, one vjp per coordinate (vjp, v, n and d are given)."),
+        Exercise("hutchinson", "likelihood", "divergence", 1,
+                 "Hutchinson's estimate of the divergence from the fixed probes (vjp is given)."),
         Exercise("log_likelihood", "likelihood", "log_likelihood", 2,
                  "log p_1(x) by the augmented reverse ODE (n, d and the probes eps, None for the exact "
                  "divergence, are given).", ("divergence",)),
@@ -120,7 +122,8 @@ u = (1/n) / (K v),   v = (1/m) / (K^T u)      (rows sum to 1/n, then columns to 
 reflow: x_0 ~ p_0,  x_1 = x_0 + integral from 0 to 1 of v(t, x(t)) dt""", (
         Exercise("squared_distances", "couplings", "squared_distances", 1,
                  "the (n, m) matrix of squared distances with one matrix product."),
-        Exercise("sinkhorn_update", "couplings", "_fit_potentials", 2, "one Sinkhorn iteration on the scalings u and v, with K, n and m given."),
+        Exercise("sinkhorn_update", "couplings", "_fit_potentials", 2,
+                 "one Sinkhorn iteration on the scalings u and v, with K, n and m given."),
         Exercise("reflow_pair", "reflow", "reflow_pairs", 1, "the pairs a trained flow makes.", ("generate",)),
     )),
     Assignment(6, "Diffusion beside flow matching", """\
@@ -136,7 +139,8 @@ ancestral: x_t = alpha_t x1_hat + sigma_t (sqrt(1 - c^2) x0_hat + c z),
         Exercise("velocity_to_score", "views", "velocity_to_score", 2, "the score from the velocity."),
         Exercise("euler_maruyama_step", "stochastic", "euler_maruyama_step", 2,
                  "one Euler-Maruyama step of the SDE, v = f(t, x) given.", ("velocity_to_score",)),
-        Exercise("ancestral_step", "stochastic", "ancestral_step", 2, "one ancestral step, DDIM (eta = 0) to DDPM (eta = 1); alpha_s, sigma_s, alpha_t and "
+        Exercise("ancestral_step", "stochastic", "ancestral_step", 2,
+                 "one ancestral step, DDIM (eta = 0) to DDPM (eta = 1); alpha_s, sigma_s, alpha_t and "
                  "sigma_t are given."),
     )),
     Assignment(7, "Guidance", """\

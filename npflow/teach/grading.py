@@ -138,7 +138,8 @@ def _decode(stored):
 
 def store_expected(path, names, reference):
     """Write the outcomes of ``reference`` (a loaded package) on the public cases of ``names`` to ``path`` (JSON)."""
-    table = {name: [_encode(outcome(reference, CHECKS[name], case)) for _, case in public_cases(name)] for name in names}
+    table = {name: [_encode(outcome(reference, CHECKS[name], case)) for _, case in public_cases(name)]
+             for name in names}
     with open(path, "w") as file:
         json.dump(table, file)
 

@@ -34,7 +34,7 @@ def _call_hutchinson(pkg, case):
 
 
 def divergence_by_finite_differences(pkg):
-    """The exact divergence against central differences of each coordinate, sum_j (v_j(x + h e_j) - v_j(x - h e_j)) / 2h."""
+    """The exact divergence against central differences, sum_j (v_j(x + h e_j) - v_j(x - h e_j)) / 2h."""
     rng = np.random.default_rng(5)
     case = {"A": rng.standard_normal((3, 3)), "b": rng.standard_normal(3), "x": rng.standard_normal((6, 3))}
     f, x, h = field(case), case["x"], 1e-6
@@ -157,7 +157,8 @@ def _draw_euler_maruyama(rng, size):
 
 
 def _call_euler_maruyama(pkg, case):
-    return {"x_next": module(pkg, "stochastic").euler_maruyama_step(field(case), make_path(pkg, case), case["g"], case["t"],
+    step = module(pkg, "stochastic").euler_maruyama_step
+    return {"x_next": step(field(case), make_path(pkg, case), case["g"], case["t"],
                                                                       case["x"], case["h"], case["z"])}
 
 
@@ -199,7 +200,8 @@ def labels_drop_at_the_rate_asked(pkg):
     if np.any(got[~dropped] != y[~dropped]):
         raise AssertionError("a label that is not dropped must stay as it was")
     if abs(dropped.mean() - p) > 5 * np.sqrt(p * (1 - p) / y.size):
-        raise AssertionError(f"with p_uncond = {p} about {p:.0%} of the labels should be dropped, got {dropped.mean():.1%}")
+        raise AssertionError(f"with p_uncond = {p} about {p:.0%} of the labels should be dropped, "
+                             f"got {dropped.mean():.1%}")
     if np.array_equal(got, guidance.drop_labels(y, p, np.random.default_rng(1))):
         raise AssertionError("two seeds dropped the same labels: the draws must come from rng")
 

@@ -46,8 +46,8 @@ def answers(names, package_dir=PACKAGE_DIR):
 
 def _leave_out(source, function, exercise):
     """``source`` with the body of the module-level ``function`` (after its docstring) replaced by a stub."""
-    node = next((node for node in ast.parse(source).body if isinstance(node, ast.FunctionDef) and node.name == function),
-                None)
+    functions = [node for node in ast.parse(source).body if isinstance(node, ast.FunctionDef)]
+    node = next((node for node in functions if node.name == function), None)
     if node is None:
         raise ValueError(f"{function} is not in its module any more: update COMPANIONS in {__name__}")
     lines = source.splitlines(keepends=True)
@@ -144,7 +144,8 @@ def write_student_copy(out_dir, assignments=None, force=False):
         shutil.copytree(PACKAGE_DIR, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "instructor",
                                                                            "public_expected.json", "handed_out.json"))
         _blank_package(target, names)
-        store_expected(os.path.join(target, "teach", "public_expected.json"), names, sys.modules[__name__.split(".")[0]])
+        reference = sys.modules[__name__.split(".")[0]]  # the npflow this writer belongs to
+        store_expected(os.path.join(target, "teach", "public_expected.json"), names, reference)
         with open(os.path.join(tmp, HANDED_OUT), "w") as file:
             json.dump({"assignments": numbers, "exercises": names}, file)
         with open(os.path.join(tmp, "README.md"), "w") as file:

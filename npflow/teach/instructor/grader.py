@@ -42,7 +42,8 @@ def hidden_cases(name, seed, reference):
     Each case is drawn from its own seed, itself drawn from ``seed``, so a case can be told by its label.
     """
     check, rng = CHECKS[name], np.random.default_rng(seed)
-    sizes = [Size(n, d, dtype, variant) for n, d in SIZES for variant in range(check.variants) for dtype in check.dtypes]
+    sizes = [Size(n, d, dtype, variant)
+             for n, d in SIZES for variant in range(check.variants) for dtype in check.dtypes]
     cases = []
     for k, size in enumerate(sizes):
         case_seed = int(rng.integers(2**31))
@@ -79,7 +80,8 @@ def graded_package(name, student_dir=None, code=None):
         student, filename = f"# >>> exercise {name}: -\n{code}# <<< exercise\n", f"<{name}: a catalogued mistake>"
     else:
         directory = student_dir or REFERENCE_DIR
-        student, filename = _source(directory, module), os.path.join(os.path.abspath(directory), "npflow", f"{module}.py")
+        filename = os.path.join(os.path.abspath(directory), "npflow", f"{module}.py")
+        student = _source(directory, module)
     text, lines = splice(reference, student, name)
 
     def locate(file, line):

@@ -24,6 +24,19 @@ def _mistakes(*pairs):
     return tuple(Mistake(hint, textwrap.dedent(code).lstrip("\n")) for hint, code in pairs)
 
 
+def _exact_field(var="alpha_t**2 * s2 + sigma_t**2 + path.blur**2", centres="alpha_t[:, :, None] * m",
+                 posterior="softmax(component_log_densities(x, centres, var, log_w))"):
+    """exact_velocity's block, with one of its parts changed: the variances, the centres, the posterior."""
+    return textwrap.dedent(f"""
+        var = {var}
+        half_d_var = alpha_t * d_alpha_t * s2 + sigma_t * d_sigma_t
+        centres = {centres}
+        posterior = {posterior}
+        u_given_k = np.reshape(d_alpha_t, (-1, 1, 1)) * m + (half_d_var / var)[:, :, None] * (x[:, None, :] - centres)
+        return np.sum(posterior[:, :, None] * u_given_k, axis=1)
+        """).lstrip("\n")
+
+
 def _reverse_ode(span="1.0, 0.0", result="log_p_0(end[:, :d]) + end[:, d]", probes=", eps"):
     """log_likelihood's block, with one of its parts changed: the time span, the result, the probes."""
     return textwrap.dedent(f"""
@@ -73,30 +86,13 @@ CATALOGUE = {
             """),
     ),
     "exact_velocity": _mistakes(
-        ("icfm's blur b adds b^2 to every component's variance: var_k = alpha_t^2 s_k^2 + sigma_t^2 + b^2", """
-            var = alpha_t**2 * s2 + sigma_t**2
-            half_d_var = alpha_t * d_alpha_t * s2 + sigma_t * d_sigma_t
-            centres = alpha_t[:, :, None] * m
-            posterior = softmax(component_log_densities(x, centres, var, log_w))
-            u_given_k = np.reshape(d_alpha_t, (-1, 1, 1)) * m + (half_d_var / var)[:, :, None] * (x[:, None, :] - centres)
-            return np.sum(posterior[:, :, None] * u_given_k, axis=1)
-            """),
+        ("icfm's blur b adds b^2 to every component's variance: var_k = alpha_t^2 s_k^2 + sigma_t^2 + b^2",
+         _exact_field(var="alpha_t**2 * s2 + sigma_t**2")),
         ("the posterior P(k | x) depends on x: the softmax of log w_k + log N(x; alpha_t m_k, var_k I) "
-         "(component_log_densities), not the prior weights w_k", """
-            var = alpha_t**2 * s2 + sigma_t**2 + path.blur**2
-            half_d_var = alpha_t * d_alpha_t * s2 + sigma_t * d_sigma_t
-            centres = alpha_t[:, :, None] * m
-            posterior = np.exp(log_w) * np.ones((len(x), 1))
-            u_given_k = np.reshape(d_alpha_t, (-1, 1, 1)) * m + (half_d_var / var)[:, :, None] * (x[:, None, :] - centres)
-            return np.sum(posterior[:, :, None] * u_given_k, axis=1)
-            """),
-        ("at time t component k sits at alpha_t m_k (at t = 0, the noise, every component is at 0), not at m_k", """
-            var = alpha_t**2 * s2 + sigma_t**2 + path.blur**2
-            half_d_var = alpha_t * d_alpha_t * s2 + sigma_t * d_sigma_t
-            posterior = softmax(component_log_densities(x, m, var, log_w))
-            u_given_k = np.reshape(d_alpha_t, (-1, 1, 1)) * m + (half_d_var / var)[:, :, None] * (x[:, None, :] - m)
-            return np.sum(posterior[:, :, None] * u_given_k, axis=1)
-            """),
+         "(component_log_densities), not the prior weights w_k",
+         _exact_field(posterior="np.exp(log_w) * np.ones((len(x), 1))")),
+        ("at time t component k sits at alpha_t m_k (at t = 0, the noise, every component is at 0), not at m_k",
+         _exact_field(centres="m")),
     ),
     "mlp_forward": _mistakes(
         ("no activation on the last layer: the output is a velocity, any real number", """
@@ -129,7 +125,7 @@ CATALOGUE = {
             """),
     ),
     "adam_step": _mistakes(
-        ("the bias correction is left out: m_hat = m / (1 - beta1^k) and v_hat = v / (1 - beta2^k), k counted from 1", """
+        ("the bias correction is left out: m_hat = m / (1 - beta1^k) and v_hat = v / (1 - beta2^k), k from 1", """
             self.step_count += 1
             self.m = self.beta1 * self.m + (1 - self.beta1) * g
             self.v = self.beta2 * self.v + (1 - self.beta2) * g**2
@@ -181,9 +177,12 @@ CATALOGUE = {
         ("the slope is multiplied by the step h", "return x + f(t, x)\n"),
     ),
     "midpoint_step": _mistakes(
-        ("that is Euler's step: the midpoint method takes its slope at the midpoint of the step", "return x + h * f(t, x)\n"),
-        ("the slope at the midpoint is taken at the midpoint's time, t + h/2", "return x + h * f(t, x + h / 2 * f(t, x))\n"),
-        ("the midpoint is half a step along f(t, x): x + h/2 f(t, x)", "return x + h * f(t + h / 2, x + h * f(t, x))\n"),
+        ("that is Euler's step: the midpoint method takes its slope at the midpoint of the step",
+         "return x + h * f(t, x)\n"),
+        ("the slope at the midpoint is taken at the midpoint's time, t + h/2",
+         "return x + h * f(t, x + h / 2 * f(t, x))\n"),
+        ("the midpoint is half a step along f(t, x): x + h/2 f(t, x)",
+         "return x + h * f(t + h / 2, x + h * f(t, x))\n"),
     ),
     "rk4_step": _mistakes(
         ("each midpoint slope starts from the last one: k3 from x + h/2 k2", """
