@@ -243,6 +243,7 @@ def test_the_reference_scores_full_marks_from_the_command_line(tmp_path, capsys)
     (["grade", "--exercise", "pth"], "unknown exercise 'pth'"),
     (["grade", "--assignment", "9"], "assignment must be one of 1, 2, 3, 4, 5, 6, 7, 8, got 9"),
     (["grade", "--timeout", "0"], "--timeout must be > 0"),
+    (["grade", "--seed", "-1"], "--seed >= 0"),
     (["grade", "--json", "no/such/folder/r.json"], "its folder does not exist"),
 ])
 def test_bad_input_is_one_line_and_exit_2(argv, message, capsys):

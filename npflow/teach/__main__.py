@@ -87,8 +87,9 @@ def _grade(args, instructor):
     needed = os.path.join("npflow", "") if instructor else os.path.join("npflow", "__init__.py")
     if directory is not None and not os.path.exists(os.path.join(directory, needed)):
         raise ValueError(f"{directory!r} holds no npflow package (no {needed})")
-    if not args.timeout > 0 or args.jobs < 1:
-        raise ValueError(f"--timeout must be > 0 and --jobs >= 1, got {args.timeout:g} and {args.jobs}")
+    if not args.timeout > 0 or args.jobs < 1 or (args.seed is not None and args.seed < 0):
+        raise ValueError(f"--timeout must be > 0, --jobs >= 1 and --seed >= 0, got {args.timeout:g}, {args.jobs} "
+                         f"and {args.seed}")
     for path in filter(None, (args.json, args.gradescope)):
         if not os.path.isdir(os.path.dirname(os.path.abspath(path))):
             raise ValueError(f"cannot write {path!r}: its folder does not exist")

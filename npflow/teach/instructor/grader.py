@@ -25,7 +25,7 @@ from .mistakes import CATALOGUE
 __all__ = ["SIZES", "REFERENCE_DIR", "hidden_cases", "graded_package", "mistake_package", "grade_exercise",
            "explainer"]
 
-#: The (n, d) of the hidden cases, smallest first.
+#: The (n, d) of the hidden cases, smallest first; two more are drawn when grading.
 SIZES = ((1, 1), (2, 1), (1, 2), (2, 3), (4, 2), (7, 3))
 #: The folder that holds the reference ``npflow`` package: the one this module belongs to.
 REFERENCE_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
@@ -39,11 +39,14 @@ def _source(directory, module):
 def hidden_cases(name, seed, reference):
     """The hidden cases of ``name``: (label, case, expected) for every size, variant and dtype, smallest first.
 
+    The sizes are ``SIZES`` and two more drawn from ``seed`` (up to 12 points in 4 dimensions).
     Each case is drawn from its own seed, itself drawn from ``seed``, so a case can be told by its label.
     """
     check, rng = CHECKS[name], np.random.default_rng(seed)
+    drawn = [(int(rng.integers(1, 13)), int(rng.integers(1, 5))) for _ in range(2)]
+    shapes = sorted(set(SIZES) | set(drawn), key=lambda shape: (shape[0] * shape[1], shape))
     sizes = [Size(n, d, dtype, variant)
-             for n, d in SIZES for variant in range(check.variants) for dtype in check.dtypes]
+             for n, d in shapes for variant in range(check.variants) for dtype in check.dtypes]
     cases = []
     for k, size in enumerate(sizes):
         case_seed = int(rng.integers(2**31))
