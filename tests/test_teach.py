@@ -118,7 +118,7 @@ def fill(copy, name, code):
     """Write ``code`` as the answer to exercise ``name`` in a copy, indented like the stub."""
     path = copy / "npflow" / f"{EXERCISES[name].module}.py"
     text = path.read_text()
-    stub = re.search(rf"^( *)raise NotImplementedError\('exercise {name}:.*$", text, re.MULTILINE)
+    stub = re.search(rf"^( *)raise NotImplementedError\(['\"]exercise {name}:.*$", text, re.MULTILINE)
     path.write_text(text.replace(stub.group(0), "\n".join(stub.group(1) + line for line in code.splitlines())))
 
 
