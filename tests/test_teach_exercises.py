@@ -55,4 +55,5 @@ def test_each_usual_mistake_fails_with_its_hint(name):
     for mistake in CATALOGUE[name]:
         result = grade_code(name, mistake_package(name, mistake.code))  # loaded once: the hints use it too
         assert not result.passed, mistake.hint
+        assert "NameError" not in result.message, result.message  # a mistake that no longer fits its function
         assert result.message.splitlines()[-1] == f"hint: {mistake.hint}", result.message
