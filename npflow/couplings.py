@@ -53,7 +53,9 @@ def squared_distances(x_0, x_1):
     -------
     ndarray, shape (n, m)
     """
+    # >>> exercise squared_distances: C_ij = |x_0[i]|^2 + |x_1[j]|^2 - 2 x_0[i] . x_1[j], all (n, m) entries with one matrix product
     return np.sum(x_0 ** 2, axis=1)[:, None] + np.sum(x_1 ** 2, axis=1)[None, :] - 2 * x_0 @ x_1.T
+    # <<< exercise
 
 
 def independent(x_0, x_1, rng=None):
@@ -155,8 +157,10 @@ def _fit_potentials(cost, f, g, epsilon, tol, max_iterations):
             f, g = f + epsilon * np.log(u), g + epsilon * np.log(v)  # fold the scalings into the potentials
             u, v = np.ones(n), np.ones(m)
             K = np.exp((f[:, None] + g[None, :] - cost) / epsilon)  # (n, m) the plan so far
+        # >>> exercise sinkhorn_update: keep the old u in u_before; u = (1/n) / (K v) fits the rows, then v = (1/m) / (K^T u) the columns
         u_before, u = u, (1 / n) / (K @ v)  # rows now sum to 1/n
         v = (1 / m) / (K.T @ u)  # columns now sum to 1/m
+        # <<< exercise
         if np.max(np.abs(u_before / u - 1)) <= tol:  # the row sums before this update, relative to 1/n
             break
     return f + epsilon * np.log(u), g + epsilon * np.log(v), iteration

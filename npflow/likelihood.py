@@ -76,13 +76,15 @@ def divergence(f, t, x, probes=None):
     """
     vjp, v = autograd.make_vjp(lambda y: f(t, y))(x)  # one forward pass, kept for the reverse passes
     if probes is None:
-        # >>> exercise divergence: div v = sum_j dv_j/dx_j, one vjp per coordinate j with the unit vector e_j
         n, d = x.shape
+        # >>> exercise divergence: div v = sum_j dv_j/dx_j, one vjp per coordinate j with the unit vector e_j
         # Row i of vjp(e_j) is grad_x of v_j at point i (points do not interact): take its j-th entry.
         div = sum(vjp(np.broadcast_to(np.eye(d)[j], (n, d)))[:, j] for j in range(d))
         # <<< exercise
     else:
+        # >>> exercise hutchinson: div v is about the mean over the K probes eps of eps^T J eps, and vjp(eps) is eps^T J, one row per point
         div = np.mean([np.sum(vjp(eps) * eps, axis=1) for eps in probes], axis=0)  # eps^T J eps
+        # <<< exercise
     return v, div
 
 
@@ -138,6 +140,7 @@ def log_likelihood(f, x, method="exact", solver="rk4", steps=100, rtol=1e-5, ato
         else:
             raise ValueError(f"noise must be 'rademacher' or 'gaussian', got {noise!r}")
 
+    # >>> exercise log_likelihood: solve d/dt [x, l] = [v, div v] from [x, 0] at t = 1 back to t = 0 (integrate, solver and steps as given); log p_1(x) = log_p_0(x(0)) + l(0)
     def augmented(t, state):  # state = [x, l], shape (n, d + 1)
         v, div = divergence(f, t, state[:, :d], eps)
         return np.concatenate([v, div[:, None]], axis=1)
@@ -146,3 +149,4 @@ def log_likelihood(f, x, method="exact", solver="rk4", steps=100, rtol=1e-5, ato
     end = integrate(augmented, start, 1.0, 0.0, method=solver, steps=steps, rtol=rtol, atol=atol).x[-1]
     x_0, l_0 = end[:, :d], end[:, d]
     return log_p_0(x_0) + l_0
+    # <<< exercise

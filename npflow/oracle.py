@@ -137,6 +137,7 @@ def exact_velocity(gmm, sigma_min=0.0, path=None, label=None, guidance=0.0):
         t = np.reshape(t, (-1, 1))  # (n, 1) or (1, 1)
         alpha_t, sigma_t = path.alpha(t), path.sigma(t)  # (n, 1)
         d_alpha_t, d_sigma_t = path.d_alpha(t), path.d_sigma(t)  # (n, 1), or numbers where constant
+        # >>> exercise exact_velocity: steps 1 to 4 of the module docstring: var_k and d var_k / 2, the posterior P(k | x) by softmax, E[u_t | x, k], their posterior average
         var = alpha_t**2 * s2 + sigma_t**2 + path.blur**2  # (n, K): var_k(t), step 1
         half_d_var = alpha_t * d_alpha_t * s2 + sigma_t * d_sigma_t  # (n, K): d var_k / 2, step 3
         centres = alpha_t[:, :, None] * m  # (n, K, d): alpha_t m_k
@@ -145,6 +146,7 @@ def exact_velocity(gmm, sigma_min=0.0, path=None, label=None, guidance=0.0):
         mean_velocity = np.reshape(d_alpha_t, (-1, 1, 1)) * m  # (n, K, d) or (1, K, d): d_alpha_t m_k
         u_given_k = mean_velocity + (half_d_var / var)[:, :, None] * (x[:, None, :] - centres)  # (n, K, d): step 3
         return np.sum(posterior[:, :, None] * u_given_k, axis=1)  # (n, d): step 4
+        # <<< exercise
 
     return f
 

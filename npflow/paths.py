@@ -107,7 +107,9 @@ class AffinePath:
         if self.blur:
             raise ValueError(f"{type(self).__name__} blurs x_t, so x_t and x_1 do not determine u_t")
         t = np.reshape(t, (-1, 1))  # (n, 1) or (1, 1)
+        # >>> exercise velocity_from_x_t: x_0 from x_t = alpha_t x_1 + sigma_t x_0, then u_t = d_alpha_t x_1 + d_sigma_t x_0; t is (n, 1) already
         return self.d_alpha(t) * x_1 + self.d_sigma(t) * (x_t - self.alpha(t) * x_1) / self.sigma(t)
+        # <<< exercise
 
 
 class LinearPath(AffinePath):

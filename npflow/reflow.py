@@ -54,9 +54,11 @@ def reflow_pairs(run, n, rng, solver="RK45", steps=100, rtol=1e-6, atol=1e-6):
     ValueError
         If the flow carries some point to NaN or infinity.
     """
+    # >>> exercise reflow_pair: x_0 from the run's source with rng; x_1 where the run's flow carries x_0 at t = 1 (generate, solver arguments as given)
     x_0 = run.config.source_distribution.sample(n, rng)
     with np.errstate(over="ignore", invalid="ignore"):  # non-finite ends are checked below, with one message
         x_1 = generate(run.velocity, x_0, solver, steps=steps, rtol=rtol, atol=atol).x[-1]
+    # <<< exercise
     lost = count_non_finite_rows(x_1)
     if lost:
         raise ValueError(f"the flow carried {lost} of {n} source points to NaN or infinity; "

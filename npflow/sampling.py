@@ -39,7 +39,9 @@ def generate(f, x_0, method="rk4", steps=100, rtol=1e-5, atol=1e-5, callback=Non
     Trajectory
         ``.x[-1]``, of shape (n, d), holds the samples.
     """
+    # >>> exercise generate: integrate dx/dt = f(t, x) from noise at t = 0 to data at t = 1, passing every argument on
     return integrate(f, x_0, 0.0, 1.0, method=method, steps=steps, rtol=rtol, atol=atol, callback=callback)
+    # <<< exercise
 
 
 def decode(f, x_0, method="rk4", steps=100, rtol=1e-5, atol=1e-5):

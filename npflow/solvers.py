@@ -31,12 +31,16 @@ __all__ = [
 
 def euler_step(f, t, x, h):
     """Euler: x_next = x + h * f(t, x). Order 1, one evaluation."""
+    # >>> exercise euler_step: one step along the slope at the start: x_next = x + h f(t, x)
     return x + h * f(t, x)
+    # <<< exercise
 
 
 def midpoint_step(f, t, x, h):
     """Explicit midpoint: x_next = x + h * f(t + h/2, x + h/2 * f(t, x)). Order 2, two evaluations."""
+    # >>> exercise midpoint_step: half a step along f(t, x) to the midpoint, then the whole step along the slope there
     return x + h * f(t + h / 2, x + h / 2 * f(t, x))
+    # <<< exercise
 
 
 def heun_step(f, t, x, h):
@@ -57,8 +61,8 @@ def rk4_stages(f, t, x, h):
     k1, k2, k3, k4 : ndarray, each shaped like x
         Slopes at the start, twice at the midpoint, and at the end of the step.
     """
-    # >>> exercise rk4_step: the slope at the start, twice at the midpoint (each from the last), and at the end
     k1 = f(t, x)
+    # >>> exercise rk4_step: given k1, the slope at the start: twice at the midpoint (each from the last), then at the end
     k2 = f(t + h / 2, x + h / 2 * k1)
     k3 = f(t + h / 2, x + h / 2 * k2)
     k4 = f(t + h, x + h * k3)

@@ -91,8 +91,8 @@ def euler_maruyama_step(f, path, g, t, x, h, z):
     -------
     x_next : ndarray, shape (n, d)
     """
-    # >>> exercise euler_maruyama_step: v = f(t, x) and its score (velocity_to_score); a step h along v + g^2 / 2 * score, plus the noise g sqrt(h) z
     v = f(t, x)
+    # >>> exercise euler_maruyama_step: given v, its score (velocity_to_score), then a step h along v + g^2 / 2 * score, plus the noise g sqrt(h) z
     score = velocity_to_score(v, x, t, path)
     return x + h * (v + g**2 / 2 * score) + g * math.sqrt(h) * z
     # <<< exercise
@@ -170,9 +170,11 @@ def ancestral_step(x0_hat, x1_hat, s, t, path, eta, z):
     """
     alpha_s, sigma_s, _, _ = schedule(path, s)
     alpha_t, sigma_t, _, _ = schedule(path, t)
+    # >>> exercise ancestral_step: r and c as in the docstring, then x_t = alpha_t x1_hat + sigma_t (sqrt(1 - c^2) x0_hat + c z)
     r = (alpha_s * sigma_t) / (sigma_s * alpha_t)  # sqrt(SNR_s / SNR_t)
     c = eta * math.sqrt(1.0 - r**2)  # the share of fresh noise
     return alpha_t * x1_hat + sigma_t * (math.sqrt(1.0 - c**2) * x0_hat + c * z)
+    # <<< exercise
 
 
 def ddpm_generate(f, x_0, path, steps=100, eta=1.0, *, rng):

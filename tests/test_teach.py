@@ -1,82 +1,260 @@
-import io
+"""The teaching kit: markers, the student copy (no answer in it), its own grader, and the instructor's grader
+run as the command line runs it (a process per exercise, a time limit, Gradescope's results.json)."""
+import json
+import os
 import re
+import subprocess
+import sys
 
-import numpy as np
+import npflow
 import pytest
 
-from npflow.teach import EXERCISES, grade, load_package, main, strip_exercises, write_student_copy
+from npflow.teach.__main__ import main
+from npflow.teach.course import ASSIGNMENTS, EXERCISES, exercises_of
+from npflow.teach.instructor.copy import answers, write_solutions, write_student_copy
+from npflow.teach.instructor.grader import grade_exercise
+from npflow.teach.markers import MissingBlocks, blank, find_blocks, normalise, splice, strip_exercises
+from npflow.teach.packages import load_package, module, unload
+
+SOURCE = ("def f(x):\n    # >>> exercise double: return twice x\n    return 2 * x\n    # <<< exercise\n\n"
+          "def g(x):\n    # >>> exercise triple: three times\n    return 3 * x\n    # <<< exercise\n")
+
+
+def test_a_blank_keeps_its_markers_and_the_hint_and_the_others_lose_theirs():
+    text, names = blank(SOURCE, ["double"])
+    assert names == ["double"]
+    assert text.startswith("def f(x):\n    # >>> exercise double: return twice x\n"
+                           "    raise NotImplementedError('exercise double: return twice x')\n    # <<< exercise\n")
+    assert "def g(x):\n    return 3 * x\n" in text and "triple" not in text
+    assert strip_exercises(SOURCE)[1] == ["double", "triple"]
+
+
+def test_splicing_takes_the_students_block_and_nothing_else():
+    student = SOURCE.replace("def g(x):", "def g(x):  # edited outside the block: not graded")
+    student = student.replace("        ", "    ").replace("    return 2 * x\n", "  # mine\n    return x + x\n")
+    text, lines = splice(SOURCE, student, "double")
+    assert "return x + x" in text and "edited outside" not in text
+    assert text.count("# >>> exercise") == 2
+    line = text.splitlines().index("    return x + x") + 1
+    assert student.splitlines()[lines[line] - 1].strip() == "return x + x"
+    with pytest.raises(MissingBlocks, match="found 0"):
+        splice(SOURCE, "def f(x):\n    return 2 * x\n", "double")
 
 
 @pytest.fixture(scope="module")
-def student_dir(tmp_path_factory):
+def copy_dir(tmp_path_factory):
     path = tmp_path_factory.mktemp("class") / "alice"
-    assert sorted(write_student_copy(path)) == sorted(EXERCISES)
+    assert write_student_copy(path) == list(EXERCISES)
     return path
 
 
-def test_the_reference_passes_every_exercise():
-    out = io.StringIO()
-    assert grade(stream=out) == {name: None for name in EXERCISES}
-    assert out.getvalue().splitlines()[-1] == f"score: {len(EXERCISES)}/{len(EXERCISES)}"
+def files_of(directory):
+    for folder, _, files in os.walk(directory):
+        for name in files:
+            yield os.path.join(folder, name)
 
 
-def test_the_student_copy_fails_every_exercise_with_not_implemented(student_dir):
-    results = grade(load_package(student_dir), stream=io.StringIO())
-    assert all(failure.startswith("not implemented yet (exercise ") for failure in results.values())
-    assert main(["grade", str(student_dir)]) == 1
+def leaks(directory, names):
+    """(file, answer line) for every reference line of the exercises ``names`` found in a file of ``directory``."""
+    secret = answers(names)
+    assert len(secret) >= 3 * len(names) // 2
+    found = []
+    for path in files_of(directory):
+        with open(path, errors="replace") as file:
+            lines = [normalise(line) for line in file]
+        found += [(path, answer) for answer in secret if any(answer in line for line in lines)]
+    return found
 
 
-def test_the_rest_of_the_student_copy_runs(student_dir):
-    pkg = load_package(student_dir)
-    gmm = pkg.GaussianMixture([[0.0, 0.0]], std=1.0)
-    x = gmm.sample(5, np.random.default_rng(0))
-    euler = pkg.integrate(lambda t, y: -y, x, 0.0, 1.0, "euler", steps=4)  # euler is not an exercise
-    np.testing.assert_allclose(euler.x[-1], x * 0.75**4)
+def test_no_answer_line_is_anywhere_in_the_copy(copy_dir):
+    assert leaks(copy_dir, list(EXERCISES)) == []
+    assert not (copy_dir / "npflow" / "teach" / "instructor").exists()  # hidden cases, mistakes, the copy writer
 
 
-def test_stripping_keeps_indentation_and_the_hint():
-    source = "def f(x):\n    # >>> exercise double: return twice x\n    return 2 * x\n    # <<< exercise\n"
-    text, names = strip_exercises(source)
-    assert names == ["double"]
-    assert text == "def f(x):\n    raise NotImplementedError('exercise double: return twice x')\n"
+@pytest.mark.parametrize("number", [assignment.number for assignment in ASSIGNMENTS])
+def test_no_answer_line_is_in_the_copy_of_one_assignment(tmp_path, number):
+    assert write_student_copy(tmp_path / "bob", [number]) == exercises_of([number])
+    assert leaks(tmp_path / "bob", exercises_of([number])) == []
+    handouts = os.listdir(tmp_path / "bob" / "handouts")
+    assert handouts == [f"assignment-{number}.md"]
 
 
-def solve(student_dir, module, exercise, code):
-    """Fill one exercise of a student copy with ``code`` (indented like the stub)."""
-    path = student_dir / "npflow" / f"{module}.py"
+def test_the_copy_leaves_out_backprops_forward_pass_and_redacts_quoted_answers(copy_dir):
+    package = load_package(copy_dir, lazy=True)
+    try:
+        with pytest.raises(NotImplementedError, match="forward pass of exercise mlp_forward"):
+            module(package, "backprop").forward([], None)
+    finally:
+        unload(package)
+    assert "[a line of exercise training_step, left out of this copy]" in (copy_dir / "npflow" / "train.py").read_text()
+    readme = (copy_dir / "README.md").read_text()
+    assert "This is a student copy of npflow" in readme and "| `npflow/metrics.py` |" in readme  # other rows stay
+    assert "| x_t = alpha_t x_1 + sigma_t x_0 |" not in readme  # the path's row quotes its answer
+
+
+def test_the_rest_of_the_copy_runs(copy_dir):
+    package = load_package(copy_dir)
+    try:
+        gmm = package.GaussianMixture([[0.0, 0.0]], std=1.0)
+        x = gmm.sample(5, __import__("numpy").random.default_rng(0))
+        heun = package.integrate(lambda t, y: -y, x, 0.0, 1.0, "heun", steps=4)  # heun is not an exercise
+        assert heun.x.shape == (5, 5, 2)
+        with pytest.raises(NotImplementedError, match="exercise euler_step"):
+            package.integrate(lambda t, y: -y, x, 0.0, 1.0, "euler", steps=4)
+    finally:
+        unload(package)
+
+
+def test_a_handout_says_what_to_write_how_to_check_and_the_points(copy_dir):
+    text = (copy_dir / "handouts" / "assignment-4.md").read_text()
+    for part in ("## Goal", "## The equations", "div v = sum_j dv_j / dx_j", "def divergence(f, t, x, probes=None):",
+                 "x : ndarray, shape (n, d)", "python -m npflow.teach grade --assignment 4", "hidden checks",
+                 "| `divergence` | `npflow/likelihood.py` | 2 |", "| total | | 5 |",
+                 "It calls `divergence`: in your copy its checks wait"):
+        assert part in text, part
+
+
+def fill(copy, name, code):
+    """Write ``code`` as the answer to exercise ``name`` in a copy, indented like the stub."""
+    path = copy / "npflow" / f"{EXERCISES[name].module}.py"
     text = path.read_text()
-    stub = re.search(rf"^( *)raise NotImplementedError\('exercise {exercise}:.*$", text, re.MULTILINE)
-    indent = stub.group(1)
-    path.write_text(text.replace(stub.group(0), "\n".join(indent + line for line in code.splitlines())))
+    stub = re.search(rf"^( *)raise NotImplementedError\(['\"]exercise {name}:.*$", text, re.MULTILINE)
+    path.write_text(text.replace(stub.group(0), "\n".join(stub.group(1) + line for line in code.splitlines())))
 
 
-def test_messages_say_what_went_wrong(tmp_path):
-    path = tmp_path / "bob"
-    write_student_copy(path)
-    solve(path, "paths", "path", "x_t = (t[:, None] * x_1 + (1 - 0.9 * t[:, None]) * x_0).T\n"
-                                 "return x_t, x_1 - (1 - self.sigma_min) * x_0")
-    solve(path, "solvers", "rk4_step", "k1 = f(t, x)\nk2 = f(t + h / 2, x + h / 2 * k1)\n"
-                                       "k3 = f(t + h / 2, x + h / 2 * k1)\nk4 = f(t + h, x + h * k3)\n"
-                                       "return k1, k2, k3, k4")
-    solve(path, "mlp", "mlp_forward", "h = inputs\nfor W, b in params:\n    h = ACTIVATIONS[activation](h @ W + b)\n"
-                                      "return h")  # an activation on the output layer too
-    results = grade(load_package(path), stream=io.StringIO())
-    assert results["path"] == "x_t: expected shape (8, 2), got (2, 8) (transposed?)"
-    assert re.fullmatch(r"mlp output: first differs at index \(\d, \d\): expected -?[\d.]+, got 0 \(\d+ of 16 .*",
-                        results["mlp_forward"]), results["mlp_forward"]
-    assert "halving h should divide the error by 2^4" in results["rk4_step"]  # k3 built from k1: order 2
+def reference_code(name):
+    with open(f"{npflow.__path__[0]}/{EXERCISES[name].module}.py") as file:
+        block = next(block for block in find_blocks(file.read()) if block.name == name)
+    return "\n".join(line[len(block.indent):] for line in block.body.splitlines())
 
 
-def test_a_student_copy_is_not_written_over(student_dir, capsys):
-    assert main(["student", str(student_dir)]) == 2
+def copy_grader(copy):
+    """The copy's own ``grade_in_copy`` (its public checks and stored values), loaded from the copy."""
+    package = load_package(copy, lazy=True)
+    return package, module(package, "teach.grading").grade_in_copy
+
+
+def test_the_copys_own_grader_runs_public_checks_only(tmp_path):
+    copy = tmp_path / "carol"
+    write_student_copy(copy, [4])
+    fill(copy, "divergence", reference_code("divergence"))
+    fill(copy, "hutchinson", "div = np.sum([np.sum(vjp(eps) * eps, axis=1) for eps in probes], axis=0)")
+    package, grade_in_copy = copy_grader(copy)
+    try:
+        assert grade_in_copy("divergence", str(copy)).passed
+        result = grade_in_copy("hutchinson", str(copy))
+        assert not result.passed and "hidden" not in result.message and "hint:" not in result.message
+        assert result.message.startswith("public case 1 of 2 (n=3, d=2, float64, variant 2) fails:")
+        stored = json.loads((copy / "npflow" / "teach" / "public_expected.json").read_text())
+        assert sorted(stored) == sorted(exercises_of([4]))  # the public cases of what was handed out
+    finally:
+        unload(package)
+
+
+def test_a_copy_says_which_exercise_a_check_waits_for(tmp_path):
+    copy = tmp_path / "dan"
+    write_student_copy(copy, [4])
+    fill(copy, "log_likelihood", reference_code("log_likelihood"))
+    package, grade_in_copy = copy_grader(copy)
+    try:
+        assert grade_in_copy("log_likelihood", str(copy)).message.startswith("waits for exercise divergence")
+    finally:
+        unload(package)
+
+
+def test_the_copys_command_line_grades_its_public_checks_on_its_own(tmp_path):
+    copy = tmp_path / "hal"
+    write_student_copy(copy, [3])
+    fill(copy, "euler_step", reference_code("euler_step"))
+    env = {**os.environ, "PYTHONPATH": str(copy)}  # the copy's npflow, not this one
+
+    def teach(*argv):
+        return subprocess.run([sys.executable, "-m", "npflow.teach", *argv], cwd=copy, env=env, capture_output=True,
+                              text=True, timeout=300)
+
+    done = teach("grade", "--exercise", "euler_step", "midpoint_step")
+    assert done.returncode == 1, done.stderr
+    lines = done.stdout.splitlines()
+    assert "(public checks; 20 s each)" in lines[0]
+    assert lines[1] == "euler_step           1/1  passed: 1 public cases, 1 public checks"
+    assert lines[2].startswith("midpoint_step        0/1  not implemented yet")
+    assert "invalid choice: 'student'" in teach("student", "again").stderr  # no copy writer in a copy
+
+
+def test_one_mistake_costs_one_exercise(tmp_path):
+    copy = tmp_path / "erin"
+    write_student_copy(copy, [1, 2])
+    for name in exercises_of([1, 2])[1:]:
+        fill(copy, name, reference_code(name))
+    fill(copy, "path", "t = np.reshape(t, (-1, 1))\nx_t = t * x_1 + (1 - t) * x_0\nu_t = x_1 - x_0")
+    results = {name: grade_exercise(name, str(copy), seed=1) for name in exercises_of([1, 2])}
+    assert [name for name, result in results.items() if not result.passed] == ["path"]
+    assert "hint: sigma_min (and the vp schedule) forgotten" in results["path"].message
+    assert "n=1, d=1" in results["path"].message  # the smallest case that shows it
+
+
+def test_a_syntax_error_and_lost_markers_are_told_in_one_line(tmp_path):
+    copy = tmp_path / "fay"
+    write_student_copy(copy, [3])
+    fill(copy, "euler_step", "return x + h * f(t, x")
+    line = (copy / "npflow" / "solvers.py").read_text().splitlines().index("    return x + h * f(t, x") + 1
+    message = grade_exercise("euler_step", str(copy)).message
+    assert message == f"npflow/solvers.py, line {line}: SyntaxError in your code: '(' was never closed"
+    path = copy / "npflow" / "sampling.py"
+    path.write_text(re.sub(r" *# (>>>|<<<) exercise.*\n", "", path.read_text()))
+    assert "found 0" in grade_exercise("generate", str(copy)).message
+
+
+def test_grading_a_copy_writes_gradescope_results_with_every_exercise_at_zero(copy_dir, tmp_path, capsys):
+    out = tmp_path / "results.json"
+    assert main(["grade", str(copy_dir), "--gradescope", str(out), "--json", str(tmp_path / "all.json")]) == 1
+    results = json.loads(out.read_text())
+    assert results["score"] == 0 and results["max_score"] == sum(e.points for e in EXERCISES.values())
+    assert len(results["tests"]) == len(EXERCISES) >= 16
+    for test in results["tests"]:
+        assert set(test) >= {"name", "score", "max_score", "output", "visibility"} and test["output"]
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[1].startswith("path                 0/2  not implemented yet")
+    assert json.loads((tmp_path / "all.json").read_text())["exercises"][0]["name"] == "path"
+
+
+def test_an_infinite_loop_or_a_crash_scores_zero_and_grading_goes_on(tmp_path, capsys):
+    copy = tmp_path / "gus"
+    write_student_copy(copy, [3])
+    fill(copy, "euler_step", "while True:\n    pass")
+    fill(copy, "midpoint_step", "import os\nos._exit(3)")
+    fill(copy, "rk4_step", reference_code("rk4_step"))
+    out = tmp_path / "results.json"
+    assert main(["grade", str(copy), "--timeout", "3", "--gradescope", str(out)]) == 1
+    tests = {test["name"].split(": ")[1].split(" ")[0]: test for test in json.loads(out.read_text())["tests"]}
+    assert tests["euler_step"]["score"] == 0 and "stopped after 3 s" in tests["euler_step"]["output"]
+    assert tests["midpoint_step"]["score"] == 0 and "died (exit code 3)" in tests["midpoint_step"]["output"]
+    assert tests["rk4_step"]["score"] == 2 and tests["generate"]["score"] == 0
+    assert capsys.readouterr().out.splitlines()[-2] == "score: 2/5 (1 of 4 exercises passed)"
+
+
+def test_the_reference_scores_full_marks_from_the_command_line(tmp_path, capsys):
+    assert main(["grade", "--assignment", "7", "8", "--json", str(tmp_path / "r.json")]) == 0
+    assert json.loads((tmp_path / "r.json").read_text())["score"] == 4
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["grade", "nowhere"], "holds no npflow package"),
+    (["grade", "--exercise", "pth"], "unknown exercise 'pth'"),
+    (["grade", "--assignment", "9"], "assignment must be one of 1, 2, 3, 4, 5, 6, 7, 8, got 9"),
+    (["grade", "--timeout", "0"], "--timeout must be > 0"),
+    (["grade", "--seed", "-1"], "--seed >= 0"),
+    (["grade", "--json", "no/such/folder/r.json"], "its folder does not exist"),
+])
+def test_bad_input_is_one_line_and_exit_2(argv, message, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.splitlines()) == 1
+
+
+def test_a_copy_is_not_written_over_and_solutions_hold_the_answers(copy_dir, tmp_path, capsys):
+    assert main(["student", str(copy_dir)]) == 2
     assert "already exists" in capsys.readouterr().err
-
-
-def test_a_path_that_returns_early_loses_the_icfm_blur_and_is_told(tmp_path):
-    path = tmp_path / "eve"
-    write_student_copy(path)
-    solve(path, "paths", "path", "t = np.reshape(t, (-1, 1))\n"
-                                 "return self.alpha(t) * x_1 + self.sigma(t) * x_0, "
-                                 "self.d_alpha(t) * x_1 + self.d_sigma(t) * x_0")
-    results = grade(load_package(path), stream=io.StringIO())
-    assert results["path"].startswith("icfm x_t (with its blur 0.5 z): first differs"), results["path"]
+    write_solutions(tmp_path / "ta", [1])
+    text = (tmp_path / "ta" / "solutions" / "solutions-1.md").read_text()
+    assert "x_t = self.alpha(t) * x_1 + self.sigma(t) * x_0" in text and "Usual mistakes" in text

@@ -1,0 +1,174 @@
+"""Writing a student copy, and the instructor's solutions.
+
+A student copy is a folder holding:
+
+- ``npflow/``: the package, with the exercises of the chosen assignments blanked (their markers
+  kept around a ``NotImplementedError`` stub; the markers of the others removed), and without
+  ``npflow/teach/instructor/`` (the hidden cases, the catalogue of mistakes, this writer);
+- ``npflow/teach/public_expected.json``: the reference's outcomes on the public cases, and
+  ``npflow/teach/handed_out.json``: which assignments the copy has;
+- ``handouts/assignment-N.md``, one per assignment handed out;
+- ``README.md`` without the lines that quote a blanked line (the math-to-code table's rows),
+  and ``pyproject.toml`` and ``setup.cfg``, so that ``pip install -e .`` works in it.
+
+Some code outside the exercises would answer one: ``COMPANIONS`` names it, and the copy leaves
+it out (its body becomes a ``NotImplementedError``) while that exercise is blanked.
+"""
+import ast
+import json
+import os
+import shutil
+import sys
+
+from ...plumbing.io import atomic_directory
+from ..course import ASSIGNMENTS, CHAPTER, EXERCISES, exercises_of
+from ..grading import store_expected
+from ..markers import answer_lines, blank, normalise
+from .handouts import handout, read_sources, solutions
+
+__all__ = ["COMPANIONS", "PACKAGE_DIR", "write_student_copy", "write_solutions", "answers", "HANDED_OUT"]
+
+#: The reference package's folder.
+PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+#: Functions a copy leaves out while an exercise is blanked: exercise -> [(module, function)].
+#: backprop.forward is the MLP's forward pass written out again (for the chain rule by hand).
+COMPANIONS = {"mlp_forward": [("backprop", "forward")]}
+#: In a copy: the assignments and exercises handed out, next to the grader.
+HANDED_OUT = os.path.join("npflow", "teach", "handed_out.json")
+_ROOT_FILES = ("pyproject.toml", "setup.cfg")
+
+
+def answers(names, package_dir=PACKAGE_DIR):
+    """The normalised reference lines of the exercises ``names``: none of them may appear in a copy."""
+    sources = read_sources(package_dir)
+    return sorted({line for name in names for line in answer_lines(sources[EXERCISES[name].module], name)})
+
+
+def _leave_out(source, function, exercise):
+    """``source`` with the body of the module-level ``function`` (after its docstring) replaced by a stub."""
+    functions = [node for node in ast.parse(source).body if isinstance(node, ast.FunctionDef)]
+    node = next((node for node in functions if node.name == function), None)
+    if node is None:
+        raise ValueError(f"{function} is not in its module any more: update COMPANIONS in {__name__}")
+    lines = source.splitlines(keepends=True)
+    first = node.body[1] if ast.get_docstring(node) else node.body[0]
+    indent = " " * first.col_offset
+    message = (f"{function} is left out of this copy: it is the forward pass of exercise {exercise} written out again "
+               "(train with the default --grad autograd)")
+    return "".join(lines[:first.lineno - 1] + [f"{indent}raise NotImplementedError({message!r})\n"]
+                   + lines[node.end_lineno:])
+
+
+def _text_lines(source):
+    """The numbers (from 1) of the lines of ``source`` that are prose: in a string constant, or a comment."""
+    prose = {i for i, line in enumerate(source.splitlines(), start=1) if line.lstrip().startswith("#")}
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            prose.update(range(node.lineno, node.end_lineno + 1))
+    return prose
+
+
+def _redact(source, secret, path):
+    """``source`` with every prose line that quotes an answer replaced by a note naming its exercise.
+
+    A docstring may spell out an algorithm in the lines of its code (train.py's does). A line of
+    code outside the exercises that quotes an answer would give it away: that raises ValueError.
+    """
+    lines, prose = source.splitlines(keepends=True), None
+    for i, line in enumerate(lines):
+        quoted = [name for answer, name in secret.items() if answer in normalise(line)]
+        if not quoted:
+            continue
+        prose = _text_lines(source) if prose is None else prose
+        if i + 1 not in prose:
+            raise ValueError(f"{path}, line {i + 1} holds a line of the answer to exercise {quoted[0]} outside "
+                             f"its block: a student copy would give it away")
+        indent = line[:len(line) - len(line.lstrip())]
+        lines[i] = f"{indent}[a line of exercise {quoted[0]}, left out of this copy]\n"
+    return "".join(lines)
+
+
+def _blank_package(target, names):
+    """Blank ``names`` in every module under ``target``, leave out their companions, redact quoted answers."""
+    sources = read_sources(PACKAGE_DIR)
+    secret = {line: name for name in names for line in answer_lines(sources[EXERCISES[name].module], name)}
+    left_out = [(os.path.join(target, f"{module}.py"), function, exercise)
+                for exercise in names for module, function in COMPANIONS.get(exercise, ())]
+    for folder, _, files in os.walk(target):
+        for file in files:
+            if file.endswith(".py"):
+                path = os.path.join(folder, file)
+                with open(path) as handle:
+                    text, _ = blank(handle.read(), names)
+                for function, exercise in [(f, e) for where, f, e in left_out if where == path]:
+                    text = _leave_out(text, function, exercise)  # before the redaction, which it would refuse
+                with open(path, "w") as handle:
+                    handle.write(_redact(text, secret, os.path.relpath(path, target)))
+
+
+def _readme(names, numbers):
+    """The README of a copy: a note on top, and no line that quotes an answer."""
+    path = os.path.join(os.path.dirname(PACKAGE_DIR), "README.md")
+    lines = ["# npflow\n"]
+    if os.path.isfile(path):  # an installed npflow has no README beside it
+        with open(path) as file:
+            lines = file.read().splitlines(keepends=True)
+    secret = answers(names)
+    kept = [line for line in lines if not any(answer in normalise(line) for answer in secret)]
+    note = (f"> **This is a student copy of npflow**, with the exercises of assignment(s) "
+            f"{', '.join(map(str, numbers))} blanked: read `handouts/`, write your answers between the markers, and "
+            f"check them with `python -m npflow.teach grade`.\n\n")
+    return "".join(kept[:1]) + "\n" + note + "".join(kept[1:])
+
+
+def write_student_copy(out_dir, assignments=None, force=False):
+    """Write a student copy of the assignments ``assignments`` (all when None) into ``out_dir``.
+
+    Returns
+    -------
+    list of str
+        The exercises blanked, in course order.
+
+    Raises
+    ------
+    ValueError, FileExistsError
+        For an unknown assignment, or an ``out_dir`` that exists (unless ``force`` and it is a copy).
+    """
+    names = exercises_of(assignments)
+    numbers = sorted({CHAPTER[name] for name in names})
+    with atomic_directory(out_dir, force, marker=os.path.join("npflow", "__init__.py")) as tmp:
+        target = os.path.join(tmp, "npflow")
+        shutil.copytree(PACKAGE_DIR, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "instructor",
+                                                                           "public_expected.json", "handed_out.json"))
+        _blank_package(target, names)
+        reference = sys.modules[__name__.split(".")[0]]  # the npflow this writer belongs to
+        store_expected(os.path.join(target, "teach", "public_expected.json"), names, reference)
+        with open(os.path.join(tmp, HANDED_OUT), "w") as file:
+            json.dump({"assignments": numbers, "exercises": names}, file)
+        with open(os.path.join(tmp, "README.md"), "w") as file:
+            file.write(_readme(names, numbers))
+        for name in _ROOT_FILES:
+            if os.path.isfile(os.path.join(os.path.dirname(PACKAGE_DIR), name)):
+                shutil.copy(os.path.join(os.path.dirname(PACKAGE_DIR), name), tmp)
+        _write_pages(os.path.join(tmp, "handouts"), "assignment", numbers, handout)
+    return names
+
+
+def _write_pages(folder, stem, numbers, page):
+    os.makedirs(folder)
+    sources = read_sources(PACKAGE_DIR)
+    for assignment in ASSIGNMENTS:
+        if assignment.number in numbers:
+            with open(os.path.join(folder, f"{stem}-{assignment.number}.md"), "w") as file:
+                file.write(page(assignment, sources))
+
+
+def write_solutions(out_dir, assignments=None, force=False):
+    """Write ``out_dir/solutions/solutions-N.md`` for the assignments ``assignments`` (all when None).
+
+    Returns the exercise names covered.
+    """
+    names = exercises_of(assignments)
+    with atomic_directory(out_dir, force, marker="solutions") as tmp:
+        _write_pages(os.path.join(tmp, "solutions"), "solutions", sorted({CHAPTER[name] for name in names}), solutions)
+    return names
