@@ -19,8 +19,9 @@ from .data import get_dataset, get_source, is_data_file
 from .mlp import ACTIVATIONS, init_mlp, layer_sizes, velocity
 from .optim import Adam
 from .paths import make_path
+from .views import MARGIN, PREDICTIONS, velocity_from_prediction
 
-__all__ = ["TrainConfig", "RECIPES", "RECIPE_ALIASES", "Run", "check_data_files", "start_run"]
+__all__ = ["TrainConfig", "RECIPES", "RECIPE_ALIASES", "Run", "check_data_files", "check_gaussian_noise", "start_run"]
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,10 @@ class TrainConfig:
     pairs_file : str
         With ``coupling="pairs"``: an ``.npz`` file of pairs ``x_0``, ``x_1`` (``npflow.reflow``
         writes one). Empty otherwise.
+    predict : str
+        What the network learns (``npflow.views``): ``"velocity"`` (flow matching, the
+        tutorial's), ``"noise"`` x0_hat (DDPM's epsilon) or ``"data"`` x1_hat. ``Run.velocity``
+        turns a prediction into the velocity, which needs x_0 ~ N(0, I) and a path without a blur.
     """
 
     dataset: str = "two_gaussians"
@@ -94,6 +99,7 @@ class TrainConfig:
     path: str = "linear"
     source: str = "gaussian"
     pairs_file: str = ""
+    predict: str = "velocity"
 
     def __post_init__(self):
         if not is_data_file(self.dataset):
@@ -130,6 +136,10 @@ class TrainConfig:
             raise ValueError(f"pairs_file must be a file name, got {self.pairs_file!r}")
         if (self.coupling == "pairs") != bool(self.pairs_file):
             raise ValueError("coupling 'pairs' and a pairs_file go together: give both or neither")
+        if self.predict not in PREDICTIONS:
+            raise ValueError(f"predict must be one of {', '.join(PREDICTIONS)}, got {self.predict!r}")
+        if self.predict != "velocity":
+            check_gaussian_noise(self, f"predict {self.predict!r}")
 
     @property
     def dim(self):
@@ -212,11 +222,25 @@ class Run:
 
         return replace(self, params=cast(self.params), ema=cast(self.ema))
 
-    def velocity(self, t, x):
-        """The learned field v_theta(t, x): t a float or shape (n,), x of shape (n, d); returns (n, d)."""
+    @property
+    def path(self):
+        """The run's conditional path, an ``AffinePath``."""
+        return make_path(self.config.path, self.config.sigma_min)
+
+    def prediction(self, t, x):
+        """What the network outputs at (t, x): v, x0_hat or x1_hat as ``config.predict`` says; shape (n, d)."""
         if np.ndim(x) != 2 or np.shape(x)[1] != self.dim:
             raise ValueError(f"x must have shape (n, {self.dim}), got shape {np.shape(x)}")
         return velocity(self.field_params, t, x, self.config.activation)
+
+    def velocity(self, t, x):
+        """The learned field v_theta(t, x): t a float or shape (n,), x of shape (n, d); returns (n, d).
+
+        A network that predicts the noise or the data is turned into the velocity by
+        ``npflow.views.velocity_from_prediction``, holding the other view within ``MARGIN`` of
+        the end where the conversion is singular (see ``npflow.views``).
+        """
+        return velocity_from_prediction(self.prediction, self.path, self.config.predict, MARGIN)(t, x)
 
 
 def check_data_files(config):
@@ -249,6 +273,30 @@ def check_data_files(config):
             raise ValueError(f"the pairs in {config.pairs_file!r} have dimension {pairs_dim}, "
                              f"but the data has dimension {dim}")
     return config
+
+
+def check_gaussian_noise(config, needed_by, independent=False):
+    """Refuse a recipe whose x_t is not ``alpha_t x_1 + sigma_t x_0`` with x_0 ~ N(0, I) (and, if
+    ``independent``, x_0 independent of x_1): the form the views of ``npflow.views`` are derived for.
+
+    Turning a noise or data prediction into a velocity needs the form; the score, and so the
+    SDE and the ancestral step, also need the independence (Tweedie's formula).
+
+    Raises
+    ------
+    ValueError
+        One line: what ``needed_by`` needs, and what the recipe has instead.
+    """
+    problems = [f"source {config.source!r}" if config.source != "gaussian" else "",
+                f"path {config.path!r} with a blur (sigma_min {config.sigma_min:g})"
+                if make_path(config.path, config.sigma_min).blur else "",
+                f"coupling {config.coupling!r}" if independent and config.coupling != "independent" else ""]
+    problems = [problem for problem in problems if problem]
+    if problems:
+        wanted = "x_0 ~ N(0, I)" + (" paired independently with x_1" if independent else "")
+        raise ValueError(f"{needed_by} needs x_t = alpha_t x_1 + sigma_t x_0 with {wanted} (source gaussian, "
+                         f"no blur{', coupling independent' if independent else ''}); this recipe has "
+                         + " and ".join(problems))
 
 
 def start_run(config):
