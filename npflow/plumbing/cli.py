@@ -22,8 +22,9 @@ from ..likelihood import log_likelihood
 from ..mlp import ACTIVATIONS
 from ..oracle import exact_velocity
 from ..paths import PATHS
-from ..run import RECIPE_ALIASES, RECIPES, TrainConfig, start_run
-from ..sampling import generate
+from ..run import RECIPE_ALIASES, RECIPES, TrainConfig, check_gaussian_noise, start_run
+from ..stochastic import SAMPLERS
+from ..views import PREDICTIONS
 from ..oracle import exact_mixture
 from . import plot
 from .io import atomic_file, check_output_path, load_points, load_run, save_array, save_pairs, save_run
@@ -57,16 +58,25 @@ unit_interval = _number(float, lambda value: 0.0 <= value < 1.0, "a number in [0
 ema_decay = _number(float, lambda value: 0.0 <= value < 1.0, "a decay in [0, 1) such as 0.999")
 hidden_widths = _number(lambda text: tuple(int(part) for part in text.split(",")),
                         lambda widths: min(widths) > 0, "comma-separated positive layer widths such as 128,128")
+non_negative_float = _number(float, lambda value: math.isfinite(value) and value >= 0, "a finite number >= 0")
+closed_unit_interval = _number(float, lambda value: 0.0 <= value <= 1.0, "a number in [0, 1]")
 
 
-def solver_name(text):
-    """A solver name, in any letter case (``rk45`` is ``RK45``)."""
+def solver_name(text, stochastic=False):
+    """A solver name, in any letter case (``rk45`` is ``RK45``); with ``stochastic``, a sampler's too (``ddpm``)."""
     from ..solvers import METHODS
+    from ..stochastic import SAMPLERS
 
-    by_lower = {name.lower(): name for name in METHODS}
+    names = (*METHODS, *SAMPLERS) if stochastic else METHODS
+    by_lower = {name.lower(): name for name in names}
     if text.lower() not in by_lower:
-        raise argparse.ArgumentTypeError(f"expected one of {', '.join(METHODS)}, got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected one of {', '.join(names)}, got {text!r}")
     return by_lower[text.lower()]
+
+
+def sampler_name(text):
+    """An ODE solver's name, or a stochastic sampler's: euler-maruyama, ddpm."""
+    return solver_name(text, stochastic=True)
 
 
 class OneLineErrorParser(argparse.ArgumentParser):
@@ -122,28 +132,52 @@ def _add_seed(parser, draws, default=0):
     parser.add_argument("--seed", type=non_negative_int, default=default, help=f"seed of {draws} [%(default)s]")
 
 
-def _add_solver_arguments(parser, solver="rk4", tolerance=1e-5, title="solver", steps_flag="--steps"):
+def _add_solver_arguments(parser, solver="rk4", tolerance=1e-5, title="solver", steps_flag="--steps",
+                          stochastic=False):
     group = parser.add_argument_group(title)
-    group.add_argument("--solver", type=solver_name, default=solver,
+    samplers = ("; or a stochastic sampler (with --steps): euler-maruyama (the SDE, with --diffusion) or ddpm "
+                "(the ancestral step, with --eta)") if stochastic else ""
+    group.add_argument("--solver", type=sampler_name if stochastic else solver_name, default=solver,
                        help=f"euler, midpoint, heun, rk4 (fixed step, with {steps_flag}) or a solve_ivp method: "
-                            "RK45, RK23, DOP853, Radau, BDF, LSODA (adaptive, with --rtol/--atol) [%(default)s]")
+                            f"RK45, RK23, DOP853, Radau, BDF, LSODA (adaptive, with --rtol/--atol){samplers} "
+                            "[%(default)s]")
     group.add_argument(steps_flag, dest="solver_steps", type=positive_int, default=100, metavar="K",
                        help="fixed steps from t=0 to t=1 [%(default)s]")
     group.add_argument("--rtol", type=positive_float, default=tolerance, help="relative tolerance [%(default)g]")
     group.add_argument("--atol", type=positive_float, default=tolerance, help="absolute tolerance [%(default)g]")
+    if stochastic:
+        group.add_argument("--diffusion", type=non_negative_float, metavar="G",
+                           help="euler-maruyama's noise level: g(t) = G sigma_t; 0 is Euler's ODE step [1]")
+        group.add_argument("--eta", type=closed_unit_interval, metavar="E",
+                           help="ddpm's share of fresh noise: 1 is DDPM, 0 is DDIM (deterministic) [1]")
 
 
 def _add_flow_options(parser, n, points, draws):
     """RUN_DIR, --n (``points``, default ``n``), the solver, and --seed (of ``draws``): a command that flows n points."""
     _add_run_dir(parser)
     parser.add_argument("--n", type=positive_int, default=n, help=f"{points} [%(default)s]")
-    _add_solver_arguments(parser)
+    _add_solver_arguments(parser, stochastic=True)
     _add_seed(parser, draws)
 
 
 def _solver_options(args):
     """A command's --steps, --rtol and --atol, named as ``npflow.integrate`` names them (with --solver beside)."""
     return {"steps": args.solver_steps, "rtol": args.rtol, "atol": args.atol}
+
+
+def _sampler_options(run, args):
+    """``_solver_options`` and the level of a stochastic sampler, checked against the solver and the run.
+
+    --diffusion goes with euler-maruyama and --eta with ddpm (each 1 unless given); both
+    samplers need the run's x_t to be alpha_t x_1 + sigma_t x_0 with independent N(0, I) noise.
+    """
+    for flag, solver in (("diffusion", "euler-maruyama"), ("eta", "ddpm")):
+        if getattr(args, flag) is not None and args.solver != solver:
+            raise ValueError(f"--{flag} goes with --solver {solver}, not --solver {args.solver}")
+    if args.solver in SAMPLERS:
+        check_gaussian_noise(run.config, f"--solver {args.solver}", independent=True)
+    level = args.diffusion if args.solver == "euler-maruyama" else args.eta
+    return {**_solver_options(args), "level": 1.0 if level is None else level}
 
 
 def _add_training_output(parser, out="RUN_DIR"):
@@ -206,6 +240,8 @@ def _add_recipe_options(recipe):
            metavar="FILE.npz")
     option("path", "conditional path: the tutorial's linear one, icfm (the straight line blurred by a constant "
                    "--sigma-min), or variance-preserving cosine", choices=PATHS)
+    option("predict", "what the network learns: the velocity (flow matching), the noise x_0 (DDPM's epsilon) or "
+                      "the data x_1; sampling turns it into the velocity", choices=PREDICTIONS)
     current = [name for name in RECIPES if name not in RECIPE_ALIASES]  # old names are accepted, not shown
     recipes = "; ".join(f"{name}: " + (" ".join(f"--{key.replace('_', '-')} {_shown(value)}"
                                                  for key, value in RECIPES[name].items()) or "the defaults above")
@@ -323,13 +359,19 @@ def _sample(args):
     """Generate samples from a trained run.
 
     Draw x_0 from the run's source (noise, N(0, I), unless it was trained from another) and
-    integrate dx/dt = v_theta(t, x) from t=0 to t=1. Saves an array of shape (n, d).
+    integrate dx/dt = v_theta(t, x) from t=0 to t=1, or run a stochastic sampler from there:
+    the SDE with the same marginals (euler-maruyama) or DDPM's ancestral step (ddpm), with
+    noise from the same seed. Saves an array of shape (n, d).
     """
+    from .evaluate import sample_trajectory
+
     run = load_run(args.run_dir).astype(args.dtype)
+    options = _sampler_options(run, args)
     check_output_path(args.out, args.force)
-    x_0 = run.config.source_distribution.sample(args.n, np.random.default_rng(args.seed)).astype(args.dtype)
+    rng = np.random.default_rng(args.seed)
+    x_0 = run.config.source_distribution.sample(args.n, rng).astype(args.dtype)
     start = time.perf_counter()
-    trajectory = generate(run.velocity, x_0, args.solver, **_solver_options(args))
+    trajectory = sample_trajectory(run, x_0, args.solver, rng=rng, **options)
     seconds = time.perf_counter() - start
     save_array(args.out, trajectory.x[-1], force=args.force)
     print(f"{args.n} samples by {args.solver}: NFE {trajectory.nfe}, {seconds:.3f} s; saved to {args.out}")
@@ -391,8 +433,9 @@ def _evaluate(args):
 
     from .evaluate import evaluate, format_table
 
-    report = evaluate(load_run(args.run_dir), n=args.n, rng=np.random.default_rng(args.seed), solver=args.solver,
-                      **_solver_options(args))
+    run = load_run(args.run_dir)
+    report = evaluate(run, n=args.n, rng=np.random.default_rng(args.seed), solver=args.solver,
+                      **_sampler_options(run, args))
     print(json.dumps(report, indent=2) if args.json else format_table(report))
 
 
@@ -413,6 +456,7 @@ def _plot(args):
     x_t over time, or a GIF of the flow.
     """
     run = load_run(args.run_dir)
+    _sampler_options(run, args)  # refuse a bad sampler before any work
     if run.dim != 2 and args.kind != "loss":
         raise ValueError(f"--kind {args.kind} draws 2-D data, and this run's data has d = {run.dim}")
     if (args.kind == "animation") != args.out.lower().endswith(".gif"):
@@ -432,9 +476,13 @@ def _draws(run, args):
 
 
 def _flow(run, args):
-    """The flow from the source's draws, by the command's solver, and the target's draws."""
+    """The flow from the source's draws, by the command's solver (a stochastic one's noise from --seed too),
+    and the target's draws."""
+    from .evaluate import sample_trajectory
+
     x_0, target = _draws(run, args)
-    return generate(run.velocity, x_0, args.solver, **_solver_options(args)), target
+    rng = np.random.default_rng([args.seed, 1])  # apart from the draws, which _limits repeats
+    return sample_trajectory(run, x_0, args.solver, rng=rng, **_sampler_options(run, args)), target
 
 
 def _limits(run, args):
@@ -460,6 +508,8 @@ def _plot_field(run, args, out):
 
 def _plot_density(run, args, out):
     log_p_0 = _source_log_prob(run.config, "--kind density")  # first: refuse before any work
+    if args.solver in SAMPLERS:
+        raise ValueError(f"--kind density solves the reverse ODE; give an ODE solver, not --solver {args.solver}")
 
     def log_p(points):  # the model's, by the reverse ODE
         return log_likelihood(run.velocity, points, solver=args.solver, log_p_0=log_p_0, **_solver_options(args))
@@ -507,6 +557,8 @@ def _export(args):
     run = load_run(args.run_dir)
     export_state_dict(run.field_params, args.out, force=args.force)
     print(f"weights of {args.run_dir} written to {args.out} in the tutorial's state_dict layout")
+    if run.config.predict != "velocity":  # the tutorial's sampler would take the output for a velocity
+        print(f"note: this network predicts the {run.config.predict}, not the velocity; npflow.views converts it")
 
 
 def _add_demo(commands):

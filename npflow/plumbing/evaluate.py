@@ -18,6 +18,10 @@ from a file: rows of the file, drawn with replacement):
   ``1/2 mean |dx/dt|^2`` is the transport cost that optimal transport minimises (it is at
   least W2(p_0, p_1)^2 / 2, with equality for the optimal map on straight lines), so the two
   together tell "straight" from "short".
+
+Samples may also come from a stochastic sampler (``npflow.stochastic.SAMPLERS``:
+``euler-maruyama``, ``ddpm``). Its paths are noise, not a flow, so the report then leaves out the
+NLL, the KL (both the ODE's: evaluate with an ODE solver) and the straightness and kinetic energy.
 """
 import numpy as np
 
@@ -27,12 +31,22 @@ from ..metrics import energy_distance, field_error, kinetic_energy, mmd_rbf, mod
 from ..oracle import exact_velocity
 from ..paths import LinearPath
 from ..sampling import generate
+from ..stochastic import SAMPLERS
 from ..oracle import exact_mixture, points_on_path
 
-__all__ = ["evaluate", "format_table"]
+__all__ = ["sample_trajectory", "evaluate", "format_table"]
 
 
-def evaluate(run, n=2000, rng=None, solver="rk4", steps=100, rtol=1e-5, atol=1e-5):
+def sample_trajectory(run, x_0, solver="rk4", steps=100, rtol=1e-5, atol=1e-5, level=1.0, rng=None):
+    """Carry x_0 from t = 0 to 1 on the run's field: by an ODE solver (``npflow.generate``), or by a
+    stochastic sampler of ``npflow.stochastic.SAMPLERS`` with its ``level`` (diffusion or eta) and
+    ``rng`` for its noise. Returns the ``Trajectory``."""
+    if solver in SAMPLERS:
+        return SAMPLERS[solver](run.velocity, x_0, run.path, steps, level, rng=rng)
+    return generate(run.velocity, x_0, solver, steps=steps, rtol=rtol, atol=atol)
+
+
+def evaluate(run, n=2000, rng=None, solver="rk4", steps=100, rtol=1e-5, atol=1e-5, level=1.0):
     """Measure a run against its target.
 
     Parameters
@@ -41,15 +55,20 @@ def evaluate(run, n=2000, rng=None, solver="rk4", steps=100, rtol=1e-5, atol=1e-
     n : int
         Target samples (and generated samples) to use.
     rng : numpy.random.Generator
-        Draws the target samples, the source points and the path points; ``default_rng(0)`` if None.
+        Draws the target samples, the source points, a stochastic sampler's noise and the path
+        points; ``default_rng(0)`` if None.
     solver, steps, rtol, atol
-        ODE solver for the likelihood and the samples, as for ``npflow.integrate``.
+        ODE solver for the likelihood and the samples, as for ``npflow.integrate``; or a
+        stochastic sampler for the samples (no likelihood then), with ``steps``.
+    level : float
+        A stochastic sampler's diffusion or eta.
 
     Returns
     -------
     dict
-        ``energy_distance``, ``w2``, ``mmd``, ``straightness``, ``kinetic_energy``, ``nfe``, ``n``
-        and ``solver`` always; ``nll`` where the source's density is known; ``modes_covered``, ``mode_balance``
+        ``energy_distance``, ``w2``, ``mmd``, ``nfe``, ``n`` and ``solver`` always;
+        ``straightness``, ``kinetic_energy`` and, where the source's density is known, ``nll``
+        with an ODE solver; ``modes_covered``, ``mode_balance``
         and ``modes`` where the target has modes; ``target_entropy``, ``kl`` and ``kl_stderr``
         when the target is a Gaussian mixture (and ``nll`` is known); ``field_error`` when its
         exact field is known.
@@ -59,15 +78,16 @@ def evaluate(run, n=2000, rng=None, solver="rk4", steps=100, rtol=1e-5, atol=1e-
     dataset, source = get_dataset(config.dataset), config.source_distribution
     options = {"steps": steps, "rtol": rtol, "atol": atol}
     x = dataset.sample(n, rng)  # (n, d) fresh target samples
-    trajectory = generate(run.velocity, source.sample(n, rng), solver, **options)
-    samples = trajectory.x[-1]
+    trajectory = sample_trajectory(run, source.sample(n, rng), solver, level=level, rng=rng, **options)
+    samples, ode = trajectory.x[-1], solver not in SAMPLERS
     report = {"n": n, "solver": solver, "energy_distance": energy_distance(samples, x),
-              "w2": wasserstein2(samples, x), "mmd": mmd_rbf(samples, x), "straightness": straightness(trajectory),
-              "kinetic_energy": kinetic_energy(trajectory), "nfe": trajectory.nfe}
+              "w2": wasserstein2(samples, x), "mmd": mmd_rbf(samples, x), "nfe": trajectory.nfe}
+    if ode:
+        report.update(straightness=straightness(trajectory), kinetic_energy=kinetic_energy(trajectory))
     if dataset.means is not None:
         report["modes_covered"], report["mode_balance"] = mode_coverage(samples, dataset.means)
         report["modes"] = len(dataset.means)
-    if source.log_prob is not None:
+    if source.log_prob is not None and ode:
         log_model = log_likelihood(run.velocity, x, solver=solver, log_p_0=source.log_prob, **options)  # (n,)
         report["nll"] = float(-log_model.mean())
     if dataset.log_prob is not None and "nll" in report:
@@ -96,8 +116,11 @@ def format_table(report):
     if "modes" in report:
         rows.append(("modes covered, balance", f"{report['modes_covered']}/{report['modes']}, "
                                                f"{report['mode_balance']:.3f}"))
-    rows += [("straightness of the paths, NFE", f"{report['straightness']:.4f}, {report['nfe']}"),
-             ("kinetic energy of the paths", f"{report['kinetic_energy']:.4f}")]
+    if "straightness" in report:
+        rows += [("straightness of the paths, NFE", f"{report['straightness']:.4f}, {report['nfe']}"),
+                 ("kinetic energy of the paths", f"{report['kinetic_energy']:.4f}")]
+    else:
+        rows.append(("NFE", f"{report['nfe']}"))
     width = max(len(name) for name, _ in rows)
     lines = [f"{name:<{width}}  {value}" for name, value in rows]
     return "\n".join(lines + [f"({report['n']} target points, solver {report['solver']})"])
