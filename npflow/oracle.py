@@ -155,7 +155,8 @@ def exact_mixture(config, required=True):
     """The Gaussian mixture behind ``config.dataset`` when the run's exact field is known, for the field error.
 
     ``exact_velocity`` derives it for a Gaussian-mixture target, the linear path, the source
-    N(0, I) and the independent coupling; other recipes learn other fields.
+    N(0, I) and the independent coupling; other recipes learn other fields. The field error
+    compares velocities, so it is measured for a network that predicts the velocity only.
 
     Parameters
     ----------
@@ -178,6 +179,9 @@ def exact_mixture(config, required=True):
     elif (config.path, config.source, config.coupling) != ("linear", "gaussian", "independent"):
         reason = (f"the exact field is derived for the linear path from N(0, I) with independent pairs, not for "
                   f"path {config.path!r} from source {config.source!r} with coupling {config.coupling!r}")
+    elif config.predict != "velocity":
+        reason = (f"the field error compares velocities with the exact field's, and this run's network predicts "
+                  f"the {config.predict}")
     else:
         return mixture
     if required:

@@ -69,13 +69,13 @@ def reflow_pairs(run, n, rng, solver="RK45", steps=100, rtol=1e-6, atol=1e-6):
 def reflow_config(config, pairs_file, **changes):
     """The recipe of a reflow: ``config`` trained on the straight lines between the pairs in ``pairs_file``.
 
-    That is coupling ``"pairs"``, the linear path and sigma_min = 0. Everything else of the first
-    run's recipe is kept (its dataset, to evaluate against, and its source, to sample from);
-    ``changes`` override any field, e.g. ``steps=3000``.
+    That is coupling ``"pairs"``, the linear path, sigma_min = 0 and a network that predicts
+    the velocity. Everything else of the first run's recipe is kept (its dataset, to evaluate
+    against, and its source, to sample from); ``changes`` override any field, e.g. ``steps=3000``.
 
     Returns
     -------
     TrainConfig
     """
     return replace(config, **{"coupling": "pairs", "pairs_file": pairs_file, "path": "linear", "sigma_min": 0.0,
-                              **changes})
+                              "predict": "velocity", **changes})

@@ -20,9 +20,11 @@ from .mlp import ACTIVATIONS, init_mlp, layer_sizes, velocity
 from .optim import Adam
 from .paths import make_path
 from .sampling import generate
+from .stochastic import SAMPLERS
+from .views import MARGIN, PREDICTIONS, velocity_from_prediction
 
 __all__ = ["TrainConfig", "OBJECTIVES", "RECIPES", "RECIPE_ALIASES", "Run", "learned_field",
-           "check_data_files", "start_run"]
+           "check_data_files", "check_gaussian_noise", "start_run"]
 
 #: What a run's network learns: the velocity, by flow matching, or MeanFlow's average velocity.
 OBJECTIVES = ("cfm", "meanflow")
@@ -105,6 +107,10 @@ class TrainConfig:
         [s, e], on the input [s, e - s, x], which samples in a few jumps, even one (``npflow.meanflow``).
         MeanFlow goes with every path, coupling and source: its identity holds for the flow of
         any field, and its target, affine in the conditional velocity, has the marginal one's mean.
+    predict : str
+        What the network learns (``npflow.views``): ``"velocity"`` (flow matching, the
+        tutorial's), ``"noise"`` x0_hat (DDPM's epsilon) or ``"data"`` x1_hat. ``Run.velocity``
+        turns a prediction into the velocity, which needs x_0 ~ N(0, I) and a path without a blur.
     """
 
     dataset: str = "two_gaussians"
@@ -127,6 +133,7 @@ class TrainConfig:
     conditional: bool = False
     p_uncond: float = 0.2
     objective: str = "cfm"
+    predict: str = "velocity"
 
     def __post_init__(self):
         if not is_data_file(self.dataset):
@@ -171,6 +178,13 @@ class TrainConfig:
         if self.objective == "meanflow" and self.conditional:
             raise ValueError("objective 'meanflow' learns an unconditional average velocity: it does not take "
                              "conditional (labels and guidance)")
+        if self.predict not in PREDICTIONS:
+            raise ValueError(f"predict must be one of {', '.join(PREDICTIONS)}, got {self.predict!r}")
+        if self.predict != "velocity":
+            check_gaussian_noise(self, f"predict {self.predict!r}")
+        if self.predict != "velocity" and (self.conditional or self.objective == "meanflow"):
+            raise ValueError(f"predict {self.predict!r} goes with an unconditional flow-matching run, not with "
+                             f"{'conditional' if self.conditional else 'objective meanflow'}")
 
     @property
     def dim(self):
@@ -281,14 +295,31 @@ class Run:
 
         return replace(self, params=cast(self.params), ema=cast(self.ema))
 
+    @property
+    def path(self):
+        """The run's conditional path, an ``AffinePath``."""
+        return make_path(self.config.path, self.config.sigma_min)
+
+    def prediction(self, t, x):
+        """What the network outputs at (t, x): v, x0_hat or x1_hat as ``config.predict`` says; shape (n, d).
+
+        For a conditional run, at no label; for a MeanFlow run, u_theta(x, t, t).
+        """
+        self._check_points(x)
+        return learned_field(self.config, self.field_params)(t, x)
+
     def velocity(self, t, x):
         """The learned field v_theta(t, x): t a float or shape (n,), x of shape (n, d); returns (n, d).
 
         For a conditional run, its unconditional field v_theta(t, x, no label); ``guided_velocity`` gives the
-        others. For a MeanFlow run, the average velocity over no time, u_theta(x, t, t) = v(x, t).
+        others. For a MeanFlow run, the average velocity over no time, u_theta(x, t, t) = v(x, t). A
+        network that predicts the noise or the data is turned into the velocity by
+        ``npflow.views.velocity_from_prediction``, holding the other view within ``MARGIN`` of the
+        end where the conversion is singular (see ``npflow.views``).
         """
-        self._check_points(x)
-        return learned_field(self.config, self.field_params)(t, x)
+        if self.config.predict == "velocity":
+            return self.prediction(t, x)
+        return velocity_from_prediction(self.prediction, self.path, self.config.predict, MARGIN)(t, x)
 
     def guided_velocity(self, label, guidance=0.0):
         """A conditional run's guided field ``v_w(t, x, y) = (1 + w) v(t, x, y) - w v(t, x, no label)``.
@@ -311,7 +342,6 @@ class Run:
             raise ValueError("this run was trained without labels (train it with conditional=True to ask for a class)")
         return learned_guided_velocity(self.field_params, self.config.activation, label, guidance)
 
-
     def average_velocity(self, x, s, e):
         """A MeanFlow run's u_theta(x, s, e): x of shape (n, d), s and e floats or shape (n,); returns (n, d)."""
         if self.config.objective != "meanflow":
@@ -320,12 +350,15 @@ class Run:
         self._check_points(x)
         return _meanflow().average_velocity(self.field_params, x, s, e, self.config.activation)
 
-    def sample(self, x_0, solver=None, steps=100, rtol=1e-5, atol=1e-5):
-        """Carry x_0 from t = 0 to t = 1 as the run samples: by its ODE, or by MeanFlow's jumps.
+    def sample(self, x_0, solver=None, steps=100, rtol=1e-5, atol=1e-5, level=1.0, rng=None):
+        """Carry x_0 from t = 0 to t = 1 as the run samples: by its ODE, by a stochastic sampler, or by
+        MeanFlow's jumps.
 
-        A flow run integrates its field (``npflow.generate``; ``solver`` None is rk4); a MeanFlow
-        run takes ``steps`` jumps of its average velocity (``npflow.meanflow.sample_by_jumps``,
-        ``solver`` None or ``"meanflow"``). ``npflow sample``, ``evaluate`` and ``plot`` sample so.
+        A flow run integrates its field (``npflow.generate``; ``solver`` None is rk4), or, with a
+        solver of ``npflow.stochastic.SAMPLERS`` (euler-maruyama, ddpm), runs that sampler with its
+        ``level`` (diffusion or eta) and ``rng`` for its noise; a MeanFlow run takes ``steps`` jumps
+        of its average velocity (``npflow.meanflow.sample_by_jumps``, ``solver`` None or
+        ``"meanflow"``). ``npflow sample``, ``evaluate`` and ``plot`` sample so.
 
         Parameters
         ----------
@@ -333,6 +366,10 @@ class Run:
         solver : str or None
         steps, rtol, atol
             As for ``npflow.integrate``; a MeanFlow run uses ``steps`` only.
+        level : float
+            A stochastic sampler's diffusion or eta.
+        rng : numpy.random.Generator, optional
+            A stochastic sampler's noise.
 
         Returns
         -------
@@ -343,6 +380,8 @@ class Run:
         if solver == "meanflow":
             raise ValueError("solver 'meanflow' takes the jumps of a MeanFlow run (objective 'meanflow'); "
                              "this run learned a velocity: name an ODE solver such as rk4")
+        if solver in SAMPLERS:
+            return SAMPLERS[solver](self.velocity, x_0, self.path, steps, level, rng=rng)
         return generate(self.velocity, x_0, solver or "rk4", steps=steps, rtol=rtol, atol=atol)
 
     def _check_points(self, x):
@@ -393,6 +432,30 @@ def check_data_files(config):
             raise ValueError(f"the pairs in {config.pairs_file!r} have dimension {pairs_dim}, "
                              f"but the data has dimension {dim}")
     return config
+
+
+def check_gaussian_noise(config, needed_by, independent=False):
+    """Refuse a recipe whose x_t is not ``alpha_t x_1 + sigma_t x_0`` with x_0 ~ N(0, I) (and, if
+    ``independent``, x_0 independent of x_1): the form the views of ``npflow.views`` are derived for.
+
+    Turning a noise or data prediction into a velocity needs the form; the score, and so the
+    SDE and the ancestral step, also need the independence (Tweedie's formula).
+
+    Raises
+    ------
+    ValueError
+        One line: what ``needed_by`` needs, and what the recipe has instead.
+    """
+    problems = [f"source {config.source!r}" if config.source != "gaussian" else "",
+                f"path {config.path!r} with a blur (sigma_min {config.sigma_min:g})"
+                if make_path(config.path, config.sigma_min).blur else "",
+                f"coupling {config.coupling!r}" if independent and config.coupling != "independent" else ""]
+    problems = [problem for problem in problems if problem]
+    if problems:
+        wanted = "x_0 ~ N(0, I)" + (" paired independently with x_1" if independent else "")
+        raise ValueError(f"{needed_by} needs x_t = alpha_t x_1 + sigma_t x_0 with {wanted} (source gaussian, "
+                         f"no blur{', coupling independent' if independent else ''}); this recipe has "
+                         + " and ".join(problems))
 
 
 def start_run(config):

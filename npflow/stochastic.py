@@ -67,7 +67,7 @@ from .plumbing.checks import check_points
 from .solvers import Trajectory, _CountedField
 from .views import data_to_noise, schedule, velocity_to_data, velocity_to_score
 
-__all__ = ["euler_maruyama_step", "sde_generate", "ancestral_step", "ddpm_generate"]
+__all__ = ["euler_maruyama_step", "sde_generate", "ancestral_step", "ddpm_generate", "SAMPLERS"]
 
 
 def euler_maruyama_step(f, path, g, t, x, h, z):
@@ -209,6 +209,11 @@ def ddpm_generate(f, x_0, path, steps=100, eta=1.0, *, rng):
         return ancestral_step(x0_hat, x1_hat, s, t, path, eta, rng.standard_normal(x.shape, dtype=x.dtype))
 
     return _on_grid(step, check_points(x_0, "x_0"), steps, field, "ddpm")
+
+
+#: The samplers by the names ``npflow sample --solver`` takes, each ``(f, x_0, path, steps, level, *, rng)``
+#: with its own level: ``diffusion`` (g / sigma_t) for Euler-Maruyama, ``eta`` for the ancestral step.
+SAMPLERS = {"euler-maruyama": sde_generate, "ddpm": ddpm_generate}
 
 
 def _on_grid(step, x_0, steps, field, method):

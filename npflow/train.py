@@ -44,6 +44,7 @@ from .plumbing.interrupts import interrupts_between_steps
 from .plumbing.progress import Progress
 from .primitives import mean_squared_error
 from .run import Run, TrainConfig, learned_field, start_run
+from .views import prediction_target
 
 __all__ = ["TrainingInterrupted", "TrainingDiverged", "mean_squared_error", "cfm_loss", "draw_batch", "batch_sampler",
            "training_step", "scheduled_lr", "ema_decay", "ema_update", "train"]
@@ -146,7 +147,8 @@ def batch_sampler(config):
     return draw
 
 
-def training_step(params, optimizer, path, x_0, x_1, t, activation="relu", gradient=loss_and_grad, z=None):
+def training_step(params, optimizer, path, x_0, x_1, t, activation="relu", gradient=loss_and_grad, z=None,
+                  predict="velocity"):
     """One step of flow matching: build the batch on the path, take the gradient, update.
 
     Parameters
@@ -167,6 +169,9 @@ def training_step(params, optimizer, path, x_0, x_1, t, activation="relu", gradi
         ``loss_and_grad`` here, or ``npflow.backprop.loss_and_grad``.
     z : ndarray, shape (n, d), optional
         N(0, I) draws for the path's blur, for a path with ``blur > 0`` (icfm).
+    predict : str
+        What the network learns: ``"velocity"`` regresses on u_t, ``"noise"`` on x_0 and
+        ``"data"`` on x_1 (``npflow.views.prediction_target``).
 
     Returns
     -------
@@ -180,10 +185,11 @@ def training_step(params, optimizer, path, x_0, x_1, t, activation="relu", gradi
     TrainingDiverged
         If the loss or any gradient is NaN or infinite (checked before the update).
     """
-    # >>> exercise training_step: x_t and u_t by path.sample (z too), the loss and its gradient, one optimizer step
+    # >>> exercise training_step: x_t and u_t by path.sample (z too), the target (prediction_target: u_t for a velocity), the loss and its gradient, one optimizer step
     x_t, u_t = path.sample(x_0, x_1, t, z)
+    target = prediction_target(predict, x_0, x_1, u_t)  # u_t, unless the network predicts the noise or the data
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # non-finite results are checked below
-        loss, grads = gradient(params, t, x_t, u_t, activation)
+        loss, grads = gradient(params, t, x_t, target, activation)
     if not np.isfinite(loss):
         raise TrainingDiverged(f"the loss is {float(loss)}")
     if not np.isfinite(tree_flatten(grads)).all():  # one test on every entry at once, not one per array
@@ -372,7 +378,7 @@ def train(config=None, *, resume=None, callback: Optional[Callable] = None, log_
             step_gradient = labelled_gradient(config.grad, *y, num_classes) if y else gradient
             with _naming_the_step(step, config.lr):
                 params, losses[step] = training_step(params, optimizer, path, x_0, x_1, t, config.activation,
-                                                     step_gradient, z)
+                                                     step_gradient, z, config.predict)
             if ema is not None:
                 ema = ema_update(ema, params, ema_decay(config.ema, step))
             if callback is not None:

@@ -85,6 +85,12 @@ BAD_INPUTS = [
     (["sample", "RUN", "--steps", "x"], "--steps: expected a positive integer, got 'x'"),
     (["sample", "RUN", "--rtol", "0"], "--rtol: expected a finite positive number"),
     (["train", "--objective", "mean_flow"], "invalid choice: 'mean_flow' (choose from 'cfm', 'meanflow')"),
+    (["train", "--predict", "epsilon"], "invalid choice: 'epsilon'"),
+    (["sample", "RUN", "--solver", "euler-maruyama", "--diffusion", "-1"], "--diffusion: expected a finite number >= 0"),
+    (["sample", "RUN", "--solver", "euler-maruyama", "--diffusion", "inf"], "--diffusion: expected a finite number >= 0"),
+    (["sample", "RUN", "--solver", "euler-maruyama", "--diffusion", "nan"], "--diffusion: expected a finite number >= 0"),
+    (["sample", "RUN", "--solver", "ddpm", "--eta", "1.5"], "--eta: expected a number in [0, 1], got '1.5'"),
+    (["logprob", "RUN", "--points", "p.npy", "--solver", "ddpm"], "--solver: expected one of euler, midpoint"),
 ]
 
 
@@ -917,3 +923,90 @@ def test_a_run_saved_before_objectives_loads_as_a_flow(run_dir, tmp_path):
     del header["config"]["objective"]
     (old / "config.json").write_text(json.dumps(header))
     assert load_run(old).config.objective == "cfm" and load_run(old).config == load_run(run_dir).config
+
+
+@pytest.fixture(scope="module")
+def other_runs(tmp_path_factory):
+    """Runs that the stochastic samplers refuse: from a non-Gaussian source, and with OT pairs."""
+    root = tmp_path_factory.mktemp("other")
+    assert main(["train", *TINY, "--source", "circles", "--out", str(root / "circles")]) == 0
+    assert main(["train", *TINY, "--coupling", "ot", "--out", str(root / "ot")]) == 0
+    return root
+
+
+SAMPLERS_THAT_DO_NOT_FIT = [
+    (["sample", "RUN", "--diffusion", "0.5"], "--diffusion goes with --solver euler-maruyama, not --solver rk4"),
+    (["sample", "RUN", "--solver", "ddpm", "--diffusion", "0"], "--diffusion goes with --solver euler-maruyama, not "
+                                                                "--solver ddpm"),
+    (["evaluate", "RUN", "--solver", "RK45", "--eta", "0.5"], "--eta goes with --solver ddpm, not --solver RK45"),
+    (["plot", "RUN", "--kind", "samples", "--solver", "euler-maruyama", "--eta", "0"], "--eta goes with --solver ddpm"),
+    (["plot", "RUN", "--kind", "density", "--solver", "ddpm"], "--kind density solves the reverse ODE; give an ODE "
+                                                               "solver, not --solver ddpm"),
+    (["sample", "OTHER/circles", "--solver", "euler-maruyama"], "--solver euler-maruyama needs x_t = alpha_t x_1 + "
+                                                                "sigma_t x_0 with x_0 ~ N(0, I) paired independently"),
+    (["evaluate", "OTHER/circles", "--solver", "ddpm"], "this recipe has source 'circles'"),
+    (["sample", "OTHER/ot", "--solver", "ddpm"], "this recipe has coupling 'ot'"),
+    (["train", *TINY, "--predict", "noise", "--source", "moons"], "predict 'noise' needs x_t = alpha_t x_1 + sigma_t "
+                                                                  "x_0 with x_0 ~ N(0, I)"),
+    (["train", *TINY, "--predict", "data", "--path", "icfm", "--sigma-min", "0.1"], "this recipe has path 'icfm' "
+                                                                                    "with a blur (sigma_min 0.1)"),
+]
+
+
+@pytest.mark.parametrize("argv, message", SAMPLERS_THAT_DO_NOT_FIT)
+def test_a_sampler_or_prediction_that_does_not_fit_the_run_is_one_line_exit_2(tmp_path, run_dir, other_runs, capsys,
+                                                                               argv, message):
+    out = tmp_path / ("new_run" if argv[0] == "train" else "x.png" if argv[0] == "plot" else "x.npy")
+    argv = [str(run_dir) if a == "RUN" else a.replace("OTHER", str(other_runs)) for a in argv]
+    assert main(argv + ([] if argv[0] == "evaluate" else ["--out", str(out)])) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1, err
+    assert not out.exists()
+
+
+@pytest.fixture(scope="module")
+def noise_run(tmp_path_factory):
+    path = tmp_path_factory.mktemp("noise") / "run"
+    assert main(["train", *TINY, "--path", "vp", "--predict", "noise", "--out", str(path)]) == 0
+    return path
+
+
+@pytest.mark.parametrize("solver, level", [("euler-maruyama", None), ("euler-maruyama", "0.3"), ("ddpm", None),
+                                           ("ddpm", "0")])
+def test_sample_by_a_stochastic_sampler_is_the_library_s_from_the_seed(noise_run, tmp_path, capsys, solver, level):
+    """The noise x_0 and then each step's noise come from default_rng(--seed), as the library draws them."""
+    from npflow.stochastic import SAMPLERS
+
+    flag = "--diffusion" if solver == "euler-maruyama" else "--eta"
+    out = tmp_path / "x.npy"
+    argv = ["sample", str(noise_run), "--n", "30", "--solver", solver, "--steps", "12", "--seed", "5", "--out", str(out)]
+    assert main(argv + ([flag, level] if level else [])) == 0
+    run, rng = load_run(noise_run), np.random.default_rng(5)
+    x_0 = rng.standard_normal((30, 2))
+    expected = SAMPLERS[solver](run.velocity, x_0, run.path, 12, float(level or 1.0), rng=rng).x[-1]
+    np.testing.assert_array_equal(np.load(out), expected)
+    assert f"by {solver}: NFE 12," in capsys.readouterr().out
+
+
+def test_a_noise_predicting_run_samples_scores_evaluates_plots_and_exports(noise_run, tmp_path, capsys):
+    assert load_run(noise_run).config.predict == "noise"
+    assert main(["sample", str(noise_run), "--n", "20", "--steps", "10", "--out", str(tmp_path / "x.npy")]) == 0
+    assert np.all(np.isfinite(np.load(tmp_path / "x.npy")))  # RK4 from t = 0, where a noise prediction is singular
+    assert main(["logprob", str(noise_run), "--points", str(tmp_path / "x.npy"), "--steps", "10",
+                 "--out", str(tmp_path / "lp.npy")]) == 0
+    assert np.all(np.isfinite(np.load(tmp_path / "lp.npy")))
+    capsys.readouterr()
+    assert main(["evaluate", str(noise_run), "--n", "50", "--solver", "ddpm", "--steps", "10"]) == 0
+    table = capsys.readouterr().out
+    assert "energy distance" in table and "NLL" not in table and "straightness" not in table and "solver ddpm" in table
+    assert main(["evaluate", str(noise_run), "--n", "50", "--solver", "euler-maruyama", "--steps", "10", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["nfe"] == 10 and "nll" not in report and "kinetic_energy" not in report
+    for kind in ("samples", "trajectories"):
+        out = tmp_path / f"{kind}.png"
+        assert main(["plot", str(noise_run), "--kind", kind, "--solver", "euler-maruyama", "--diffusion", "2",
+                     "--n", "50", "--steps", "10", "--out", str(out)]) == 0
+        assert out.stat().st_size > 5000
+    capsys.readouterr()
+    assert main(["export", str(noise_run), "--out", str(tmp_path / "w.npz")]) == 0
+    assert "predicts the noise, not the velocity" in capsys.readouterr().out

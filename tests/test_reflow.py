@@ -63,3 +63,8 @@ def test_reflow_refuses_too_few_pairs_and_a_flow_that_blows_up(tmp_path, capsys)
     run.params[-1][1][:] = np.inf  # the output bias: every velocity is infinite
     with pytest.raises(ValueError, match="carried 20 of 20 source points to NaN or infinity"):
         reflow_pairs(run, 20, np.random.default_rng(0), "rk4", steps=2)
+
+
+def test_a_reflow_learns_the_velocity_whatever_the_first_run_predicted():
+    config = reflow_config(TrainConfig(path="vp", predict="noise"), "pairs.npz")
+    assert (config.path, config.predict, config.coupling) == ("linear", "velocity", "pairs")

@@ -9,7 +9,7 @@ from npflow.data import TWO_GAUSSIANS, two_gaussians
 from npflow.metrics import energy_distance, mode_fractions, mode_stds
 from npflow.mlp import init_mlp, layer_sizes, velocity
 from npflow.optim import Adam
-from npflow.paths import LinearPath
+from npflow.paths import LinearPath, VPPath
 from npflow.sampling import generate, noise
 from npflow.run import TrainConfig, start_run
 from npflow.train import cfm_loss, ema_decay, ema_update, loss_and_grad, mean_squared_error, train, training_step
@@ -97,6 +97,7 @@ def test_same_seed_same_bits_and_another_seed_differs():
     ("sigma_min", "0.1", "sigma_min must be a number"),
     ("source", "nowhere", "unknown dataset 'nowhere'"),
     ("pairs_file", 3, "pairs_file must be a file name"),
+    ("predict", "epsilon", "predict must be one of velocity, noise, data, got 'epsilon'"),
 ])
 def test_config_validation(field, value, message):
     with pytest.raises(ValueError, match=message):
@@ -336,7 +337,8 @@ def test_the_field_error_is_refused_where_the_exact_field_is_not_the_runs():
     from npflow.oracle import exact_mixture
 
     assert exact_mixture(TrainConfig()) is not None
-    for recipe in ({"coupling": "ot"}, {"path": "vp"}, {"source": "eight_gaussians"}, {"dataset": "moons"}):
+    for recipe in ({"coupling": "ot"}, {"path": "vp"}, {"source": "eight_gaussians"}, {"dataset": "moons"},
+                   {"predict": "noise"}):
         assert exact_mixture(TrainConfig(**recipe), required=False) is None
         with pytest.raises(ValueError, match="exact field"):
             train(TrainConfig(steps=2, hidden=(4,), **recipe), field_error_every=1, stream=None)
@@ -365,3 +367,56 @@ def test_the_tutorial_recipe_is_the_default_and_keeps_its_old_name():
 
     assert TrainConfig(**RECIPES["tutorial"]) == TrainConfig()
     assert RECIPE_ALIASES == {"seed": "tutorial"} and RECIPES["seed"] == RECIPES["tutorial"]
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"predict": "noise", "source": "moons"}, r"predict 'noise' needs x_t = alpha_t x_1 \+ sigma_t x_0 with "
+                                              r"x_0 ~ N\(0, I\) .* this recipe has source 'moons'"),
+    ({"predict": "data", "path": "icfm", "sigma_min": 0.1}, r"this recipe has path 'icfm' with a blur"),
+])
+def test_a_noise_or_data_prediction_needs_gaussian_noise(changes, message):
+    with pytest.raises(ValueError, match=message):
+        TrainConfig(**changes)
+
+
+@pytest.mark.parametrize("predict", ["noise", "data"])
+def test_training_step_regresses_on_the_noise_or_the_data(rng, predict):
+    params = init_mlp(layer_sizes(2, (8,)), rng)
+    path = VPPath()
+    x_0, x_1, t = rng.standard_normal((16, 2)), rng.standard_normal((16, 2)), rng.random(16)
+    new, loss = training_step(params, Adam(lr=0.01), path, x_0, x_1, t, predict=predict)
+    x_t, _ = path.sample(x_0, x_1, t)
+    target = x_0 if predict == "noise" else x_1
+    assert loss == pytest.approx(np.mean((velocity(params, t, x_t) - target) ** 2), rel=1e-12)
+    expected = Adam(lr=0.01).step(params, loss_and_grad(params, t, x_t, target)[1])
+    for (W, b), (W_e, b_e) in zip(new, expected):
+        np.testing.assert_array_equal(W, W_e)
+        np.testing.assert_array_equal(b, b_e)
+
+
+def test_a_run_turns_its_noise_prediction_into_the_velocity(rng):
+    """From t = MARGIN on, Run.velocity is (2) with x1_hat from (1), written out here; below it, finite."""
+    from npflow.views import MARGIN
+
+    run = start_run(TrainConfig(path="vp", predict="noise", hidden=(8,)))
+    path, x = VPPath(), rng.standard_normal((5, 2))
+    for t in (MARGIN, 0.5, 1.0):
+        x0_hat = velocity(run.params, t, x)
+        x1_hat = (x - path.sigma(t) * x0_hat) / path.alpha(t)
+        np.testing.assert_allclose(run.velocity(t, x), path.d_alpha(t) * x1_hat + path.d_sigma(t) * x0_hat,
+                                   rtol=1e-12, atol=1e-12)
+    assert np.all(np.isfinite(run.velocity(0.0, x)))
+
+
+def test_a_noise_predicting_run_on_the_vp_path_reaches_the_target():
+    """DDPM's recipe in npflow's terms, short (the fast recipe): both modes filled, by the ancestral step and ODE."""
+    from npflow.run import RECIPES
+    from npflow.stochastic import ddpm_generate
+
+    run = train(TrainConfig(path="vp", predict="noise", steps=1000, **RECIPES["fast"]), stream=None)
+    rng = np.random.default_rng(0)
+    target, x_0 = two_gaussians(2000, rng), noise(2000, 2, rng)
+    for x in (ddpm_generate(run.velocity, x_0, run.path, 100, 1.0, rng=rng).x[-1],
+              generate(run.velocity, x_0, "rk4", steps=50).x[-1]):
+        assert np.all(np.abs(mode_fractions(x, TWO_GAUSSIANS.means) - 0.5) < 0.05)
+        assert energy_distance(x, target) < 0.05

@@ -6,8 +6,8 @@ import pytest
 from npflow.gmm import GaussianMixture
 from npflow.oracle import exact_velocity, marginal_at
 from npflow.paths import ICFMPath, LinearPath, VPPath
-from npflow.views import (data_to_noise, noise_to_data, score_from_velocity, velocity_from_prediction,
-                          velocity_from_score, velocity_to_data, velocity_to_score)
+from npflow.views import (data_to_noise, noise_to_data, prediction_target, score_from_velocity,
+                          velocity_from_prediction, velocity_from_score, velocity_to_data, velocity_to_score)
 
 GMM_2D = GaussianMixture([[-3.0, 1.0], [2.0, -1.0], [0.5, 2.5]], std=[0.6, 1.2, 0.3], weights=[0.3, 0.5, 0.2])
 PATHS = [LinearPath(0.0), LinearPath(0.1), VPPath()]
@@ -133,3 +133,70 @@ def test_bad_input_is_named():
     assert velocity_from_prediction(f, ICFMPath(0.2), "velocity") is f  # a velocity needs no conversion
     with pytest.raises(ValueError, match=r"ICFMPath with blur 0.2 is not x_t = alpha_t x_1 \+ sigma_t x_0"):
         score_from_velocity(f, ICFMPath(0.2))(0.5, np.zeros((1, 2)))
+    with pytest.raises(ValueError, match=r"margin must be in \[0, 0.5\), got 0.5"):
+        velocity_from_prediction(f, LinearPath(), "noise", margin=0.5)
+    with pytest.raises(ValueError, match=r"predict must be one of velocity, noise, data, got 'score'"):
+        prediction_target("score", *np.zeros((3, 1, 2)))
+
+
+def test_each_prediction_regresses_on_its_own_target(rng):
+    x_0, x_1, u_t = rng.standard_normal((3, 5, 2))
+    assert prediction_target("velocity", x_0, x_1, u_t) is u_t
+    assert prediction_target("noise", x_0, x_1, u_t) is x_0
+    assert prediction_target("data", x_0, x_1, u_t) is x_1
+
+
+def predictions(path, which):
+    """The exact noise (which = 0) or data (1) prediction of GMM_2D on ``path``, as a field."""
+    return lambda t, y: exact_predictions(GMM_2D, path, t, y)[which]
+
+
+@pytest.mark.parametrize("path", PATHS, ids=["linear", "linear-sigma_min-0.1", "vp"])
+def test_a_margin_changes_nothing_inside_it(path, x):
+    for which, predict, times in ((0, "noise", TIMES[2:]), (1, "data", TIMES[:-2])):  # t >= 0.15, t <= 0.85
+        held = velocity_from_prediction(predictions(path, which), path, predict, margin=0.15)
+        direct = velocity_from_prediction(predictions(path, which), path, predict)
+        for t in times:
+            np.testing.assert_allclose(held(t, x), direct(t, x), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("path", [LinearPath(0.0), VPPath()], ids=["linear", "vp"])
+def test_below_the_margin_a_noise_prediction_holds_its_data_prediction(path, x):
+    """Below m, x1_hat is the one read at m, and v is (2) with x0_hat from (1) at t, written out here."""
+    m, x0_hat = 0.1, predictions(path, 0)
+    x1_at_m = (x - path.sigma(m) * x0_hat(m, x)) / path.alpha(m)
+    held = velocity_from_prediction(x0_hat, path, "noise", margin=m)
+    for t in (0.0, 0.03, 0.0999):
+        expected = path.d_alpha(t) * x1_at_m + path.d_sigma(t) * (x - path.alpha(t) * x1_at_m) / path.sigma(t)
+        np.testing.assert_allclose(held(t, x), expected, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("path", [LinearPath(0.0), VPPath()], ids=["linear", "vp"])
+def test_above_the_margin_a_data_prediction_holds_its_noise_prediction(path, x):
+    m, x1_hat = 0.1, predictions(path, 1)
+    x0_at_edge = (x - path.alpha(0.9) * x1_hat(0.9, x)) / path.sigma(0.9)
+    held = velocity_from_prediction(x1_hat, path, "data", margin=m)
+    for t in (0.9001, 0.97, 1.0):
+        expected = path.d_alpha(t) * (x - path.sigma(t) * x0_at_edge) / path.alpha(t) + path.d_sigma(t) * x0_at_edge
+        np.testing.assert_allclose(held(t, x), expected, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("predict, which, end", [("noise", 0, 0.0), ("data", 1, 1.0)])
+def test_the_held_field_misses_the_exact_one_at_the_end_by_order_margin(x, predict, which, end):
+    """Held from exact predictions, the field at the singular end is off by O(m): halving m halves the gap."""
+    path = VPPath()
+    exact = exact_velocity(GMM_2D, path=path)(end, x)
+    gaps = [np.abs(velocity_from_prediction(predictions(path, which), path, predict, m)(end, x) - exact).max()
+            for m in (0.02, 0.01, 0.005)]
+    orders = np.log2(np.array(gaps[:-1]) / gaps[1:])
+    assert np.all(np.abs(orders - 1) < 0.15), orders
+
+
+def test_a_held_field_takes_a_time_per_point_and_keeps_float32(x):
+    path = VPPath()
+    held = velocity_from_prediction(lambda t, y: np.sin(y) * (1 + np.reshape(t, (-1, 1))), path, "noise", margin=0.2)
+    t = np.linspace(0.0, 0.6, len(x))  # a third of the points below the margin
+    one_by_one = np.concatenate([held(t_i, x[i:i + 1]) for i, t_i in enumerate(t)])
+    np.testing.assert_allclose(held(t, x), one_by_one, rtol=1e-12, atol=1e-12)
+    x32 = x.astype(np.float32)
+    assert velocity_from_prediction(lambda t, y: y, path, "noise", margin=0.1)(0.0, x32).dtype == np.float32

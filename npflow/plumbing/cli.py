@@ -30,9 +30,11 @@ from ..data import DATASETS, get_dataset
 from ..mlp import ACTIVATIONS
 from ..oracle import exact_mixture, exact_velocity
 from ..paths import PATHS
-from ..run import OBJECTIVES, RECIPE_ALIASES, RECIPES, TrainConfig, start_run
+from ..run import OBJECTIVES, RECIPE_ALIASES, RECIPES, TrainConfig, check_gaussian_noise, start_run
 from ..sampling import generate
 from ..solvers import FIXED_STEP_METHODS
+from ..stochastic import SAMPLERS
+from ..views import PREDICTIONS
 from . import plot
 from .chunks import log_likelihood_in_chunks, sample_in_chunks
 from .io import (atomic_file, check_not_an_input, check_output_path, load_points, load_run, save_array, save_checkpoint,
@@ -73,17 +75,27 @@ ema_decay = _number(float, lambda value: 0.0 <= value < 1.0, "a decay in [0, 1) 
 probability = _number(float, lambda value: 0.0 <= value <= 1.0, "a probability in [0, 1]")
 hidden_widths = _number(lambda text: tuple(int(part) for part in text.split(",")),
                         lambda widths: min(widths) > 0, "comma-separated positive layer widths such as 128,128")
+non_negative_float = _number(float, lambda value: math.isfinite(value) and value >= 0, "a finite number >= 0")
+closed_unit_interval = _number(float, lambda value: 0.0 <= value <= 1.0, "a number in [0, 1]")
 
 
-def solver_name(text):
-    """A solver name, in any letter case (``rk45`` is ``RK45``), or ``meanflow``, a MeanFlow run's jumps."""
+def solver_name(text, stochastic=False):
+    """A solver name, in any letter case (``rk45`` is ``RK45``), or ``meanflow``, a MeanFlow run's jumps; with
+    ``stochastic``, a sampler's too (``ddpm``)."""
     from ..meanflow import JUMPS
     from ..solvers import METHODS
+    from ..stochastic import SAMPLERS
 
-    by_lower = {name.lower(): name for name in (*METHODS, JUMPS)}
+    names = (*METHODS, JUMPS, *SAMPLERS) if stochastic else (*METHODS, JUMPS)
+    by_lower = {name.lower(): name for name in names}
     if text.lower() not in by_lower:
-        raise argparse.ArgumentTypeError(f"expected one of {', '.join(by_lower.values())}, got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected one of {', '.join(names)}, got {text!r}")
     return by_lower[text.lower()]
+
+
+def sampler_name(text):
+    """An ODE solver's name, or a stochastic sampler's: euler-maruyama, ddpm."""
+    return solver_name(text, stochastic=True)
 
 
 class OneLineErrorParser(argparse.ArgumentParser):
@@ -139,32 +151,57 @@ def _add_seed(parser, draws, default=0):
     parser.add_argument("--seed", type=non_negative_int, default=default, help=f"seed of {draws} [%(default)s]")
 
 
-def _add_solver_arguments(parser, solver="rk4", tolerance=1e-5, title="solver", steps_flag="--steps"):
-    """--solver (default ``solver``; None: the run's own sampler, rk4 or MeanFlow's jumps), the steps and tolerances."""
+def _add_solver_arguments(parser, solver="rk4", tolerance=1e-5, title="solver", steps_flag="--steps",
+                          stochastic=False):
+    """--solver (default ``solver``; None: the run's own sampler, rk4 or MeanFlow's jumps), the steps and tolerances;
+    with ``stochastic``, the stochastic samplers too."""
     group = parser.add_argument_group(title)
     jumps = "" if solver else "; a MeanFlow run (train --objective meanflow) samples only by K jumps of its average " \
                               f"velocity (meanflow, with {steps_flag} K)"
-    group.add_argument("--solver", type=solver_name, default=solver,
+    samplers = ("; or a stochastic sampler (with --steps): euler-maruyama (the SDE, with --diffusion) or ddpm "
+                "(the ancestral step, with --eta)") if stochastic else ""
+    group.add_argument("--solver", type=sampler_name if stochastic else solver_name, default=solver,
                        help=f"euler, midpoint, heun, rk4 (fixed step, with {steps_flag}) or a solve_ivp method: "
-                            f"RK45, RK23, DOP853, Radau, BDF, LSODA (adaptive, with --rtol/--atol){jumps} "
+                            f"RK45, RK23, DOP853, Radau, BDF, LSODA (adaptive, with --rtol/--atol){samplers}{jumps} "
                             f"[{solver or 'rk4, or meanflow for a MeanFlow run'}]")
     group.add_argument(steps_flag, dest="solver_steps", type=positive_int, default=100, metavar="K",
                        help="fixed steps (or MeanFlow jumps) from t=0 to t=1 [%(default)s]")
     group.add_argument("--rtol", type=positive_float, default=tolerance, help="relative tolerance [%(default)g]")
     group.add_argument("--atol", type=positive_float, default=tolerance, help="absolute tolerance [%(default)g]")
+    if stochastic:
+        group.add_argument("--diffusion", type=non_negative_float, metavar="G",
+                           help="euler-maruyama's noise level: g(t) = G sigma_t; 0 is Euler's ODE step [1]")
+        group.add_argument("--eta", type=closed_unit_interval, metavar="E",
+                           help="ddpm's share of fresh noise: 1 is DDPM, 0 is DDIM (deterministic) [1]")
 
 
 def _add_flow_options(parser, n, points, draws, n_type=positive_int):
     """RUN_DIR, --n (``points``, default ``n``), the solver, and --seed (of ``draws``): a command that flows n points."""
     _add_run_dir(parser)
     parser.add_argument("--n", type=n_type, default=n, help=f"{points} [%(default)s]")
-    _add_solver_arguments(parser, solver=None)  # the run's own sampler unless one is named
+    _add_solver_arguments(parser, solver=None, stochastic=True)  # the run's own sampler unless one is named
     _add_seed(parser, draws)
 
 
 def _solver_options(args):
     """A command's --steps, --rtol and --atol, named as ``npflow.integrate`` names them (with --solver beside)."""
     return {"steps": args.solver_steps, "rtol": args.rtol, "atol": args.atol}
+
+
+def _sampler_options(run, args):
+    """``_solver_options`` and the level of a stochastic sampler, checked against the solver and the run.
+
+    --diffusion goes with euler-maruyama and --eta with ddpm (each 1 unless given); both
+    samplers need the run's x_t to be alpha_t x_1 + sigma_t x_0 with independent N(0, I) noise.
+    """
+    for flag, solver in (("diffusion", "euler-maruyama"), ("eta", "ddpm")):
+        if getattr(args, flag) is not None and args.solver != solver:
+            own = "meanflow" if run.config.objective == "meanflow" else "rk4"  # what the run samples with by default
+            raise ValueError(f"--{flag} goes with --solver {solver}, not --solver {args.solver or own}")
+    if args.solver in SAMPLERS:
+        check_gaussian_noise(run.config, f"--solver {args.solver}", independent=True)
+    level = args.diffusion if args.solver == "euler-maruyama" else args.eta
+    return {**_solver_options(args), "level": 1.0 if level is None else level}
 
 
 def _add_training_output(parser, out="RUN_DIR"):
@@ -280,6 +317,8 @@ def _add_recipe_options(recipe):
            type=probability, metavar="P")
     option("objective", "what the network learns: the velocity by flow matching (cfm), or MeanFlow's average "
                         "velocity over an interval, which samples in a few jumps, even one", choices=OBJECTIVES)
+    option("predict", "what the network learns: the velocity (flow matching), the noise x_0 (DDPM's epsilon) or "
+                      "the data x_1; sampling turns it into the velocity", choices=PREDICTIONS)
     current = [name for name in RECIPES if name not in RECIPE_ALIASES]  # old names are accepted, not shown
     recipes = "; ".join(f"{name}: " + (" ".join(f"--{key.replace('_', '-')} {_shown(value)}"
                                                  for key, value in RECIPES[name].items()) or "the defaults above")
@@ -459,7 +498,9 @@ def _sample(args):
 
     Draw x_0 from the run's source (noise, N(0, I), unless it was trained from another) and
     integrate dx/dt = v_theta(t, x) from t=0 to t=1; for a MeanFlow run, take K jumps
-    x <- x + (e - s) u_theta(x, s, e) (--steps 1: one network evaluation). Saves an array of
+    x <- x + (e - s) u_theta(x, s, e) (--steps 1: one network evaluation); or run a stochastic
+    sampler from t=0: the SDE with the same marginals (euler-maruyama) or DDPM's ancestral step
+    (ddpm), with noise from the same seed. Saves an array of
     shape (n, d). With --label (a conditional run), the field is guided towards the asked
     classes, and the .npz saved holds x (n, d), the samples, and y (n,), the label each was asked for.
     """
@@ -469,9 +510,13 @@ def _sample(args):
         raise ValueError(f"--label saves the samples with their labels, as an .npz of x and y; got --out {args.out!r}")
     _check_out(args, (".npy",) if y is None else (".npz",))
     _check_flow_fits(run, args, args.n)
-    x_0 = run.config.source_distribution.sample(args.n, np.random.default_rng(args.seed)).astype(args.dtype)
+    options = _sampler_options(run, args)
+    if y is not None and args.solver in SAMPLERS:
+        raise ValueError(f"--label samples a guided field by an ODE solver, not by --solver {args.solver}")
+    rng = np.random.default_rng(args.seed)
+    x_0 = run.config.source_distribution.sample(args.n, rng).astype(args.dtype)
     start = time.perf_counter()
-    x_1, trajectory = sample_in_chunks(_chunk_sampler(run, args, y), x_0, _rows(run))
+    x_1, trajectory = sample_in_chunks(_chunk_sampler(run, args, y, options, rng), x_0, _rows(run))
     seconds = time.perf_counter() - start
     if y is None:
         save_array(args.out, x_1, force=args.force)
@@ -480,11 +525,11 @@ def _sample(args):
     print(f"{args.n} samples by {trajectory.method}: NFE {trajectory.nfe}, {seconds:.3f} s; saved to {args.out}")
 
 
-def _chunk_sampler(run, args, y):
-    """``sample(x_0, chunk) -> Trajectory``: the run's own sampling of some of the points, or, with --label,
-    the ODE of the field guided towards each point's label."""
+def _chunk_sampler(run, args, y, options, rng):
+    """``sample(x_0, chunk) -> Trajectory``: the run's own sampling of some of the points (a stochastic sampler's
+    noise from ``rng``), or, with --label, the ODE of the field guided towards each point's label."""
     if y is None:
-        return lambda x_0, chunk: run.sample(x_0, args.solver, **_solver_options(args))
+        return lambda x_0, chunk: run.sample(x_0, args.solver, rng=rng, **options)
     return lambda x_0, chunk: generate(run.guided_velocity(y[chunk], args.guidance or 0.0), x_0, args.solver or "rk4",
                                        **_solver_options(args))
 
@@ -558,7 +603,8 @@ def _evaluate(args):
     run = _read_run(args.run_dir, args)
     classes = asked_classes(run, args)
     _check_flow_fits(run, args, args.n, paths=1, extra=3 * 8 * args.n**2)  # the sample distances take n x n tables
-    report = evaluate(run, n=args.n, rng=np.random.default_rng(args.seed), solver=args.solver, **_solver_options(args))
+    report = evaluate(run, n=args.n, rng=np.random.default_rng(args.seed), solver=args.solver,
+                      **_sampler_options(run, args))
     if run.config.conditional:
         classes = np.arange(run.config.num_classes) if classes is None else classes
         report["labels"] = evaluate_labels(run, classes, args.guidance or 0.0, args.n, np.random.default_rng(
@@ -586,6 +632,7 @@ def _plot(args):
     those classes; --kind guidance draws a row of panels, one per guidance weight.
     """
     run = _read_run(args.run_dir, args)
+    _sampler_options(run, args)  # refuse a bad sampler before any work
     if run.dim != 2 and args.kind != "loss":
         raise ValueError(f"--kind {args.kind} draws 2-D data, and this run's data has d = {run.dim}")
     if (args.kind == "animation") != args.out.lower().endswith(".gif"):
@@ -606,12 +653,13 @@ def _draws(run, args):
 
 
 def _flow(run, args):
-    """The flow from the source's draws, as the run samples (by the command's solver; the field --label asks for),
-    and the target's draws."""
+    """The flow from the source's draws, as the run samples (by the command's solver, a stochastic one's noise
+    from --seed too; the field --label asks for), and the target's draws."""
     x_0, target = _draws(run, args)
     field, y = asked_field(run, args, args.n)
     if y is None:
-        return run.sample(x_0, args.solver, **_solver_options(args)), target
+        rng = np.random.default_rng([args.seed, 1])  # apart from the draws, which _limits repeats
+        return run.sample(x_0, args.solver, rng=rng, **_sampler_options(run, args)), target
     return generate(field, x_0, args.solver or "rk4", **_solver_options(args)), target
 
 
@@ -641,6 +689,8 @@ def _plot_field(run, args, out):
 
 def _plot_density(run, args, out):
     log_p_0 = _source_log_prob(run.config, "--kind density")  # first: refuse before any work
+    if args.solver in SAMPLERS:
+        raise ValueError(f"--kind density solves the reverse ODE; give an ODE solver, not --solver {args.solver}")
 
     field = asked_field(run, args)[0]
 
@@ -711,6 +761,8 @@ def _export(args):
     print(f"weights of {args.run_dir} written to {args.out} in the tutorial's state_dict layout")
     if run.config.conditional:
         print(f"npflow export: note: {conditional_export_note(run)}", file=sys.stderr)
+    if run.config.predict != "velocity":  # the tutorial's sampler would take the output for a velocity
+        print(f"note: this network predicts the {run.config.predict}, not the velocity; npflow.views converts it")
 
 
 def _add_demo(commands):

@@ -27,6 +27,10 @@ warning that says so and names the flags that fix it (``warnings``).
 A run is sampled as it samples (``Run.sample``): a MeanFlow run by its K jumps, and then it has
 no NLL or KL (the reverse ODE gives the density of an ODE's samples, not of jumps); its field
 error is that of u_theta(x, t, t), the field it learns where s = e.
+
+Samples may also come from a stochastic sampler (``npflow.stochastic.SAMPLERS``:
+``euler-maruyama``, ``ddpm``). Its paths are noise, not a flow, so the report then leaves out the
+NLL, the KL (both the ODE's: evaluate with an ODE solver) and the straightness and kinetic energy.
 """
 import numpy as np
 
@@ -34,6 +38,7 @@ from ..data import get_dataset
 from ..metrics import energy_distance, field_error, kinetic_energy, mmd_rbf, mode_coverage, straightness, wasserstein2
 from ..oracle import exact_velocity
 from ..paths import LinearPath
+from ..stochastic import SAMPLERS
 from ..oracle import exact_mixture, points_on_path
 from ..solvers import FIXED_STEP_METHODS
 from .chunks import log_likelihood_in_chunks
@@ -45,7 +50,7 @@ __all__ = ["MIN_POINTS", "evaluate", "format_table"]
 MIN_POINTS = 2
 
 
-def evaluate(run, n=2000, rng=None, solver=None, steps=100, rtol=1e-5, atol=1e-5):
+def evaluate(run, n=2000, rng=None, solver=None, steps=100, rtol=1e-5, atol=1e-5, level=1.0):
     """Measure a run against its target.
 
     Parameters
@@ -54,16 +59,21 @@ def evaluate(run, n=2000, rng=None, solver=None, steps=100, rtol=1e-5, atol=1e-5
     n : int
         Target samples (and generated samples) to use, at least ``MIN_POINTS``.
     rng : numpy.random.Generator
-        Draws the target samples, the source points and the path points; ``default_rng(0)`` if None.
+        Draws the target samples, the source points, a stochastic sampler's noise and the path
+        points; ``default_rng(0)`` if None.
     solver, steps, rtol, atol
         ODE solver for the likelihood and the samples, as for ``npflow.integrate``; None for the
-        run's own sampler, rk4 or a MeanFlow run's jumps (``Run.sample``).
+        run's own sampler, rk4 or a MeanFlow run's jumps (``Run.sample``); or a stochastic sampler
+        for the samples (no likelihood then), with ``steps``.
+    level : float
+        A stochastic sampler's diffusion or eta.
 
     Returns
     -------
     dict
-        ``energy_distance``, ``w2``, ``mmd``, ``straightness``, ``kinetic_energy``, ``nfe``, ``n``
-        and ``solver`` always; ``nll`` where the source's density is known; ``modes_covered``, ``mode_balance``
+        ``energy_distance``, ``w2``, ``mmd``, ``nfe``, ``n`` and ``solver`` always;
+        ``straightness``, ``kinetic_energy`` and, where the source's density is known, ``nll``
+        with an ODE solver; ``modes_covered``, ``mode_balance``
         and ``modes`` where the target has modes; ``target_entropy``, ``kl`` and ``kl_stderr``
         when the target is a Gaussian mixture (and ``nll`` is known); ``field_error`` when its
         exact field is known; ``warnings``, a list of lines, when a figure cannot be trusted.
@@ -76,15 +86,16 @@ def evaluate(run, n=2000, rng=None, solver=None, steps=100, rtol=1e-5, atol=1e-5
     dataset, source = get_dataset(config.dataset), config.source_distribution
     options = {"steps": steps, "rtol": rtol, "atol": atol}
     x = dataset.sample(n, rng)  # (n, d) fresh target samples
-    trajectory = run.sample(source.sample(n, rng), solver, **options)
-    samples, solver = trajectory.x[-1], trajectory.method
+    trajectory = run.sample(source.sample(n, rng), solver, level=level, rng=rng, **options)
+    samples, solver, ode = trajectory.x[-1], trajectory.method, solver not in SAMPLERS
     report = {"n": n, "solver": solver, "energy_distance": energy_distance(samples, x),
-              "w2": wasserstein2(samples, x), "mmd": mmd_rbf(samples, x), "straightness": straightness(trajectory),
-              "kinetic_energy": kinetic_energy(trajectory), "nfe": trajectory.nfe}
+              "w2": wasserstein2(samples, x), "mmd": mmd_rbf(samples, x), "nfe": trajectory.nfe}
+    if ode:
+        report.update(straightness=straightness(trajectory), kinetic_energy=kinetic_energy(trajectory))
     if dataset.means is not None:
         report["modes_covered"], report["mode_balance"] = mode_coverage(samples, dataset.means)
         report["modes"] = len(dataset.means)
-    if source.log_prob is not None and config.objective != "meanflow":
+    if source.log_prob is not None and config.objective != "meanflow" and ode:
         log_model = log_likelihood_in_chunks(run.velocity, x, chunk_rows(config.layer_sizes), solver=solver,
                                              log_p_0=source.log_prob, **options)  # (n,)
         report["nll"] = float(-log_model.mean())
@@ -124,8 +135,11 @@ def format_table(report):
     if "modes" in report:
         rows.append(("modes covered, balance", f"{report['modes_covered']}/{report['modes']}, "
                                                f"{report['mode_balance']:.3f}"))
-    rows += [("straightness of the paths, NFE", f"{report['straightness']:.4f}, {report['nfe']}"),
-             ("kinetic energy of the paths", f"{report['kinetic_energy']:.4f}")]
+    if "straightness" in report:
+        rows += [("straightness of the paths, NFE", f"{report['straightness']:.4f}, {report['nfe']}"),
+                 ("kinetic energy of the paths", f"{report['kinetic_energy']:.4f}")]
+    else:
+        rows.append(("NFE", f"{report['nfe']}"))
     width = max(len(name) for name, _ in rows)
     lines = [f"{name:<{width}}  {value}" for name, value in rows]
     warnings = [f"warning: {line}" for line in report.get("warnings", [])]
