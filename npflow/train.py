@@ -157,12 +157,8 @@ def training_step(params, optimizer, path, x_0, x_1, t, activation="relu", gradi
     optimizer : Adam or SGD
     path : AffinePath
         E.g. ``LinearPath`` or ``VPPath``.
-    x_0 : ndarray, shape (n, d)
-        Noise (or source points).
-    x_1 : ndarray, shape (n, d)
-        Data.
-    t : ndarray, shape (n,)
-        Times.
+    x_0, x_1, t : ndarray, shapes (n, d), (n, d) and (n,)
+        A batch of noise (or source points), data and times, as ``draw_batch`` returns it.
     activation : str
     gradient : callable
         ``gradient(params, t, x_t, u_t, activation) -> (loss, grads)``: autograd's
