@@ -27,6 +27,7 @@ import numpy as np
 from .. import __version__
 from ..couplings import COUPLING_NAMES
 from ..data import DATASETS, get_dataset
+from ..digits import to_pixels
 from ..mlp import ACTIVATIONS
 from ..oracle import exact_mixture, exact_velocity
 from ..paths import PATHS
@@ -280,6 +281,8 @@ def _add_recipe_options(recipe):
            type=probability, metavar="P")
     option("objective", "what the network learns: the velocity by flow matching (cfm), or MeanFlow's average "
                         "velocity over an interval, which samples in a few jumps, even one", choices=OBJECTIVES)
+    option("network", "the field's network: the MLP of --hidden, or residual blocks (one per --hidden width, all "
+                      "equal; with --activation silu) on sinusoidal time features, for images", choices=["mlp", "resnet"])
     current = [name for name in RECIPES if name not in RECIPE_ALIASES]  # old names are accepted, not shown
     recipes = "; ".join(f"{name}: " + (" ".join(f"--{key.replace('_', '-')} {_shown(value)}"
                                                  for key, value in RECIPES[name].items()) or "the defaults above")
@@ -473,6 +476,7 @@ def _sample(args):
     start = time.perf_counter()
     x_1, trajectory = sample_in_chunks(_chunk_sampler(run, args, y), x_0, _rows(run))
     seconds = time.perf_counter() - start
+    x_1 = to_pixels(x_1) if run.config.dataset == "digits" else x_1  # model units back to the dataset's own
     if y is None:
         save_array(args.out, x_1, force=args.force)
     else:
