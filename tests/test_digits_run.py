@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from npflow.data import get_dataset
-from npflow.digits import LEVELS, load_digits, to_pixels
+from npflow.digits import LEVELS, load_digits, to_model, to_pixels
 from npflow.resnet import init_resnet, resnet
 from npflow.resnet_run import flatten, nest, resnet_gradient, resnet_sizes
 from npflow.run import RECIPES, TrainConfig, start_run
@@ -109,3 +109,22 @@ def test_the_cli_samples_pixels_and_refuses_what_a_64_d_run_cannot_do(tmp_path):
         done = _npflow(*args, cwd=tmp_path)
         assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1, (args, done.stderr)
     assert not any((tmp_path / name).exists() for name in ("f.png", "l.npy", "other"))
+
+
+def test_evaluate_measures_a_digits_run_as_an_image_model():
+    from npflow.image_metrics import gaussian_baselines
+    from npflow.plumbing.evaluate_images import evaluate_images, format_images
+
+    run = train(TrainConfig(**{**SMALL, "conditional": True}), stream=None)
+    report = evaluate_images(run, n=60, rng=np.random.default_rng(0), classes=np.array([3, 4]), guidance=1.0,
+                             steps=4)
+    assert report["classifier_test_accuracy"] >= 0.95  # the judge clears the bar
+    assert 0 < report["frechet_floor"] < report["frechet_distance"]  # 4 steps of training are far from the data
+    assert report["bits_per_dim"] > max(report["baselines"].values())  # and so lose to both Gaussians
+    train_split, test_split = load_digits("train"), load_digits("test")
+    rng = np.random.default_rng(5)  # the baselines are those of any dequantization, to its noise
+    expected = gaussian_baselines(*(to_model(split.pixels, rng) for split in (train_split, test_split)))
+    for name, bits in expected.items():
+        assert abs(report["baselines"][name] - bits) < 0.02
+    assert report["classes"] == [3, 4] and 0 <= report["class_accuracy"] <= 1 and report["memorization_ratio"] > 0
+    assert "the floor" in format_images(report)
