@@ -128,3 +128,17 @@ def test_evaluate_measures_a_digits_run_as_an_image_model():
         assert abs(report["baselines"][name] - bits) < 0.02
     assert report["classes"] == [3, 4] and 0 <= report["class_accuracy"] <= 1 and report["memorization_ratio"] > 0
     assert "the floor" in format_images(report)
+
+
+def test_plot_samples_of_a_digits_run_draws_a_row_of_images_per_class(tmp_path):
+    from npflow.plumbing.plot import image_grid
+
+    fig = image_grid({"3": np.zeros((4, 64)), "7": np.full((2, 64), 16.0)})
+    axes = fig.get_axes()
+    assert len(axes) == 8 and sum(bool(ax.images) for ax in axes) == 6  # the short row's last panels stay empty
+    np.testing.assert_array_equal(axes[4].images[0].get_array(), np.full((8, 8), 16.0))
+    assert _npflow("train", "--recipe", "digits", "--steps", "3", "--hidden", "16", "--conditional", "--out", "run",
+                   cwd=tmp_path).returncode == 0
+    done = _npflow("plot", "run", "--kind", "samples", "--steps", "3", "--label", "3", "--out", "g.png", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "g.png").stat().st_size > 0

@@ -598,8 +598,11 @@ def _plot(args):
     those classes; --kind guidance draws a row of panels, one per guidance weight.
     """
     run = _read_run(args.run_dir, args)
-    if run.dim != 2 and args.kind != "loss":
-        raise ValueError(f"--kind {args.kind} draws 2-D data, and this run's data has d = {run.dim}")
+    images = run.config.dataset == "digits" and args.kind == "samples"  # a grid of images
+    if run.dim != 2 and args.kind != "loss" and not images:
+        raise ValueError(f"--kind {args.kind} draws 2-D data, and this run's data has d = {run.dim}"
+                         + (" (a run of the digits draws --kind samples and loss)" if run.config.dataset == "digits"
+                            else ""))
     if (args.kind == "animation") != args.out.lower().endswith(".gif"):
         raise ValueError("--kind animation writes a .gif, and only it does; got --out " + repr(args.out))
     _check_out(args, (".gif",) if args.kind == "animation" else plot.STILL_FORMATS)
@@ -633,8 +636,26 @@ def _limits(run, args):
 
 
 def _plot_samples(run, args, out):
+    if run.config.dataset == "digits":
+        return _plot_digits(run, args)
     trajectory, target = _flow(run, args)
     return plot.samples(target, {f"{trajectory.method}, NFE {trajectory.nfe}": trajectory.x[-1]})
+
+
+def _plot_digits(run, args, columns=10):
+    """A grid of sampled digits, ``columns`` (at most --n) a row: a row per class asked for (every class by
+    default, guided by --guidance) for a conditional run, ten rows for an unconditional one."""
+    columns = min(columns, args.n)
+    x_0 = run.config.source_distribution.sample(10 * columns, np.random.default_rng(args.seed))
+    if not run.config.conditional:
+        x_1 = run.sample(x_0, args.solver, **_solver_options(args)).x[-1]
+        return plot.image_grid({f"{i + 1}": row for i, row in enumerate(to_pixels(x_1).reshape(10, columns, -1))})
+    classes = asked_classes(run, args)
+    classes = np.arange(run.config.num_classes) if classes is None else classes
+    y = np.repeat(classes, columns)  # (rows * columns,)
+    field = run.guided_velocity(y, args.guidance or 0.0)
+    x_1 = generate(field, x_0[:len(y)], args.solver or "rk4", **_solver_options(args)).x[-1]
+    return plot.image_grid({f"{k}": row for k, row in zip(classes, to_pixels(x_1).reshape(len(classes), columns, -1))})
 
 
 def _plot_trajectories(run, args, out):
