@@ -162,7 +162,7 @@ def test_a_mixture_knows_its_density_and_other_data_do_not(rng):
 
 # --- labels ---------------------------------------------------------------------------------------
 
-LABELLED = {"two_gaussians": 2, "eight_gaussians": 8, "gmm": 3, "moons": 2, "checkerboard": 8}
+LABELLED = {"two_gaussians": 2, "eight_gaussians": 8, "gmm": 3, "moons": 2, "checkerboard": 8, "digits": 10}
 
 
 def test_the_datasets_with_natural_classes_are_the_labelled_ones():
