@@ -250,5 +250,5 @@ def test_only_a_dataset_with_labels_serves_a_conditional_run():
 
     assert labelled_dataset("moons").num_classes == 2
     with pytest.raises(ValueError, match="dataset 'spirals' has no labels; a conditional run needs one that has: "
-                                         "two_gaussians, eight_gaussians, gmm, moons, checkerboard, or an .npz"):
+                                         "two_gaussians, eight_gaussians, gmm, moons, checkerboard, digits, or an .npz"):
         labelled_dataset("spirals")
