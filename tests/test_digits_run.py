@@ -142,3 +142,11 @@ def test_plot_samples_of_a_digits_run_draws_a_row_of_images_per_class(tmp_path):
     done = _npflow("plot", "run", "--kind", "samples", "--steps", "3", "--label", "3", "--out", "g.png", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "g.png").stat().st_size > 0
+
+
+def test_export_refuses_a_resnet_run_in_one_line(tmp_path):
+    assert _npflow("train", "--recipe", "digits", "--steps", "2", "--hidden", "8", "--out", "run",
+                   cwd=tmp_path).returncode == 0
+    done = _npflow("export", "run", "--out", "w.npz", cwd=tmp_path)
+    assert done.returncode == 2 and "network is 'resnet'" in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "w.npz").exists()

@@ -739,6 +739,9 @@ def _export(args):
     from .torch_bridge import export_state_dict
 
     run = _read_run(args.run_dir, args)
+    if run.config.network != "mlp":
+        raise ValueError(f"npflow export writes the tutorial's MLP layout, and this run's network is "
+                         f"{run.config.network!r} (its weights are in the run's checkpoint.npz)")
     _check_out(args, (".npz",))
     export_state_dict(run.field_params, args.out, force=args.force)
     print(f"weights of {args.run_dir} written to {args.out} in the tutorial's state_dict layout")
