@@ -141,6 +141,11 @@ def test_plot_samples_of_a_digits_run_draws_a_row_of_images_per_class(tmp_path):
                    cwd=tmp_path).returncode == 0
     done = _npflow("plot", "run", "--kind", "samples", "--steps", "3", "--label", "3", "--out", "g.png", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
+    done = _npflow("plot", "run", "--kind", "samples", "--steps", "2", "--n", "2", "--label", "all", "--out", "a.png",
+                   cwd=tmp_path)
+    assert done.returncode == 0, done.stderr  # all: the recipe's 10 classes
+    done = _npflow("plot", "run", "--kind", "samples", "--steps", "2", "--label", "10", "--out", "b.png", cwd=tmp_path)
+    assert done.returncode == 2 and "10" in done.stderr
     assert (tmp_path / "g.png").stat().st_size > 0
 
 
