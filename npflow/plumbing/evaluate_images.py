@@ -29,9 +29,9 @@ __all__ = ["evaluate_images", "format_images"]
 
 def _samples(run, n, rng, classes, guidance, solver, options):
     """n samples in pixels 0..16, and the class each was asked for (None for an unconditional run)."""
-    x_0 = run.config.source_distribution.sample(n, rng)
-    rows = chunk_rows(run.config.layer_sizes)
-    if not run.config.conditional:
+    config = run.config
+    x_0, rows = config.source_distribution.sample(n, rng), chunk_rows(config.layer_sizes)
+    if not config.conditional:
         return to_pixels(sample_in_chunks(lambda x, chunk: run.sample(x, solver, **options), x_0, rows)[0]), None
     y = equal_shares(classes, n)  # (n,)
     flow = sample_in_chunks(lambda x, chunk: generate(run.guided_velocity(y[chunk], guidance), x, solver or "rk4",
