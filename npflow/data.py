@@ -209,6 +209,17 @@ def _labelled(name, sample, num_classes, dim=2):
     return Dataset(name, sample, dim=dim, sample_labelled=partial(sample, labels=True), num_classes=num_classes)
 
 
+def digits(n, rng, labels=False):
+    """Handwritten digits of the train split (``npflow.digits``) in model units: images drawn uniformly, with
+    replacement, then dequantized, ``x = (v + u) / 17 * 2 - 1`` with u ~ U(0, 1) drawn afresh every time."""
+    from .digits import load_digits, to_model  # here: the images are read only by a run that draws them
+
+    train = load_digits("train")
+    i = rng.integers(0, len(train.labels), n)  # (n,) images
+    x = to_model(train.pixels[i], rng)  # (n, 64)
+    return (x, train.labels[i]) if labels else x
+
+
 DATASETS = {
     "two_gaussians": mixture_dataset("two_gaussians", TWO_GAUSSIANS),
     "eight_gaussians": mixture_dataset("eight_gaussians", EIGHT_GAUSSIANS),
@@ -218,6 +229,7 @@ DATASETS = {
     "checkerboard": _labelled("checkerboard", checkerboard, 8),
     "spirals": Dataset("spirals", spirals, dim=2),
     "swiss_roll": Dataset("swiss_roll", swiss_roll, dim=2),
+    "digits": _labelled("digits", digits, 10, dim=64),
 }
 
 

@@ -430,7 +430,7 @@ def labelled_batch_sampler(config):
     return draw
 
 
-def labelled_gradient(grad, y, num_classes):
+def labelled_gradient(grad, y, num_classes, network="mlp"):
     """The gradient ``npflow.training_step`` takes, ``(params, t, x_t, u_t, activation) -> (loss, grads)``, for a
     batch labelled y.
 
@@ -442,7 +442,13 @@ def labelled_gradient(grad, y, num_classes):
     y : ndarray of int, shape (n,)
         The batch's labels, after the dropout.
     num_classes : int
+    network : str
+        ``"mlp"``, or ``"resnet"`` for ``npflow.resnet_run.resnet_gradient`` (by autograd or by hand likewise).
     """
+    if network == "resnet":
+        from .resnet_run import resnet_gradient  # here: npflow.resnet_run builds on this module
+
+        return resnet_gradient(grad, y, num_classes)
     if grad == "backprop":
         return lambda params, t, x_t, u_t, activation: backprop.loss_and_grad(
             params, t, x_t, u_t, activation, condition=label_inputs(y, num_classes, x_t.dtype))

@@ -254,7 +254,12 @@ def _objective(config):
         from .meanflow import meanflow_objective  # here, not at the top: npflow.meanflow builds on this module
 
         return meanflow_objective(config.grad, config.dtype)
-    gradient = backprop.loss_and_grad if config.grad == "backprop" else loss_and_grad
+    if config.network == "resnet":
+        from .resnet_run import resnet_gradient  # here: npflow.resnet_run builds on npflow.guidance, which needs this module
+
+        gradient = resnet_gradient(config.grad)
+    else:
+        gradient = backprop.loss_and_grad if config.grad == "backprop" else loss_and_grad
     return lambda t, rng: (t, gradient)
 
 
@@ -371,7 +376,7 @@ def train(config=None, *, resume=None, callback: Optional[Callable] = None, log_
             z = _blur_draw(path, x_1.shape, rng, config.dtype)
             t, gradient = objective(t, rng)  # MeanFlow: t becomes the starts s, and the gradient holds the ends e
             optimizer.lr = scheduled_lr(config, step)
-            step_gradient = labelled_gradient(config.grad, *y, num_classes) if y else gradient
+            step_gradient = labelled_gradient(config.grad, *y, num_classes, config.network) if y else gradient
             with _naming_the_step(step, config.lr):
                 params, losses[step] = training_step(params, optimizer, path, x_0, x_1, t, config.activation,
                                                      step_gradient, z, config.predict)

@@ -162,7 +162,7 @@ def test_a_mixture_knows_its_density_and_other_data_do_not(rng):
 
 # --- labels ---------------------------------------------------------------------------------------
 
-LABELLED = {"two_gaussians": 2, "eight_gaussians": 8, "gmm": 3, "moons": 2, "checkerboard": 8}
+LABELLED = {"two_gaussians": 2, "eight_gaussians": 8, "gmm": 3, "moons": 2, "checkerboard": 8, "digits": 10}
 
 
 def test_the_datasets_with_natural_classes_are_the_labelled_ones():
@@ -250,5 +250,5 @@ def test_only_a_dataset_with_labels_serves_a_conditional_run():
 
     assert labelled_dataset("moons").num_classes == 2
     with pytest.raises(ValueError, match="dataset 'spirals' has no labels; a conditional run needs one that has: "
-                                         "two_gaussians, eight_gaussians, gmm, moons, checkerboard, or an .npz"):
+                                         "two_gaussians, eight_gaussians, gmm, moons, checkerboard, digits, or an .npz"):
         labelled_dataset("spirals")

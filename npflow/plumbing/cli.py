@@ -27,6 +27,7 @@ import numpy as np
 from .. import __version__
 from ..couplings import COUPLING_NAMES
 from ..data import DATASETS, get_dataset
+from ..digits import to_pixels
 from ..mlp import ACTIVATIONS
 from ..oracle import exact_mixture, exact_velocity
 from ..paths import PATHS
@@ -319,6 +320,8 @@ def _add_recipe_options(recipe):
                         "velocity over an interval, which samples in a few jumps, even one", choices=OBJECTIVES)
     option("predict", "what the network learns: the velocity (flow matching), the noise x_0 (DDPM's epsilon) or "
                       "the data x_1; sampling turns it into the velocity", choices=PREDICTIONS)
+    option("network", "the field's network: the MLP of --hidden, or residual blocks (one per --hidden width, all "
+                      "equal; with --activation silu) on sinusoidal time features, for images", choices=["mlp", "resnet"])
     current = [name for name in RECIPES if name not in RECIPE_ALIASES]  # old names are accepted, not shown
     recipes = "; ".join(f"{name}: " + (" ".join(f"--{key.replace('_', '-')} {_shown(value)}"
                                                  for key, value in RECIPES[name].items()) or "the defaults above")
@@ -518,6 +521,7 @@ def _sample(args):
     start = time.perf_counter()
     x_1, trajectory = sample_in_chunks(_chunk_sampler(run, args, y, options, rng), x_0, _rows(run))
     seconds = time.perf_counter() - start
+    x_1 = to_pixels(x_1) if run.config.dataset == "digits" else x_1  # model units back to the dataset's own
     if y is None:
         save_array(args.out, x_1, force=args.force)
     else:
@@ -594,7 +598,9 @@ def _evaluate(args):
     their spread, the energy distance to the class, and the field error against the exact
     guided field where it is known.
     kinetic energy and NFE of the sampling paths. A MeanFlow run is sampled by its jumps
-    (--steps 1 for one step) and has no NLL or KL.
+    (--steps 1 for one step) and has no NLL or KL. A run of the digits is measured as an image
+    model: the classifier's reading of the samples, the Frechet distance in its features beside
+    the train-test floor, test bits/dim beside two Gaussians, and the memorization ratio.
     """
     import json
 
@@ -603,6 +609,12 @@ def _evaluate(args):
     run = _read_run(args.run_dir, args)
     classes = asked_classes(run, args)
     _check_flow_fits(run, args, args.n, paths=1, extra=3 * 8 * args.n**2)  # the sample distances take n x n tables
+    if run.config.dataset == "digits":  # measured as an image model is
+        from .evaluate_images import evaluate_images, format_images
+
+        report = evaluate_images(run, args.n, np.random.default_rng(args.seed), classes, args.guidance or 0.0,
+                                 args.solver or "rk4", **_solver_options(args))
+        return print(json.dumps(report, indent=2) if args.json else format_images(report))
     report = evaluate(run, n=args.n, rng=np.random.default_rng(args.seed), solver=args.solver,
                       **_sampler_options(run, args))
     if run.config.conditional:
@@ -633,8 +645,11 @@ def _plot(args):
     """
     run = _read_run(args.run_dir, args)
     _sampler_options(run, args)  # refuse a bad sampler before any work
-    if run.dim != 2 and args.kind != "loss":
-        raise ValueError(f"--kind {args.kind} draws 2-D data, and this run's data has d = {run.dim}")
+    images = run.config.dataset == "digits" and args.kind == "samples"  # a grid of images
+    if run.dim != 2 and args.kind != "loss" and not images:
+        raise ValueError(f"--kind {args.kind} draws 2-D data, and this run's data has d = {run.dim}"
+                         + (" (a run of the digits draws --kind samples and loss)" if run.config.dataset == "digits"
+                            else ""))
     if (args.kind == "animation") != args.out.lower().endswith(".gif"):
         raise ValueError("--kind animation writes a .gif, and only it does; got --out " + repr(args.out))
     _check_out(args, (".gif",) if args.kind == "animation" else plot.STILL_FORMATS)
@@ -669,8 +684,26 @@ def _limits(run, args):
 
 
 def _plot_samples(run, args, out):
+    if run.config.dataset == "digits":
+        return _plot_digits(run, args)
     trajectory, target = _flow(run, args)
     return plot.samples(target, {f"{trajectory.method}, NFE {trajectory.nfe}": trajectory.x[-1]})
+
+
+def _plot_digits(run, args, columns=10):
+    """A grid of sampled digits, ``columns`` (at most --n) a row: a row per class asked for (every class by
+    default, guided by --guidance) for a conditional run, ten rows for an unconditional one."""
+    columns = min(columns, args.n)
+    x_0 = run.config.source_distribution.sample(10 * columns, np.random.default_rng(args.seed))
+    if not run.config.conditional:
+        x_1 = run.sample(x_0, args.solver, **_solver_options(args)).x[-1]
+        return plot.image_grid({f"{i + 1}": row for i, row in enumerate(to_pixels(x_1).reshape(10, columns, -1))})
+    classes = asked_classes(run, args)
+    classes = np.arange(run.config.num_classes) if classes is None else classes
+    y = np.repeat(classes, columns)  # (rows * columns,)
+    field = run.guided_velocity(y, args.guidance or 0.0)
+    x_1 = generate(field, x_0[:len(y)], args.solver or "rk4", **_solver_options(args)).x[-1]
+    return plot.image_grid({f"{k}": row for k, row in zip(classes, to_pixels(x_1).reshape(len(classes), columns, -1))})
 
 
 def _plot_trajectories(run, args, out):
@@ -756,6 +789,9 @@ def _export(args):
     from .torch_bridge import export_state_dict
 
     run = _read_run(args.run_dir, args)
+    if run.config.network != "mlp":
+        raise ValueError(f"npflow export writes the tutorial's MLP layout, and this run's network is "
+                         f"{run.config.network!r} (its weights are in the run's checkpoint.npz)")
     _check_out(args, (".npz",))
     export_state_dict(run.field_params, args.out, force=args.force)
     print(f"weights of {args.run_dir} written to {args.out} in the tutorial's state_dict layout")

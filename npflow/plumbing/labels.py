@@ -78,7 +78,7 @@ def asked_classes(run, args):
     if not run.config.conditional:
         raise ValueError(f"--label needs a conditional run (npflow train --conditional); {args.run_dir!r} was "
                          "trained without labels")
-    K = classes_of(run.params)
+    K = run.config.num_classes  # from the recipe: the weights of an MLP and of a resnet hold it differently
     if "all" in args.label:
         if len(args.label) > 1:
             raise ValueError("--label all asks for every class; give it alone")

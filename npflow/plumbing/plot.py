@@ -7,7 +7,7 @@ quick to start. All of them draw 2-D data.
 import numpy as np
 
 __all__ = ["STILL_FORMATS", "bounds_around", "samples", "trajectories", "field", "density", "loss", "plain_log_ticks",
-           "time_slices", "animation", "guidance"]
+           "time_slices", "animation", "guidance", "image_grid"]
 
 #: The file names a still figure can be saved under: matplotlib chooses the format by the suffix.
 STILL_FORMATS = (".png", ".svg", ".pdf", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".eps", ".ps")
@@ -365,3 +365,29 @@ def _label_colours(num_classes):
     if num_classes <= 10:
         return colormaps["tab10"](np.arange(num_classes))
     return colormaps["viridis"](np.linspace(0.0, 1.0, num_classes))
+
+
+def image_grid(rows, side=8, levels=17):
+    """Images in a grid, one row of panels per entry of ``rows``: e.g. a row of samples per class.
+
+    Parameters
+    ----------
+    rows : dict of str to ndarray of shape (m, side * side)
+        Each row's name (written at its left) and its images, pixels 0..levels - 1 in row-major order.
+    side : int
+        Images are side x side pixels.
+    levels : int
+        Pixel values 0..levels - 1, drawn from white (0) to black.
+    """
+    ncols = max(len(images) for images in rows.values())
+    fig, axes = _figure(ncols, len(rows), width=0.8, height=0.8)
+    for ax_row, (name, images) in zip(axes, rows.items()):
+        for j, ax in enumerate(ax_row):
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if j < len(images):
+                ax.imshow(images[j].reshape(side, side), cmap="gray_r", vmin=0, vmax=levels - 1)
+            else:
+                ax.set_axis_off()
+        ax_row[0].set_ylabel(name, rotation=0, ha="right", va="center")
+    return fig
