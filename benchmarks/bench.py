@@ -186,7 +186,7 @@ def report(what, ours, theirs=None, unit="", digits=3):
 print(f"npflow {npflow.__version__}, numpy {np.__version__}, torch {torch.__version__ if torch else 'not installed'}, "
       f"{args.threads} thread(s), allocator {ALLOCATOR}\n", flush=True)
 
-# 1. One training step of the seed's recipe.
+# 1. One training step of the tutorial's recipe.
 recipes = [{}, {"grad": "backprop"}, {"grad": "backprop", "dtype": "float32"}, {"dtype": "float32"}]
 *ours, theirs = best_times([npflow_train_steps(STEPS, **recipe) for recipe in recipes]
                            + [torch_train_steps(STEPS) if torch else None])

@@ -2,7 +2,7 @@
 # # Straighter flows and one step: independent pairs, optimal transport, reflow and MeanFlow
 #
 # Flow matching pairs each noise point x_0 with a data point x_1 and teaches the field the
-# straight line between them. With the seed's **independent** pairs, lines from all over the
+# straight line between them. With the tutorial's **independent** pairs, lines from all over the
 # noise cross on their way to all over the data, and the learned field must average across the
 # crossings: its paths curve, and a sampler needs many steps to follow them. Two ways to pair
 # better:
@@ -54,7 +54,7 @@ use_threads()  # one BLAS thread for work this small (NPFLOW_THREADS overrides; 
 # %% [markdown]
 # ## 1. Five models per dataset
 #
-# Every run uses the same network (128-128 ReLU), 3,000 steps at batch 256 with the seed's Adam
+# Every run uses the same network (128-128 ReLU), 3,000 steps at batch 256 with the tutorial's Adam
 # (the hand-written backprop gradient, the same numbers as autograd's to rounding, only
 # faster). The reflow starts from the independent model: 10,000 pairs solved with RK45 at a
 # tolerance of 1e-6, then 3,000 steps. MeanFlow samples with a moving average of its weights

@@ -9,7 +9,7 @@
 # is the same as running +v forward, but every call asks the field about the mirrored time:
 # pure noise is pushed with v(1, x), the velocity learned for points that are almost data.
 #
-# This script trains the seed's recipe (or loads a run), samples both ways from the *same*
+# This script trains the tutorial's recipe (or loads a run), samples both ways from the *same*
 # noise, and measures both against fresh target samples.
 #
 #     python examples/sampler_pitfall.py [--run RUN_DIR] [--quick] [--out DIR]
@@ -30,7 +30,7 @@ from npflow.metrics import energy_distance, mode_fractions, mode_stds
 from npflow.plumbing.threads import use_threads
 
 parser = argparse.ArgumentParser(description=__doc__ or "The tutorial's sampler next to the correct one.")
-parser.add_argument("--run", help="a run directory from 'npflow train' (default: train the seed's recipe)")
+parser.add_argument("--run", help="a run directory from 'npflow train' (default: train the tutorial's recipe)")
 parser.add_argument("--quick", action="store_true", help="1,500 training steps and 1,000 samples (under a minute)")
 parser.add_argument("--out", default="sampler_pitfall_out", help="folder for the figure [sampler_pitfall_out]")
 args = parser.parse_args()
