@@ -87,7 +87,8 @@ def evaluate(run, n=2000, rng=None, solver=None, steps=100, rtol=1e-5, atol=1e-5
     options = {"steps": steps, "rtol": rtol, "atol": atol}
     x = dataset.sample(n, rng)  # (n, d) fresh target samples
     trajectory = run.sample(source.sample(n, rng), solver, level=level, rng=rng, **options)
-    samples, solver, ode = trajectory.x[-1], trajectory.method, solver not in SAMPLERS
+    ode = solver not in SAMPLERS  # a stochastic sampler's paths are noise: no likelihood, straightness or energy
+    samples, solver = trajectory.x[-1], trajectory.method  # the method the run sampled with (rk4, meanflow, ...)
     report = {"n": n, "solver": solver, "energy_distance": energy_distance(samples, x),
               "w2": wasserstein2(samples, x), "mmd": mmd_rbf(samples, x), "nfe": trajectory.nfe}
     if ode:
