@@ -155,3 +155,68 @@ def test_export_refuses_a_resnet_run_in_one_line(tmp_path):
     done = _npflow("export", "run", "--out", "w.npz", cwd=tmp_path)
     assert done.returncode == 2 and "network is 'resnet'" in done.stderr and len(done.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "w.npz").exists()
+
+
+def _plot_args(*flags):
+    from npflow.plumbing.cli import build_parser
+
+    return build_parser().parse_args(["plot", "run", "--out", "unused.png", "--steps", "3", *flags])
+
+
+def test_image_trajectories_run_from_the_noise_to_the_flows_end_one_class_a_row():
+    from npflow.plumbing.cli import IMAGE_FIGURES
+    from npflow import generate
+
+    run = train(TrainConfig(**{**SMALL, "conditional": True}), stream=None)
+    args = _plot_args("--kind", "trajectories", "--seed", "7", "--label", "all", "--guidance", "2")
+    fig = IMAGE_FIGURES["trajectories"](run, args, None)
+    x_0 = run.config.source_distribution.sample(10, np.random.default_rng(7))  # one per class, as the figure draws
+    x_1 = generate(run.guided_velocity(np.arange(10), 2.0), x_0, "rk4", steps=3).x[-1]
+    panels = np.array([ax.images[0].get_array() for ax in fig.get_axes()]).reshape(10, -1, 64)  # (class, time, 64)
+    np.testing.assert_array_equal(panels[:, 0], to_pixels(x_0))
+    np.testing.assert_array_equal(panels[:, -1], to_pixels(x_1))
+    assert [ax.get_title() for ax in fig.get_axes()[:2]] == ["t = 0.0", "t = 0.3"]  # 3 steps: t = 0, 1/3, 2/3, 1
+
+
+def test_image_guidance_draws_a_grid_per_weight_each_of_that_weights_field():
+    from npflow.plumbing.cli import IMAGE_FIGURES
+    from npflow.plumbing.labels import GUIDANCE_WEIGHTS
+    from npflow import generate
+
+    run = train(TrainConfig(**{**SMALL, "conditional": True}), stream=None)
+    fig = IMAGE_FIGURES["guidance"](run, _plot_args("--kind", "guidance", "--label", "2", "--label", "5"), None)
+    assert [sub.get_suptitle() for sub in fig.subfigs] == [f"w = {w:g}" for w in GUIDANCE_WEIGHTS]
+    x_0 = run.config.source_distribution.sample(8, np.random.default_rng(0))  # 2 classes x 4 columns, --seed 0
+    for sub, w in zip(fig.subfigs, GUIDANCE_WEIGHTS):
+        x_1 = generate(run.guided_velocity(np.repeat([2, 5], 4), w), x_0, "rk4", steps=3).x[-1]
+        np.testing.assert_array_equal([ax.images[0].get_array() for ax in sub.get_axes()],
+                                      to_pixels(x_1).reshape(8, 8, 8))
+
+
+def test_the_image_animation_writes_every_frame_and_ends_on_the_last(tmp_path):
+    from PIL import Image
+
+    from npflow.plumbing.plot import image_animation
+
+    frames = np.random.default_rng(0).integers(0, LEVELS, (5, 2, 3, 64)).astype(float)  # 5 times of a 2 x 3 grid
+    fig = image_animation(frames, np.linspace(0, 1, 5), tmp_path / "a.gif", names=["a", "b"])
+    with Image.open(tmp_path / "a.gif") as gif:
+        assert gif.n_frames == 5  # each time once, though 40 frames were allowed
+    mosaic = fig.get_axes()[0].images[0].get_array().filled(np.nan)  # the last frame, white lines between images
+    assert mosaic.shape == (2 * 9 - 1, 3 * 9 - 1) and np.isnan(mosaic[8]).all() and np.isnan(mosaic[:, 17]).all()
+    np.testing.assert_array_equal(mosaic[9:, 18:], frames[-1, 1, 2].reshape(8, 8))  # row b, third column
+    np.testing.assert_array_equal(mosaic[:8, 9:17], frames[-1, 0, 1].reshape(8, 8))
+
+
+def test_the_cli_draws_every_image_kind_and_refuses_the_rest_in_one_line(tmp_path):
+    for flags in ([], ["--conditional"]):
+        assert _npflow("train", "--recipe", "digits", "--steps", "2", "--hidden", "8", "--out", f"run{len(flags)}",
+                       *flags, cwd=tmp_path).returncode == 0
+    for kind, out in (("trajectories", "t.png"), ("guidance", "g.png"), ("animation", "a.gif")):
+        done = _npflow("plot", "run1", "--kind", kind, "--steps", "2", "--out", out, cwd=tmp_path)
+        assert done.returncode == 0 and (tmp_path / out).stat().st_size > 0, done.stderr
+    for run_dir, kind, message in (("run0", "guidance", "needs a conditional run"),
+                                   ("run0", "time_slices", "draws --kind samples, trajectories")):
+        done = _npflow("plot", run_dir, "--kind", kind, "--steps", "2", "--out", "x.png", cwd=tmp_path)
+        assert done.returncode == 2 and message in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "x.png").exists()

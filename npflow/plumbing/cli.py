@@ -641,21 +641,23 @@ def _plot(args):
     Draw one figure of a 2-D run: samples over the target, ODE trajectories, the vector field
     (beside the exact one where known), the density by the reverse ODE, the loss, histograms of
     x_t over time, or a GIF of the flow. With --label (a conditional run), the field guided towards
-    those classes; --kind guidance draws a row of panels, one per guidance weight.
+    those classes; --kind guidance draws a row of panels, one per guidance weight. A run of the
+    digits draws grids of images: samples (a row per class of a conditional run), trajectories (a
+    digit a row, from noise to digit), a grid per guidance weight, the GIF of the grid, and the loss.
     """
     run = _read_run(args.run_dir, args)
     _sampler_options(run, args)  # refuse a bad sampler before any work
-    images = run.config.dataset == "digits" and args.kind == "samples"  # a grid of images
-    if run.dim != 2 and args.kind != "loss" and not images:
+    images = run.config.dataset == "digits"  # drawn as grids of images
+    figures = IMAGE_FIGURES if images else FIGURES
+    if args.kind not in figures or (run.dim != 2 and not images and args.kind != "loss"):
         raise ValueError(f"--kind {args.kind} draws 2-D data, and this run's data has d = {run.dim}"
-                         + (" (a run of the digits draws --kind samples and loss)" if run.config.dataset == "digits"
-                            else ""))
+                         + (f" (a run of the digits draws --kind {', '.join(IMAGE_FIGURES)})" if images else ""))
     if (args.kind == "animation") != args.out.lower().endswith(".gif"):
         raise ValueError("--kind animation writes a .gif, and only it does; got --out " + repr(args.out))
     _check_out(args, (".gif",) if args.kind == "animation" else plot.STILL_FORMATS)
     _check_flow_fits(run, args, args.n, paths=1)
     with atomic_file(args.out) as tmp:
-        figure = FIGURES[args.kind](run, args, tmp)
+        figure = figures[args.kind](run, args, tmp)
         if figure is not None:  # None: the figure wrote its file itself (the GIF)
             figure.savefig(tmp, dpi=110)
     print(f"{args.kind} written to {args.out}")
@@ -684,26 +686,8 @@ def _limits(run, args):
 
 
 def _plot_samples(run, args, out):
-    if run.config.dataset == "digits":
-        return _plot_digits(run, args)
     trajectory, target = _flow(run, args)
     return plot.samples(target, {f"{trajectory.method}, NFE {trajectory.nfe}": trajectory.x[-1]})
-
-
-def _plot_digits(run, args, columns=10):
-    """A grid of sampled digits, ``columns`` (at most --n) a row: a row per class asked for (every class by
-    default, guided by --guidance) for a conditional run, ten rows for an unconditional one."""
-    columns = min(columns, args.n)
-    x_0 = run.config.source_distribution.sample(10 * columns, np.random.default_rng(args.seed))
-    if not run.config.conditional:
-        x_1 = run.sample(x_0, args.solver, **_solver_options(args)).x[-1]
-        return plot.image_grid({f"{i + 1}": row for i, row in enumerate(to_pixels(x_1).reshape(10, columns, -1))})
-    classes = asked_classes(run, args)
-    classes = np.arange(run.config.num_classes) if classes is None else classes
-    y = np.repeat(classes, columns)  # (rows * columns,)
-    field = run.guided_velocity(y, args.guidance or 0.0)
-    x_1 = generate(field, x_0[:len(y)], args.solver or "rk4", **_solver_options(args)).x[-1]
-    return plot.image_grid({f"{k}": row for k, row in zip(classes, to_pixels(x_1).reshape(len(classes), columns, -1))})
 
 
 def _plot_trajectories(run, args, out):
@@ -747,11 +731,16 @@ def _plot_animation(run, args, out):
     plot.animation(_flow(run, args)[0], out)  # writes the GIF itself
 
 
-def _plot_guidance(run, args, out):
+def _check_guidance_kind(run, args):
+    """Refuse --kind guidance for a run without labels, or with --guidance (it draws every weight)."""
     if not run.config.conditional:
         raise ValueError("--kind guidance needs a conditional run (npflow train --conditional)")
     if args.guidance is not None:
         raise ValueError(f"--kind guidance draws w = {', '.join(f'{w:g}' for w in GUIDANCE_WEIGHTS)}; drop --guidance")
+
+
+def _plot_guidance(run, args, out):
+    _check_guidance_kind(run, args)
     classes = asked_classes(run, args)
     y = equal_shares(np.arange(run.config.num_classes) if classes is None else classes, args.n)
     (x_0, target), config = _draws(run, args), run.config
@@ -768,6 +757,65 @@ def _plot_guidance(run, args, out):
 FIGURES = {"samples": _plot_samples, "trajectories": _plot_trajectories, "field": _plot_field,
            "density": _plot_density, "loss": _plot_loss, "time_slices": _plot_time_slices,
            "animation": _plot_animation, "guidance": _plot_guidance}
+
+
+# --- plot, for a run of images (the digits) ------------------------------------------------------
+
+def _digit_flow(run, args, columns, guidance=None):
+    """Flow a grid of digits: ``columns`` images (at most --n) a row; a row per class asked for by --label
+    (every class without it) for a conditional run, guided by ``guidance`` (--guidance if None), or ten
+    rows for an unconditional one. Returns each row's name and the trajectory, x of shape (k, rows * columns, 64).
+    """
+    columns = min(columns, args.n)
+    classes = asked_classes(run, args)  # refuses --label for a run without labels
+    if not run.config.conditional:
+        names = [str(i + 1) for i in range(10)]
+        x_0 = run.config.source_distribution.sample(len(names) * columns, np.random.default_rng(args.seed))
+        return names, run.sample(x_0, args.solver, **_solver_options(args))
+    classes = np.arange(run.config.num_classes) if classes is None else classes
+    x_0 = run.config.source_distribution.sample(len(classes) * columns, np.random.default_rng(args.seed))
+    field = run.guided_velocity(np.repeat(classes, columns), args.guidance or 0.0 if guidance is None else guidance)
+    return [str(k) for k in classes], generate(field, x_0, args.solver or "rk4", **_solver_options(args))
+
+
+def _pixel_rows(names, x):
+    """Points x of shape (rows * columns, 64), in pixels, as the rows ``plot.image_grid`` takes."""
+    return dict(zip(names, to_pixels(x).reshape(len(names), -1, x.shape[-1])))
+
+
+def _plot_digits(run, args, out):
+    names, trajectory = _digit_flow(run, args, columns=10)
+    return plot.image_grid(_pixel_rows(names, trajectory.x[-1]))
+
+
+def _plot_digit_trajectories(run, args, out, columns=11):
+    """One digit a row, from noise (t = 0) to the digit (t = 1), at ``columns`` times (fewer if fewer were recorded)."""
+    names, trajectory = _digit_flow(run, args, columns=1)
+    nearest = np.abs(trajectory.t[:, None] - np.linspace(0.0, 1.0, columns)).argmin(axis=0)
+    k = np.unique(nearest)  # the recorded times nearest to those, each once
+    strips = to_pixels(trajectory.x[k]).transpose(1, 0, 2)  # (rows, columns, 64)
+    return plot.image_grid(dict(zip(names, strips)), titles=[f"t = {t:.1f}" for t in trajectory.t[k]])
+
+
+def _plot_digit_animation(run, args, out):
+    names, trajectory = _digit_flow(run, args, columns=10)
+    frames = to_pixels(trajectory.x).reshape(len(trajectory.t), len(names), -1, trajectory.x.shape[-1])
+    plot.image_animation(frames, trajectory.t, out, names=names)  # writes the GIF itself
+
+
+def _plot_digit_guidance(run, args, out, columns=4):
+    """A grid of digits (a row per class, ``columns`` a row) for each guidance weight."""
+    _check_guidance_kind(run, args)
+    grids = {}
+    for w in GUIDANCE_WEIGHTS:
+        names, trajectory = _digit_flow(run, args, columns, guidance=w)
+        grids[f"w = {w:g}"] = _pixel_rows(names, trajectory.x[-1])
+    return plot.image_grids(grids)
+
+
+#: ``npflow plot --kind`` for a run of images: each figure drawn as a grid of images.
+IMAGE_FIGURES = {"samples": _plot_digits, "trajectories": _plot_digit_trajectories, "guidance": _plot_digit_guidance,
+                 "animation": _plot_digit_animation, "loss": _plot_loss}
 
 
 # --- export and demo -----------------------------------------------------------------------------

@@ -2,12 +2,13 @@
 
 The figures are built without ``pyplot``, so they need no display and leave no global state;
 matplotlib is imported only when a figure is drawn, which keeps ``import npflow`` and the CLI
-quick to start. All of them draw 2-D data.
+quick to start. They draw 2-D data, except the ``image_*`` figures, which draw images
+(the digits) as grids.
 """
 import numpy as np
 
 __all__ = ["STILL_FORMATS", "bounds_around", "samples", "trajectories", "field", "density", "loss", "plain_log_ticks",
-           "time_slices", "animation", "guidance", "image_grid"]
+           "time_slices", "animation", "guidance", "image_grid", "image_grids", "image_animation"]
 
 #: The file names a still figure can be saved under: matplotlib chooses the format by the suffix.
 STILL_FORMATS = (".png", ".svg", ".pdf", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".eps", ".ps")
@@ -367,7 +368,7 @@ def _label_colours(num_classes):
     return colormaps["viridis"](np.linspace(0.0, 1.0, num_classes))
 
 
-def image_grid(rows, side=8, levels=17):
+def image_grid(rows, side=8, levels=17, titles=None):
     """Images in a grid, one row of panels per entry of ``rows``: e.g. a row of samples per class.
 
     Parameters
@@ -378,9 +379,100 @@ def image_grid(rows, side=8, levels=17):
         Images are side x side pixels.
     levels : int
         Pixel values 0..levels - 1, drawn from white (0) to black.
+    titles : sequence of str, optional
+        One per column, written above the top row (e.g. the time of each column).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
     """
     ncols = max(len(images) for images in rows.values())
     fig, axes = _figure(ncols, len(rows), width=0.8, height=0.8)
+    _draw_images(axes, rows, side, levels, titles)
+    return fig
+
+
+def image_grids(grids, side=8, levels=17):
+    """Image grids side by side under their titles: e.g. a grid of samples per guidance weight.
+
+    Parameters
+    ----------
+    grids : dict of str to dict
+        Each grid's title and its rows, as ``image_grid`` takes them (the same shape in every grid).
+    side, levels : int
+        As for ``image_grid``.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    from matplotlib.figure import Figure
+
+    first = next(iter(grids.values()))
+    nrows, ncols = len(first), max(len(images) for images in first.values())
+    fig = Figure(figsize=(0.8 * ncols * len(grids) + 0.3, 0.8 * nrows + 0.4), layout="constrained")
+    for subfig, (title, rows) in zip(np.atleast_1d(fig.subfigures(1, len(grids))), grids.items()):
+        _draw_images(subfig.subplots(nrows, ncols, squeeze=False), rows, side, levels)
+        subfig.suptitle(title)
+    return fig
+
+
+def image_animation(frames, times, path, names=None, side=8, levels=17, frame_count=40, fps=12):
+    """Write a GIF of an image grid changing over time (images from noise to data), and return its figure.
+
+    The grid is drawn as one mosaic image (the images with a white pixel between them), so
+    that a frame redraws one picture, not one per panel.
+
+    Parameters
+    ----------
+    frames : ndarray, shape (k, rows, columns, side * side)
+        The grid at each of k times, pixels 0..levels - 1.
+    times : ndarray, shape (k,)
+    path : str or path
+        Where to write the GIF (matplotlib's Pillow writer).
+    names : sequence of str, optional
+        Each row's name.
+    side, levels : int
+        As for ``image_grid``.
+    frame_count : int
+        At most this many frames, spread evenly over the k times.
+    fps : int
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    from matplotlib.animation import FuncAnimation, PillowWriter
+
+    k, rows, columns = frames.shape[:3]
+    names = names or [str(i + 1) for i in range(rows)]
+    fig, axes = _figure(1, width=0.45 * columns + 0.6, height=0.45 * rows + 0.4)
+    ax = axes[0, 0]
+    picture = ax.imshow(_mosaic(frames[0], side), cmap="gray_r", vmin=0, vmax=levels - 1)
+    ax.set_xticks([])
+    ax.set_yticks((side + 1) * np.arange(rows) + side / 2, names)
+    shown = np.unique(np.linspace(0, k - 1, frame_count).round().astype(int))
+
+    def draw(j):
+        picture.set_data(_mosaic(frames[j], side))
+        ax.set_title(f"t = {times[j]:.2f}")
+        return (picture,)
+
+    FuncAnimation(fig, draw, frames=shown, blit=False).save(path, writer=PillowWriter(fps=fps))
+    return fig
+
+
+def _mosaic(grid, side):
+    """Images of shape (rows, columns, side * side) as one array, shape (rows (side + 1) - 1, columns (side + 1) - 1),
+    with a NaN (drawn white) line between neighbours."""
+    rows, columns = grid.shape[:2]
+    padded = np.full((rows, side + 1, columns, side + 1), np.nan)
+    padded[:, :side, :, :side] = grid.reshape(rows, columns, side, side).transpose(0, 2, 1, 3)
+    return padded.reshape(rows * (side + 1), columns * (side + 1))[:-1, :-1]
+
+
+def _draw_images(axes, rows, side, levels, titles=None):
+    """Fill a grid of axes, shape (len(rows), columns), with the images of ``rows`` (see ``image_grid``)."""
     for ax_row, (name, images) in zip(axes, rows.items()):
         for j, ax in enumerate(ax_row):
             ax.set_xticks([])
@@ -390,4 +482,5 @@ def image_grid(rows, side=8, levels=17):
             else:
                 ax.set_axis_off()
         ax_row[0].set_ylabel(name, rotation=0, ha="right", va="center")
-    return fig
+    for ax, title in zip(axes[0], titles or ()):
+        ax.set_title(title, fontsize="small")
