@@ -2,6 +2,9 @@
 
 - ``wide_train_steps``: the tutorial's training loop on a wider network and d-dimensional data
   drawn from a fixed table (the digits network: 64-d, width 512).
+- ``DigitsResNet``, ``digits_train_steps`` and ``digits_field``: the digits recipe's network
+  (``npflow.resnet``: time features, residual blocks, SiLU) in PyTorch, trained by the
+  tutorial's loop or holding npflow's weights.
 - ``flow_matching_log_likelihood``: flow_matching's ``ODESolver.compute_likelihood`` (exact
   divergence, classical RK4) on the tutorial's model holding npflow's weights, moved across by
   ``npflow.plumbing.torch_bridge``.
@@ -9,7 +12,9 @@
 import math
 
 import torch
+from torch import nn
 
+from npflow.resnet import TIME_FREQUENCIES
 from npflow.plumbing.torch_bridge import to_state_dict
 from tutorial_torch import VectorField, torch_train_steps
 
@@ -22,6 +27,53 @@ def wide_train_steps(steps, data, batch_size=256, hidden=(512, 512)):
         return table[torch.randint(0, len(table), (batch_size,))]
 
     return torch_train_steps(steps, batch_size, hidden, dim=table.shape[1], sample_data=sample_rows)
+
+
+class DigitsResNet(nn.Module):
+    """``npflow.resnet`` (unconditional) in PyTorch: h = [phi(t), x] W_in + b_in, h += block(h) per block, v = act(h) W_out + b_out."""
+
+    def __init__(self, dim=64, width=256, blocks=2):
+        super().__init__()
+        self.register_buffer("frequencies", torch.from_numpy(TIME_FREQUENCIES).float())
+        self.input = nn.Linear(2 * len(TIME_FREQUENCIES) + dim, width)
+        self.blocks = nn.ModuleList(nn.Sequential(nn.Linear(width, width), nn.SiLU(), nn.Linear(width, width))
+                                    for _ in range(blocks))
+        self.output = nn.Linear(width, dim)
+
+    def forward(self, t, x):
+        angles = t.reshape(-1, 1).expand(x.shape[0], 1) * self.frequencies  # (n, F)
+        h = self.input(torch.cat([torch.sin(angles), torch.cos(angles), x], dim=1))
+        for block in self.blocks:
+            h = h + block(h)
+        return self.output(nn.functional.silu(h))
+
+
+def digits_train_steps(steps, data, batch_size=256, width=256, blocks=2):
+    """The tutorial's loop (``torch_train_steps``) on ``DigitsResNet``, x_1 drawn from the rows of ``data`` (n, 64)."""
+    table = torch.from_numpy(data).float()
+
+    def sample_rows(batch_size):
+        return table[torch.randint(0, len(table), (batch_size,))]
+
+    return torch_train_steps(steps, batch_size, dim=table.shape[1], sample_data=sample_rows,
+                             model=lambda: DigitsResNet(table.shape[1], width, blocks))
+
+
+def digits_field(flat_params):
+    """A ``DigitsResNet`` holding the weights of an unconditional npflow resnet run (``Run.params``, flat
+    ``[(W, b), ...]``), and its field ``f(t, x)`` for torchdiffeq."""
+    first, *inner, last = flat_params
+    model = DigitsResNet(first[0].shape[0] - 2 * len(TIME_FREQUENCIES), first[0].shape[1], len(inner) // 2)
+    linears = [model.input, *(layer for block in model.blocks for layer in block[::2]), model.output]
+    with torch.no_grad():
+        for linear, (W, b) in zip(linears, flat_params):
+            linear.weight.copy_(torch.from_numpy(W.T))
+            linear.bias.copy_(torch.from_numpy(b))
+
+    def field(t, x):
+        return model(torch.as_tensor(t, dtype=x.dtype).expand(x.size(0)), x)
+
+    return field
 
 
 def flow_matching_log_likelihood(params, x, steps=100):

@@ -66,22 +66,24 @@ def torch_model(hidden=(128, 128), params=None):
     return model, field
 
 
-def torch_train_steps(steps, batch_size=128, hidden=(128, 128), dim=2, sample_data=sample_target_data):
+def torch_train_steps(steps, batch_size=128, hidden=(128, 128), dim=2, sample_data=sample_target_data, model=None):
     """A function that runs ``steps`` steps of the tutorial's training loop (a fresh model each call).
 
-    ``dim`` and ``sample_data(batch_size)`` replace the tutorial's 2-D target, for wider benchmarks.
+    ``dim`` and ``sample_data(batch_size)`` replace the tutorial's 2-D target, and ``model()``
+    (a new module) the tutorial's network, for wider benchmarks.
     """
 
     def run():
         device = torch.device("cpu")
-        model = VectorField(hidden, dim).to(device)
-        optimizer = optim.Adam(model.parameters(), lr=1e-3)
+        model_now = VectorField(hidden, dim) if model is None else model()
+        model_now = model_now.to(device)
+        optimizer = optim.Adam(model_now.parameters(), lr=1e-3)
         for step in range(steps):
-            model.train()
+            model_now.train()
             t = torch.rand(batch_size, device=device)
             x1 = sample_data(batch_size).to(device)
             x_t, u_true = sample_conditional_path(x1, t)
-            u_pred = model(t, x_t)
+            u_pred = model_now(t, x_t)
             loss = ((u_pred - u_true) ** 2).mean()
             optimizer.zero_grad()
             loss.backward()

@@ -809,7 +809,7 @@ def _plot_digit_guidance(run, args, out, columns=4):
     grids = {}
     for w in GUIDANCE_WEIGHTS:
         names, trajectory = _digit_flow(run, args, columns, guidance=w)
-        grids[f"w = {w:g}"] = _pixel_rows(names, trajectory.x[-1])
+        grids[plot.weight_title(w)] = _pixel_rows(names, trajectory.x[-1])
     return plot.image_grids(grids)
 
 

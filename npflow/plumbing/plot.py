@@ -8,7 +8,7 @@ quick to start. They draw 2-D data, except the ``image_*`` figures, which draw i
 import numpy as np
 
 __all__ = ["STILL_FORMATS", "bounds_around", "samples", "trajectories", "field", "density", "loss", "plain_log_ticks",
-           "time_slices", "animation", "guidance", "image_grid", "image_grids", "image_animation"]
+           "time_slices", "animation", "guidance", "weight_title", "image_grid", "image_grids", "image_animation"]
 
 #: The file names a still figure can be saved under: matplotlib chooses the format by the suffix.
 STILL_FORMATS = (".png", ".svg", ".pdf", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".eps", ".ps")
@@ -345,7 +345,6 @@ def guidance(target, rows, y, means=None):
     fig, axes = _figure(len(weights), nrows=len(rows), width=2.6, height=2.7)
     box = bounds_around(np.concatenate([target, *(x for row in rows.values() for x in row.values())]), margin=0.3)
     colours = _label_colours(int(y.max()) + 1 if means is None else len(means))
-    names = {-1.0: "unconditional", 0.0: "conditional"}
     for panels, (row, samples) in zip(axes, rows.items()):
         for ax, w in zip(panels, weights):
             ax.scatter(target[:, 0], target[:, 1], s=1, c="0.85", rasterized=True)
@@ -353,10 +352,16 @@ def guidance(target, rows, y, means=None):
             if means is not None:
                 ax.scatter(means[:, 0], means[:, 1], s=25, c="k", marker="x", linewidths=1.0)
             ax.set(xlim=box[:, 0], ylim=box[:, 1], aspect="equal", xticks=[], yticks=[],
-                   title=f"w = {w:g}" + (f" ({names[w]})" if w in names else ""))
+                   title=weight_title(w))
         panels[0].set_ylabel(row, fontsize="large")
     fig.suptitle("v_w = (1 + w) v(t, x, y) - w v(t, x, no label); colour: the label asked for")
     return fig
+
+
+def weight_title(w):
+    """A panel's title for guidance weight w, naming the two fields it can be: "w = -1 (unconditional)"."""
+    names = {-1.0: "unconditional", 0.0: "conditional"}
+    return f"w = {w:g}" + (f" ({names[w]})" if w in names else "")
 
 
 def _label_colours(num_classes):
