@@ -30,15 +30,20 @@ def test_train_with_hand_written_backprop(tmp_path):
 
 
 @pytest.mark.parametrize("solver", ["rk4", "euler", "RK45", "dop853"])
-def test_sample_is_generate_from_seeded_noise(run_dir, tmp_path, capsys, solver):
-    """``npflow sample`` saves, bit for bit, what the library's generate makes from noise(n, d, default_rng(seed))."""
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_sample_is_generate_from_seeded_noise(run_dir, tmp_path, capsys, solver, dtype):
+    """``npflow sample`` saves, bit for bit, what the library's generate makes from noise(n, d, default_rng(seed)),
+    with the run and the noise in --dtype (float32 unless given)."""
     from npflow.sampling import generate, noise
 
     out = tmp_path / "x.npy"
     argv = ["sample", str(run_dir), "--n", "25", "--solver", solver, "--steps", "10", "--seed", "7", "--out", str(out)]
-    assert main(argv) == 0
-    x_0 = noise(25, 2, np.random.default_rng(7))
-    expected = generate(load_run(run_dir).velocity, x_0, "DOP853" if solver == "dop853" else solver, steps=10)
+    assert main(argv + ([] if dtype == "float32" else ["--dtype", dtype])) == 0
+    dtype = dtype if solver in ("rk4", "euler") else "float64"  # scipy's adaptive solvers work in float64
+    x_0 = noise(25, 2, np.random.default_rng(7)).astype(dtype)
+    expected = generate(load_run(run_dir).astype(dtype).velocity, x_0, "DOP853" if solver == "dop853" else solver,
+                        steps=10)
+    assert np.load(out).dtype == dtype
     np.testing.assert_array_equal(np.load(out), expected.x[-1])
     printed = capsys.readouterr().out
     assert f"NFE {expected.nfe}," in printed and " s;" in printed
@@ -305,6 +310,19 @@ def test_evaluate_prints_a_table_and_json(run_dir, capsys):
     report = json.loads(capsys.readouterr().out)
     assert f"{report['kinetic_energy']:.4f}" in table and f"{report['kl']:.4f}" in table  # the same figures
     assert report["field_error"] > 0 and report["n"] == 100
+
+
+def test_evaluate_samples_in_float32_by_default_and_keeps_the_likelihood_in_float64(run_dir, capsys):
+    reports = {}
+    for dtype in ("float32", "float64"):
+        assert main(["evaluate", str(run_dir), "--n", "300", "--json", "--dtype", dtype]) == 0
+        reports[dtype] = json.loads(capsys.readouterr().out)
+    assert main(["evaluate", str(run_dir), "--n", "300", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == reports["float32"]
+    assert reports["float32"]["nll"] == reports["float64"]["nll"]  # the same float64 likelihood
+    assert reports["float32"]["field_error"] == reports["float64"]["field_error"]
+    gap = abs(reports["float32"]["energy_distance"] - reports["float64"]["energy_distance"])
+    assert 0 < gap < 1e-5  # the samples differ, by float32's rounding
 
 
 def test_evaluate_against_a_model_whose_density_and_flow_are_known(monkeypatch):
@@ -859,7 +877,8 @@ def test_a_meanflow_run_samples_evaluates_and_plots_by_its_jumps(meanflow_dir, t
 
     argv = ["sample", str(meanflow_dir), "--n", "25", "--steps", "2", "--seed", "7", "--out", str(tmp_path / "x.npy")]
     assert main(argv) == 0
-    expected = load_run(meanflow_dir).sample(noise(25, 2, np.random.default_rng(7)), steps=2)
+    x_0 = noise(25, 2, np.random.default_rng(7)).astype(np.float32)  # float32 by default
+    expected = load_run(meanflow_dir).astype(np.float32).sample(x_0, steps=2)
     np.testing.assert_array_equal(np.load(tmp_path / "x.npy"), expected.x[-1])
     assert "25 samples by meanflow: NFE 2," in capsys.readouterr().out
     assert main(["evaluate", str(meanflow_dir), "--n", "50", "--steps", "1", "--json"]) == 0
@@ -981,8 +1000,8 @@ def test_sample_by_a_stochastic_sampler_is_the_library_s_from_the_seed(noise_run
     out = tmp_path / "x.npy"
     argv = ["sample", str(noise_run), "--n", "30", "--solver", solver, "--steps", "12", "--seed", "5", "--out", str(out)]
     assert main(argv + ([flag, level] if level else [])) == 0
-    run, rng = load_run(noise_run), np.random.default_rng(5)
-    x_0 = rng.standard_normal((30, 2))
+    run, rng = load_run(noise_run).astype(np.float32), np.random.default_rng(5)  # float32 by default
+    x_0 = rng.standard_normal((30, 2)).astype(np.float32)  # the step noise, then, is drawn in float32 too
     expected = SAMPLERS[solver](run.velocity, x_0, run.path, 12, float(level or 1.0), rng=rng).x[-1]
     np.testing.assert_array_equal(np.load(out), expected)
     assert f"by {solver}: NFE 12," in capsys.readouterr().out

@@ -33,9 +33,9 @@ def test_sample_with_labels_saves_x_and_y_as_the_library_makes_them(runs, tmp_pa
     argv = ["sample", str(runs / "cond"), "--n", "30", "--steps", "10", "--seed", "4", "--label", *labels,
             *(["--guidance", guidance] if guidance else []), "--out", str(out)]
     assert main(argv) == 0
-    run, classes = load_run(runs / "cond"), [0, 1, 2] if labels == ["all"] else [2, 0]
+    run, classes = load_run(runs / "cond").astype(np.float32), [0, 1, 2] if labels == ["all"] else [2, 0]
     y = equal_shares(np.array(classes), 30)
-    x_0 = np.random.default_rng(4).standard_normal((30, 2))
+    x_0 = np.random.default_rng(4).standard_normal((30, 2)).astype(np.float32)  # float32 by default
     expected = generate(run.guided_velocity(y, float(guidance or 0)), x_0, steps=10).x[-1]
     with np.load(out) as saved:
         assert saved.files == ["x", "y"]

@@ -21,7 +21,7 @@ import numpy as np
 
 from ..likelihood import log_likelihood
 
-__all__ = ["sample_in_chunks", "log_likelihood_in_chunks"]
+__all__ = ["sample_in_chunks", "log_likelihood_in_chunks", "source_draws"]
 
 
 def _chunks(n, rows):
@@ -66,3 +66,17 @@ def log_likelihood_in_chunks(f, x, rows, **options):
     estimate differs from one batch's (its distribution is the same).
     """
     return np.concatenate([log_likelihood(f, x[chunk], **options) for chunk in _chunks(len(x), rows)])
+
+
+def source_draws(run, n, rng, dtype=None):
+    """n points x_0 from the run's source, and the run to flow them, both in ``dtype`` (None: as the run is saved).
+
+    Returns
+    -------
+    run : Run
+        ``run.astype(dtype)``, or ``run`` itself for ``dtype`` None.
+    x_0 : ndarray, shape (n, d)
+    """
+    source = run.config.source_distribution
+    x_0 = source.sample(n, rng)
+    return (run, x_0) if dtype is None else (run.astype(dtype), x_0.astype(dtype))

@@ -37,7 +37,7 @@ from ..solvers import FIXED_STEP_METHODS
 from ..stochastic import SAMPLERS
 from ..views import PREDICTIONS
 from . import plot
-from .chunks import log_likelihood_in_chunks, sample_in_chunks
+from .chunks import log_likelihood_in_chunks, sample_in_chunks, source_draws
 from .io import (atomic_file, check_not_an_input, check_output_path, load_points, load_run, save_array, save_checkpoint,
                  save_pairs, save_run, set_status)
 from .labels import (GUIDANCE_WEIGHTS, add_label_options, asked_classes, asked_field, conditional_export_note,
@@ -182,6 +182,17 @@ def _add_flow_options(parser, n, points, draws, n_type=positive_int):
     parser.add_argument("--n", type=n_type, default=n, help=f"{points} [%(default)s]")
     _add_solver_arguments(parser, solver=None, stochastic=True)  # the run's own sampler unless one is named
     _add_seed(parser, draws)
+    parser.add_argument("--dtype", choices=["float32", "float64"], default="float32",
+                        help="arithmetic of the fixed-step solvers and samplers (scipy's adaptive ones work in "
+                             "float64): float32 is about twice as fast, and on the tutorial's run its samples differ "
+                             "from float64's by under 1e-5; a likelihood is always float64 [%(default)s]")
+
+
+def _dtype(args):
+    """The arithmetic of a command's sampling: --dtype for the fixed-step solvers and the samplers, float64 for
+    scipy's adaptive solvers, which work in float64 whatever they are given."""
+    fixed_steps = args.solver is None or args.solver in FIXED_STEP_METHODS or args.solver in SAMPLERS
+    return args.dtype if fixed_steps else "float64"
 
 
 def _solver_options(args):
@@ -490,8 +501,6 @@ def _reflow(args):
 def _add_sample(commands):
     parser = _command(commands, _sample)
     _add_flow_options(parser, n=1024, points="number of samples", draws="the source draws")
-    parser.add_argument("--dtype", choices=["float64", "float32"], default="float64",
-                        help="arithmetic of the fixed-step solvers; float32 is about twice as fast [%(default)s]")
     add_label_options(parser)
     _add_out(parser, "FILE.npy", "where to save the samples (with --label: FILE.npz, the samples x and their labels y)")
 
@@ -507,7 +516,7 @@ def _sample(args):
     shape (n, d). With --label (a conditional run), the field is guided towards the asked
     classes, and the .npz saved holds x (n, d), the samples, and y (n,), the label each was asked for.
     """
-    run = _read_run(args.run_dir, args).astype(args.dtype)
+    run = _read_run(args.run_dir, args).astype(_dtype(args))
     y = asked_field(run, args, args.n)[1]  # the label of each point, None without --label
     if y is not None and not args.out.lower().endswith(".npz"):
         raise ValueError(f"--label saves the samples with their labels, as an .npz of x and y; got --out {args.out!r}")
@@ -517,7 +526,7 @@ def _sample(args):
     if y is not None and args.solver in SAMPLERS:
         raise ValueError(f"--label samples a guided field by an ODE solver, not by --solver {args.solver}")
     rng = np.random.default_rng(args.seed)
-    x_0 = run.config.source_distribution.sample(args.n, rng).astype(args.dtype)
+    x_0 = _source_draws(run, args, args.n, rng)
     start = time.perf_counter()
     x_1, trajectory = sample_in_chunks(_chunk_sampler(run, args, y, options, rng), x_0, _rows(run))
     seconds = time.perf_counter() - start
@@ -613,14 +622,14 @@ def _evaluate(args):
         from .evaluate_images import evaluate_images, format_images
 
         report = evaluate_images(run, args.n, np.random.default_rng(args.seed), classes, args.guidance or 0.0,
-                                 args.solver or "rk4", **_solver_options(args))
+                                 args.solver or "rk4", dtype=_dtype(args), **_solver_options(args))
         return print(json.dumps(report, indent=2) if args.json else format_images(report))
-    report = evaluate(run, n=args.n, rng=np.random.default_rng(args.seed), solver=args.solver,
+    report = evaluate(run, n=args.n, rng=np.random.default_rng(args.seed), solver=args.solver, dtype=_dtype(args),
                       **_sampler_options(run, args))
     if run.config.conditional:
         classes = np.arange(run.config.num_classes) if classes is None else classes
         report["labels"] = evaluate_labels(run, classes, args.guidance or 0.0, args.n, np.random.default_rng(
-            [args.seed, 1]), args.solver or "rk4", **_solver_options(args))
+            [args.seed, 1]), args.solver or "rk4", dtype=_dtype(args), **_solver_options(args))
     text = format_table(report) + ("\n" + format_labels(report["labels"]) if "labels" in report else "")
     print(json.dumps(report, indent=2) if args.json else text)
 
@@ -646,6 +655,7 @@ def _plot(args):
     digit a row, from noise to digit), a grid per guidance weight, the GIF of the grid, and the loss.
     """
     run = _read_run(args.run_dir, args)
+    run = run if args.kind == "density" else run.astype(_dtype(args))  # the density is a likelihood: float64
     _sampler_options(run, args)  # refuse a bad sampler before any work
     images = run.config.dataset == "digits"  # drawn as grids of images
     figures = IMAGE_FIGURES if images else FIGURES
@@ -663,10 +673,15 @@ def _plot(args):
     print(f"{args.kind} written to {args.out}")
 
 
+def _source_draws(run, args, n, rng):
+    """n points x_0 from the run's source, in the arithmetic of --dtype."""
+    return source_draws(run, n, rng, _dtype(args))[1]
+
+
 def _draws(run, args):
-    """n points x_0 from the run's source, then n fresh target points, from the generator of --seed."""
+    """n points x_0 from the run's source (in --dtype), then n fresh target points, from the generator of --seed."""
     rng = np.random.default_rng(args.seed)
-    return run.config.source_distribution.sample(args.n, rng), get_dataset(run.config.dataset).sample(args.n, rng)
+    return _source_draws(run, args, args.n, rng), get_dataset(run.config.dataset).sample(args.n, rng)
 
 
 def _flow(run, args):
@@ -770,10 +785,10 @@ def _digit_flow(run, args, columns, guidance=None):
     classes = asked_classes(run, args)  # refuses --label for a run without labels
     if not run.config.conditional:
         names = [str(i + 1) for i in range(10)]
-        x_0 = run.config.source_distribution.sample(len(names) * columns, np.random.default_rng(args.seed))
+        x_0 = _source_draws(run, args, len(names) * columns, np.random.default_rng(args.seed))
         return names, run.sample(x_0, args.solver, **_solver_options(args))
     classes = np.arange(run.config.num_classes) if classes is None else classes
-    x_0 = run.config.source_distribution.sample(len(classes) * columns, np.random.default_rng(args.seed))
+    x_0 = _source_draws(run, args, len(classes) * columns, np.random.default_rng(args.seed))
     field = run.guided_velocity(np.repeat(classes, columns), args.guidance or 0.0 if guidance is None else guidance)
     return [str(k) for k in classes], generate(field, x_0, args.solver or "rk4", **_solver_options(args))
 

@@ -21,16 +21,17 @@ from ..digits import DIM, bits_per_dim, load_digits, to_model, to_pixels
 from ..guidance import equal_shares
 from ..image_metrics import frechet_distance, gaussian_baselines, nearest_distances
 from ..sampling import generate
-from .chunks import log_likelihood_in_chunks, sample_in_chunks
+from .chunks import log_likelihood_in_chunks, sample_in_chunks, source_draws
 from .memory import chunk_rows
 
 __all__ = ["evaluate_images", "format_images"]
 
 
-def _samples(run, n, rng, classes, guidance, solver, options):
-    """n samples in pixels 0..16, and the class each was asked for (None for an unconditional run)."""
-    config = run.config
-    x_0, rows = config.source_distribution.sample(n, rng), chunk_rows(config.layer_sizes)
+def _samples(run, n, rng, classes, guidance, solver, dtype, options):
+    """n samples in pixels 0..16, flowed in ``dtype``, and the class each was asked for (None for an unconditional
+    run)."""
+    config, rows = run.config, chunk_rows(run.config.layer_sizes)
+    run, x_0 = source_draws(run, n, rng, dtype)
     if not config.conditional:
         return to_pixels(sample_in_chunks(lambda x, chunk: run.sample(x, solver, **options), x_0, rows)[0]), None
     y = equal_shares(classes, n)  # (n,)
@@ -39,7 +40,7 @@ def _samples(run, n, rng, classes, guidance, solver, options):
     return to_pixels(flow), y
 
 
-def evaluate_images(run, n=2000, rng=None, classes=None, guidance=0.0, solver=None, **options):
+def evaluate_images(run, n=2000, rng=None, classes=None, guidance=0.0, solver=None, dtype=None, **options):
     """Measure a digits run against the test split (the module docstring says what and how).
 
     Parameters
@@ -56,6 +57,9 @@ def evaluate_images(run, n=2000, rng=None, classes=None, guidance=0.0, solver=No
         w, for a conditional run's samples.
     solver, options
         As for ``Run.sample`` (``steps``, ``rtol``, ``atol``); the likelihood uses the same.
+    dtype : str, optional
+        The arithmetic of the samples (None: the run's own); the likelihood takes the run's weights as
+        saved, in float64.
 
     Returns
     -------
@@ -69,7 +73,7 @@ def evaluate_images(run, n=2000, rng=None, classes=None, guidance=0.0, solver=No
     judge = train_classifier(train.pixels, train.labels, rng)
     conditional = run.config.conditional
     classes = np.arange(run.config.num_classes) if conditional and classes is None else classes
-    pixels, y = _samples(run, n, rng, classes, guidance, solver, options)
+    pixels, y = _samples(run, n, rng, classes, guidance, solver, dtype, options)
     test_features = features(judge, test.pixels)
     x_train, x_test = to_model(train.pixels, rng), to_model(test.pixels, rng)
     log_p = log_likelihood_in_chunks(run.velocity, x_test, chunk_rows(run.config.layer_sizes), method="hutchinson",

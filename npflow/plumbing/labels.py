@@ -17,6 +17,7 @@ from ..metrics import energy_distance
 from ..oracle import exact_mixture, exact_velocity
 from ..paths import LinearPath
 from ..sampling import generate
+from .chunks import source_draws
 from .io import atomic_file, check_output_path
 
 __all__ = ["GUIDANCE_WEIGHTS", "add_label_options", "asked_classes", "asked_field", "save_labelled",
@@ -113,7 +114,7 @@ def save_labelled(path, x, y, force=False):
         np.savez(file, x=np.asarray(x), y=np.asarray(y))
 
 
-def evaluate_labels(run, classes, guidance, n, rng, solver="rk4", **options):
+def evaluate_labels(run, classes, guidance, n, rng, solver="rk4", dtype=None, **options):
     """Measure a conditional run label by label, with its field guided by w = ``guidance``.
 
     n samples, the asked classes sharing them equally, flow from the run's source. For each
@@ -122,7 +123,8 @@ def evaluate_labels(run, classes, guidance, n, rng, solver="rk4", **options):
     the energy distance between them and the target's class k (of n fresh labelled target
     points); and the field error of the guided field against the exact guided field on class
     k's own path (``npflow.guidance.label_field_errors``, n points per label), where the exact
-    field is the run's (``npflow.oracle.exact_mixture``).
+    field is the run's (``npflow.oracle.exact_mixture``). The samples flow in ``dtype`` (None: the
+    run's own), as ``npflow.plumbing.evaluate.evaluate``'s do; the field errors in float64.
 
     Returns
     -------
@@ -132,7 +134,8 @@ def evaluate_labels(run, classes, guidance, n, rng, solver="rk4", **options):
     """
     config, dataset = run.config, get_dataset(run.config.dataset)
     y = equal_shares(classes, n)  # (n,)
-    x = generate(run.guided_velocity(y, guidance), config.source_distribution.sample(n, rng), solver, **options).x[-1]
+    sampler, x_0 = source_draws(run, n, rng, dtype)
+    x = generate(sampler.guided_velocity(y, guidance), x_0, solver, **options).x[-1].astype(np.float64)
     target, target_y = dataset.sample_labelled(n, rng)  # (n, d), (n,)
     labels = np.unique(y)
     rows = {"label": labels, "energy_distance": [
