@@ -51,12 +51,13 @@ args = parser.parse_args()
 # a moving average of the weights with decay 0.999) with `conditional=True` and 8,000 steps;
 # p_uncond is the default, 0.2. From the command line:
 #
-#     npflow train --recipe fast --dataset eight_gaussians --conditional --steps 8000 --out eg
+#     npflow train --recipe fast --lr 2e-3 --dataset eight_gaussians --conditional --steps 8000 --out eg
 
 # %%
 steps, n, solver_steps = (600, 400, 20) if args.quick else (8000, 4000, 100)
 datasets = ["eight_gaussians", "gmm"]
-recipe = npflow.TrainConfig(conditional=True, steps=steps, **RECIPES["fast"])
+# the fast recipe at the learning rate the README's tables were measured with (the recipe's is now 4e-3)
+recipe = npflow.TrainConfig(**{**RECIPES["fast"], "conditional": True, "steps": steps, "lr": 2e-3})
 runs = {}
 for name in datasets:
     start = time.perf_counter()

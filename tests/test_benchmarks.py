@@ -15,5 +15,5 @@ def test_benchmark_runs_and_writes_a_table(tmp_path):
     assert table[0].startswith("| measurement | npflow |")
     for row in ("train step, MLP 3-128-128-2", "npflow sample RUN, default flags", "npflow train, tutorial recipe",
                 "train step, batch 256, --coupling ot", "one-Euler-step W2, moons", "train step, 64-d, width 512",
-                "--recipe fast against the tutorial's"):
+                "train step, the digits recipe", "sample 100 digits", "--recipe fast against the tutorial's"):
         assert any(line.startswith(f"| {row}") for line in table), row

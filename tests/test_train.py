@@ -414,7 +414,7 @@ def test_a_noise_predicting_run_on_the_vp_path_reaches_the_target():
     from npflow.run import RECIPES
     from npflow.stochastic import ddpm_generate
 
-    run = train(TrainConfig(path="vp", predict="noise", steps=1000, **RECIPES["fast"]), stream=None)
+    run = train(TrainConfig(**{**RECIPES["fast"], "path": "vp", "predict": "noise", "steps": 1000}), stream=None)
     rng = np.random.default_rng(0)
     target, x_0 = two_gaussians(2000, rng), noise(2000, 2, rng)
     for x in (ddpm_generate(run.velocity, x_0, run.path, 100, 1.0, rng=rng).x[-1],
