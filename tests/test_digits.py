@@ -79,3 +79,10 @@ def test_bits_per_dim_bounds_the_discrete_nll_from_above(rng):
     expected_bits = bits_per_dim(norm.logpdf(x, scale=scale).ravel(), dim=1).reshape(x.shape).mean(axis=1)
     assert np.all(expected_bits >= -np.log2(P) - 1e-9)
     assert np.any(expected_bits > -np.log2(P) + 1e-3)  # strict where the density bends within a bin
+
+
+def test_a_split_is_read_once_and_shared_read_only():
+    train = load_digits("train")
+    assert load_digits("train") is train  # the file is not read again for the next batch
+    with pytest.raises(ValueError, match="read-only"):
+        train.pixels[0, 0] = 3.0
