@@ -221,8 +221,8 @@ run_dir = os.path.join(SCRATCH.name, "run")
 save_run(run_dir, start_run(TrainConfig()))
 
 
-def npflow_sample():
-    with contextlib.redirect_stdout(io.StringIO()):
+def npflow_sample():  # its lines, and the note that the run is untrained, are not part of the table
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
         npflow_command(["sample", run_dir, "--out", os.path.join(SCRATCH.name, "samples.npy"), "--force"])
 
 
