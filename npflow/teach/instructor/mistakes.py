@@ -126,28 +126,21 @@ CATALOGUE = {
     ),
     "adam_step": _mistakes(
         ("the bias correction is left out: m_hat = m / (1 - beta1^k) and v_hat = v / (1 - beta2^k), k from 1", """
-            self.step_count += 1
             self.m = self.beta1 * self.m + (1 - self.beta1) * g
             self.v = self.beta2 * self.v + (1 - self.beta2) * g**2
-            return tree_rebuild(params, _split(theta - self.lr * self.m / (np.sqrt(self.v) + self.eps), p_leaves))
+            theta = theta - self.lr * self.m / (np.sqrt(self.v) + self.eps)
             """),
         ("eps goes after the square root: sqrt(v_hat) + eps, as in the paper and torch.optim.Adam", """
-            self.step_count += 1
-            k = self.step_count
             self.m = self.beta1 * self.m + (1 - self.beta1) * g
             self.v = self.beta2 * self.v + (1 - self.beta2) * g**2
-            m_hat = self.m / (1 - self.beta1**k)
-            v_hat = self.v / (1 - self.beta2**k)
-            return tree_rebuild(params, _split(theta - self.lr * m_hat / np.sqrt(v_hat + self.eps), p_leaves))
+            m_hat, v_hat = self.m / (1 - self.beta1**k), self.v / (1 - self.beta2**k)
+            theta = theta - self.lr * m_hat / np.sqrt(v_hat + self.eps)
             """),
-        ("the step count k is 1 at the first step: add 1 to it before the bias corrections", """
-            k = self.step_count
-            self.step_count += 1
+        ("v averages the squared gradient, g**2, not g: it is the second moment", """
             self.m = self.beta1 * self.m + (1 - self.beta1) * g
-            self.v = self.beta2 * self.v + (1 - self.beta2) * g**2
-            m_hat = self.m / (1 - self.beta1**k)
-            v_hat = self.v / (1 - self.beta2**k)
-            return tree_rebuild(params, _split(theta - self.lr * m_hat / (np.sqrt(v_hat) + self.eps), p_leaves))
+            self.v = self.beta2 * self.v + (1 - self.beta2) * g
+            m_hat, v_hat = self.m / (1 - self.beta1**k), self.v / (1 - self.beta2**k)
+            theta = theta - self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
             """),
     ),
     "training_step": _mistakes(
