@@ -1,7 +1,7 @@
 # %% [markdown]
 # # The tutorial's sampler pitfall, side by side
 #
-# The seed tutorial trains with **noise at t = 0 and data at t = 1**, then samples with
+# The tutorial trains with **noise at t = 0 and data at t = 1**, then samples with
 #
 #     t_eval = torch.linspace(1, 0, timesteps); x0 = odeint(lambda t, x: -model(t, x), xT, t_eval)
 #

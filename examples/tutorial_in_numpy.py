@@ -1,11 +1,11 @@
 # %% [markdown]
-# # The seed tutorial in NumPy, one piece at a time
+# # The tutorial in NumPy, one piece at a time
 #
 # The tutorial's whole pipeline, written with npflow's parts so that each one can be looked
 # at: the data, a batch on the conditional path, the training loop (written out here rather
 # than hidden in `npflow.train`), and generation watched step by step.
 #
-#     python examples/seed_in_numpy.py [--quick] [--out DIR]
+#     python examples/tutorial_in_numpy.py [--quick] [--out DIR]
 
 # %%
 import argparse
@@ -22,9 +22,9 @@ from npflow.metrics import energy_distance, mode_fractions
 from npflow.solvers import rk4_stages
 from npflow.plumbing.threads import use_threads
 
-parser = argparse.ArgumentParser(description="The seed tutorial in NumPy, one piece at a time.")
+parser = argparse.ArgumentParser(description="The tutorial in NumPy, one piece at a time.")
 parser.add_argument("--quick", action="store_true", help="1,500 training steps instead of 10,000 (under a minute)")
-parser.add_argument("--out", default="seed_in_numpy_out", help="folder for the figures [seed_in_numpy_out]")
+parser.add_argument("--out", default="tutorial_in_numpy_out", help="folder for the figures [tutorial_in_numpy_out]")
 args = parser.parse_args()
 use_threads()  # one BLAS thread for work this small (NPFLOW_THREADS overrides; see npflow/plumbing/threads.py)
 rng = np.random.default_rng(42)  # the one source of randomness
