@@ -189,9 +189,11 @@ def _add_flow_options(parser, n, points, draws, n_type=positive_int):
 
 
 def _dtype(args):
-    """The arithmetic of a command's sampling: --dtype for the fixed-step solvers and the samplers, float64 for
-    scipy's adaptive solvers, which work in float64 whatever they are given."""
-    fixed_steps = args.solver is None or args.solver in FIXED_STEP_METHODS or args.solver in SAMPLERS
+    """The arithmetic of a command's sampling: --dtype for the fixed-step solvers, MeanFlow's jumps and the
+    samplers, float64 for scipy's adaptive solvers, which work in float64 whatever they are given."""
+    from ..meanflow import JUMPS
+
+    fixed_steps = args.solver is None or args.solver in (*FIXED_STEP_METHODS, JUMPS, *SAMPLERS)
     return args.dtype if fixed_steps else "float64"
 
 
@@ -789,7 +791,8 @@ def _digit_flow(run, args, columns, guidance=None):
         return names, run.sample(x_0, args.solver, **_solver_options(args))
     classes = np.arange(run.config.num_classes) if classes is None else classes
     x_0 = _source_draws(run, args, len(classes) * columns, np.random.default_rng(args.seed))
-    field = run.guided_velocity(np.repeat(classes, columns), args.guidance or 0.0 if guidance is None else guidance)
+    w = (args.guidance or 0.0) if guidance is None else guidance
+    field = run.guided_velocity(np.repeat(classes, columns), w)
     return [str(k) for k in classes], generate(field, x_0, args.solver or "rk4", **_solver_options(args))
 
 
