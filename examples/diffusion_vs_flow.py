@@ -30,6 +30,7 @@ import npflow
 from npflow.data import get_dataset
 from npflow.metrics import energy_distance, wasserstein2
 from npflow.oracle import exact_velocity, marginal_at
+from npflow.plumbing.threads import use_threads
 from npflow.views import MARGIN, velocity_from_prediction, velocity_to_data, data_to_noise
 
 parser = argparse.ArgumentParser(description="Flow matching and diffusion, same network and budget, against NFE.")
@@ -37,6 +38,7 @@ parser.add_argument("--quick", action="store_true", help="short training, few po
 parser.add_argument("--out", default="diffusion_vs_flow_out", help="folder for the figures and the table")
 parser.add_argument("--n", type=int, help="samples per measurement [2000; 300 with --quick]")
 args = parser.parse_args()
+use_threads()  # one BLAS thread for work this small (NPFLOW_THREADS overrides; see npflow/plumbing/threads.py)
 n = args.n or (300 if args.quick else 2000)
 steps, hidden = (400, (32, 32)) if args.quick else (10_000, (128, 128))  # the tutorial's budget and network
 budgets = [1, 4, 16, 64] if args.quick else [1, 2, 4, 8, 16, 32, 64, 128, 256]

@@ -36,12 +36,14 @@ from npflow.digits import to_pixels
 from npflow.plumbing.evaluate_images import evaluate_images, format_images
 from npflow.plumbing.labels import GUIDANCE_WEIGHTS
 from npflow.plumbing.plot import image_animation, image_grid, image_grids, weight_title
+from npflow.plumbing.threads import use_threads
 from npflow.run import RECIPES
 
 parser = argparse.ArgumentParser(description="Flows on the 8x8 digits, conditional and not, measured like image models.")
 parser.add_argument("--quick", action="store_true", help="small models, trained in under a minute")
 parser.add_argument("--out", default="digits_out", help="folder for the figures [digits_out]")
 args = parser.parse_args()
+use_threads(256 * 256 * 256)  # by the recipe's largest product, batch 256 by width 256 (NPFLOW_THREADS overrides)
 os.makedirs(args.out, exist_ok=True)
 
 # %% [markdown]

@@ -37,12 +37,14 @@ from npflow.guidance import class_measures, equal_shares, label_field_errors
 from npflow.metrics import field_error, mode_fractions
 from npflow.oracle import points_on_path
 from npflow.plumbing.labels import GUIDANCE_WEIGHTS
+from npflow.plumbing.threads import use_threads
 from npflow.run import RECIPES
 
 parser = argparse.ArgumentParser(description="Classifier-free guidance, learned and exact, measured per class.")
 parser.add_argument("--quick", action="store_true", help="short training and few points (seconds)")
 parser.add_argument("--out", default="guidance_out", help="folder for the tables and the figures [guidance_out]")
 args = parser.parse_args()
+use_threads()  # one BLAS thread for work this small (NPFLOW_THREADS overrides; see npflow/plumbing/threads.py)
 
 # %% [markdown]
 # ## 1. The recipe
