@@ -35,7 +35,7 @@ import npflow
 from npflow.digits import to_pixels
 from npflow.plumbing.evaluate_images import evaluate_images, format_images
 from npflow.plumbing.labels import GUIDANCE_WEIGHTS
-from npflow.plumbing.plot import image_animation, image_grid, image_grids, weight_title
+from npflow.plumbing.plot import image_animation, image_grid, image_grids, times_to_show, weight_title
 from npflow.plumbing.threads import use_threads
 from npflow.run import RECIPES
 
@@ -93,7 +93,7 @@ frames = to_pixels(trajectory.x).reshape(len(trajectory.t), 10, 10, 64)  # (time
 image_animation(frames, trajectory.t, os.path.join(args.out, "digits_flow.gif"), names=[str(k) for k in range(10)])
 
 strip = flow_digits(guidance, columns=1)
-k = np.unique(np.abs(strip.t[:, None] - np.linspace(0.0, 1.0, 11)).argmin(axis=0))  # 11 times from noise to digit
+k = times_to_show(strip.t, 11)  # 11 times from noise to digit
 image_grid(class_rows(strip.x[k].transpose(1, 0, 2).reshape(-1, 64)), titles=[f"t = {t:.1f}" for t in strip.t[k]]
            ).savefig(os.path.join(args.out, "digits_trajectories.png"), dpi=110)
 

@@ -809,8 +809,7 @@ def _plot_digits(run, args, out):
 def _plot_digit_trajectories(run, args, out, columns=11):
     """One digit a row, from noise (t = 0) to the digit (t = 1), at ``columns`` times (fewer if fewer were recorded)."""
     names, trajectory = _digit_flow(run, args, columns=1)
-    nearest = np.abs(trajectory.t[:, None] - np.linspace(0.0, 1.0, columns)).argmin(axis=0)
-    k = np.unique(nearest)  # the recorded times nearest to those, each once
+    k = plot.times_to_show(trajectory.t, columns)
     strips = to_pixels(trajectory.x[k]).transpose(1, 0, 2)  # (rows, columns, 64)
     return plot.image_grid(dict(zip(names, strips)), titles=[f"t = {t:.1f}" for t in trajectory.t[k]])
 

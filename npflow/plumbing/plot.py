@@ -8,7 +8,7 @@ quick to start. They draw 2-D data, except the ``image_*`` figures, which draw i
 import numpy as np
 
 __all__ = ["STILL_FORMATS", "bounds_around", "samples", "trajectories", "field", "density", "loss", "plain_log_ticks",
-           "time_slices", "animation", "guidance", "weight_title", "image_grid", "image_grids", "image_animation"]
+           "time_slices", "times_to_show", "animation", "guidance", "weight_title", "image_grid", "image_grids", "image_animation"]
 
 #: The file names a still figure can be saved under: matplotlib chooses the format by the suffix.
 STILL_FORMATS = (".png", ".svg", ".pdf", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".eps", ".ps")
@@ -97,6 +97,15 @@ def trajectories(trajectory, n_paths=200, target=None):
     _colour_bar(fig, lines, ax, "t")
     fig.legend(loc="outside lower center", ncols=2, markerscale=3, frameon=False)  # off the paths
     return fig
+
+
+def times_to_show(t, count):
+    """Indices of the recorded times ``t`` nearest to ``count`` even steps from t[0] to t[-1], each once, in order.
+
+    Fewer than ``count`` when fewer were recorded (3 solver steps give 4 times at most).
+    """
+    nearest = np.abs(t[:, None] - np.linspace(t[0], t[-1], count)).argmin(axis=0)
+    return np.unique(nearest)
 
 
 def _at_time(trajectory, t):
