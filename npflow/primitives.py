@@ -31,6 +31,9 @@ were measured and dropped for paying less than that:
 - adding the bias in place inside ``affine``, which saved nothing in training and 6 to 9 % of
   sampling (float64 to float32);
 - folding a scalar t into the first bias, which saved 4 % of sampling.
+
+Sampling got its speed back elsewhere: a run's field applies both the bias and the activation
+in place, where nothing is traced (``npflow.plumbing.in_place``, 14 % of ``npflow sample``).
 """
 import autograd.numpy as anp
 import numpy as np
