@@ -2,10 +2,12 @@
 run as the command line runs it (a process per exercise, a time limit, Gradescope's results.json)."""
 import json
 import os
+import pathlib
 import re
 import subprocess
 import sys
 
+import numpy as np
 import npflow
 import pytest
 
@@ -84,8 +86,14 @@ def test_the_copy_leaves_out_backprops_forward_pass_and_redacts_quoted_answers(c
     try:
         with pytest.raises(NotImplementedError, match="forward pass of exercise mlp_forward"):
             module(package, "backprop").forward([], None)
+        field = module(package, "plumbing.in_place").in_place_velocity([(np.ones((3, 2)), np.ones(2))])
+        with pytest.raises(NotImplementedError, match="mlp_forward"):  # the student's own mlp, still blank
+            field(0.5, np.zeros((4, 2)))
     finally:
         unload(package)
+    in_place = (copy_dir / "npflow" / "plumbing" / "in_place.py").read_text()
+    reference = pathlib.Path(npflow.__file__).parent / "plumbing" / "in_place.py"
+    assert "for W, b in hidden_layers:" in reference.read_text() and "for W, b in hidden_layers:" not in in_place
     assert "[a line of exercise training_step, left out of this copy]" in (copy_dir / "npflow" / "train.py").read_text()
     readme = (copy_dir / "README.md").read_text()
     assert "This is a student copy of npflow" in readme and "| `npflow/metrics.py` |" in readme  # other rows stay

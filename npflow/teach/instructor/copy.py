@@ -12,7 +12,8 @@ A student copy is a folder holding:
   and ``pyproject.toml`` and ``setup.cfg``, so that ``pip install -e .`` works in it.
 
 Some code outside the exercises would answer one: ``COMPANIONS`` names it, and the copy leaves
-it out (its body becomes a ``NotImplementedError``) while that exercise is blanked.
+it out while that exercise is blanked: its body becomes a ``NotImplementedError``, or a line
+that calls the student's own code instead.
 """
 import ast
 import json
@@ -30,9 +31,13 @@ __all__ = ["COMPANIONS", "PACKAGE_DIR", "write_student_copy", "write_solutions",
 
 #: The reference package's folder.
 PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-#: Functions a copy leaves out while an exercise is blanked: exercise -> [(module, function)].
-#: backprop.forward is the MLP's forward pass written out again (for the chain rule by hand).
-COMPANIONS = {"mlp_forward": [("backprop", "forward")]}
+#: Functions a copy leaves out while an exercise is blanked: exercise -> [(module, function, stand-in)], the
+#: stand-in a body that uses the student's code, or None for a NotImplementedError. backprop.forward (for the
+#: chain rule by hand) and the in-place field (for sampling) are the MLP's forward pass written out again; in a
+#: copy the field is the student's own ``velocity``.
+COMPANIONS = {"mlp_forward": [("backprop", "forward", None),
+                              ("plumbing/in_place", "in_place_velocity",
+                               "return lambda t, x: velocity(params, t, x, activation)")]}
 #: In a copy: the assignments and exercises handed out, next to the grader.
 HANDED_OUT = os.path.join("npflow", "teach", "handed_out.json")
 _ROOT_FILES = ("pyproject.toml", "setup.cfg")
@@ -44,8 +49,9 @@ def answers(names, package_dir=PACKAGE_DIR):
     return sorted({line for name in names for line in answer_lines(sources[EXERCISES[name].module], name)})
 
 
-def _leave_out(source, function, exercise):
-    """``source`` with the body of the module-level ``function`` (after its docstring) replaced by a stub."""
+def _leave_out(source, function, exercise, stand_in=None):
+    """``source`` with the body of the module-level ``function`` (after its docstring) replaced by ``stand_in``, a
+    line of code, or by a ``NotImplementedError`` for None."""
     functions = [node for node in ast.parse(source).body if isinstance(node, ast.FunctionDef)]
     node = next((node for node in functions if node.name == function), None)
     if node is None:
@@ -53,10 +59,10 @@ def _leave_out(source, function, exercise):
     lines = source.splitlines(keepends=True)
     first = node.body[1] if ast.get_docstring(node) else node.body[0]
     indent = " " * first.col_offset
-    message = (f"{function} is left out of this copy: it is the forward pass of exercise {exercise} written out again "
-               "(train with the default --grad autograd)")
-    return "".join(lines[:first.lineno - 1] + [f"{indent}raise NotImplementedError({message!r})\n"]
-                   + lines[node.end_lineno:])
+    why = f"{function} is left out of this copy: it is the forward pass of exercise {exercise} written out again"
+    body = [f"{indent}# {why}\n", f"{indent}{stand_in}\n"] if stand_in else [
+        f"{indent}raise NotImplementedError({why + ' (train with the default --grad autograd)'!r})\n"]
+    return "".join(lines[:first.lineno - 1] + body + lines[node.end_lineno:])
 
 
 def _text_lines(source):
@@ -92,16 +98,16 @@ def _blank_package(target, names):
     """Blank ``names`` in every module under ``target``, leave out their companions, redact quoted answers."""
     sources = read_sources(PACKAGE_DIR)
     secret = {line: name for name in names for line in answer_lines(sources[EXERCISES[name].module], name)}
-    left_out = [(os.path.join(target, f"{module}.py"), function, exercise)
-                for exercise in names for module, function in COMPANIONS.get(exercise, ())]
+    left_out = [(os.path.join(target, *f"{module}.py".split("/")), function, exercise, stand_in)
+                for exercise in names for module, function, stand_in in COMPANIONS.get(exercise, ())]
     for folder, _, files in os.walk(target):
         for file in files:
             if file.endswith(".py"):
                 path = os.path.join(folder, file)
                 with open(path) as handle:
                     text, _ = blank(handle.read(), names)
-                for function, exercise in [(f, e) for where, f, e in left_out if where == path]:
-                    text = _leave_out(text, function, exercise)  # before the redaction, which it would refuse
+                for function, exercise, stand_in in [(f, e, s) for where, f, e, s in left_out if where == path]:
+                    text = _leave_out(text, function, exercise, stand_in)  # before the redaction, which it would refuse
                 with open(path, "w") as handle:
                     handle.write(_redact(text, secret, os.path.relpath(path, target)))
 
