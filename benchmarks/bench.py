@@ -391,7 +391,7 @@ if torch:  # the same network: the two fields agree to float32's rounding (the s
     # rk4 is the 3/8 rule, whose stages fall at other times, and the time features' sin(1000 t) tell those apart)
     with torch.no_grad():
         v_torch = digits_torch_field(0.5, x_torch).numpy()
-    report("  the same, largest gap between the two fields at t = 0.5, relative to the largest |v|",
+    report("  the same, largest gap between the two fields at t = 0.5, relative to the largest entry of v",
            float(np.max(np.abs(digits_run.velocity(0.5, x_0) - v_torch)) / np.max(np.abs(v_torch))), digits=7)
 
 # 13. Quality per second: the fast recipe against the tutorial's, seeds 0, 1, 2, trained in turns; KL(target ||
