@@ -30,7 +30,10 @@ def wide_train_steps(steps, data, batch_size=256, hidden=(512, 512)):
 
 
 class DigitsResNet(nn.Module):
-    """``npflow.resnet`` (unconditional) in PyTorch: h = [phi(t), x] W_in + b_in, h += block(h) per block, v = act(h) W_out + b_out."""
+    """``npflow.resnet`` (unconditional) in PyTorch.
+
+    h = [phi(t), x] W_in + b_in, then h += block(h) for each block, then v = act(h) W_out + b_out.
+    """
 
     def __init__(self, dim=64, width=256, blocks=2):
         super().__init__()

@@ -8,7 +8,8 @@ quick to start. They draw 2-D data, except the ``image_*`` figures, which draw i
 import numpy as np
 
 __all__ = ["STILL_FORMATS", "bounds_around", "samples", "trajectories", "field", "density", "loss", "plain_log_ticks",
-           "time_slices", "times_to_show", "animation", "guidance", "weight_title", "image_grid", "image_grids", "image_animation"]
+           "time_slices", "times_to_show", "animation", "guidance", "weight_title", "image_grid", "image_grids",
+           "image_animation"]
 
 #: The file names a still figure can be saved under: matplotlib chooses the format by the suffix.
 STILL_FORMATS = (".png", ".svg", ".pdf", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".eps", ".ps")
