@@ -45,6 +45,7 @@ from npflow.plumbing.cli import main as npflow_command  # noqa: E402
 from npflow.plumbing.evaluate import evaluate  # noqa: E402
 from npflow.plumbing.io import save_run  # noqa: E402
 from npflow.plumbing.memory import keep_freed_memory  # noqa: E402
+from npflow.plumbing.mlp_divergence import scoring_field  # noqa: E402
 from npflow.run import RECIPES, TrainConfig, start_run  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -252,15 +253,23 @@ report("sample 1,024 points, RK45 vs dopri5, rtol = atol = 1e-5 (s)", ours, thei
 report("  the same, function evaluations", trajectory.nfe, theirs_nfe, digits=0)
 
 # 4. Exact log-likelihood of 2,000 target points by the reverse ODE, RK4 100 steps, against flow_matching's
-# ODESolver.compute_likelihood (exact divergence, the same classical RK4 steps) on the same weights.
+# ODESolver.compute_likelihood (exact divergence, the same classical RK4 steps, float32) on the same weights:
+# what 'npflow logprob' runs (the closed-form divergence, float32 by default), and autograd's divergence.
 x = npflow.two_gaussians(SCORED, np.random.default_rng(1))
 fm_log_p = flow_matching_log_likelihood(params, x) if torch and ODESolver else None
-ours, theirs = best_times([lambda: npflow.log_likelihood(tutorial_run.velocity, x, steps=100),
-                           fm_log_p], 1 if args.quick else 2)
-report(f"log-likelihood of {SCORED:,} points, exact divergence, RK4 100, against flow_matching (s)", ours, theirs)
+log_p = {name: (lambda field=field: npflow.log_likelihood(field, x, steps=100)) for name, field in (
+    ("float32", scoring_field(tutorial_run, "float32")), ("float64", scoring_field(tutorial_run, "float64")),
+    ("autograd", tutorial_run.velocity))}
+*ours, theirs = best_times([*log_p.values(), fm_log_p], 1 if args.quick else 2)
+for seconds, what in zip(ours, ("npflow logprob", "  the same, --dtype float64",
+                                "  the same, float64, divergence by autograd's passes")):
+    report(f"{what}, {SCORED:,} points, exact divergence, RK4 100, against flow_matching (s)", seconds, theirs)
+exact = log_p["float64"]()
+report("  largest gap of npflow's float32 log p from its float64 (nats)", np.max(np.abs(log_p["float32"]() - exact)),
+       digits=5)
 if fm_log_p:
-    gap = np.max(np.abs(npflow.log_likelihood(tutorial_run.velocity, x, steps=100) - fm_log_p()))
-    report("  the same, largest gap between the two log p (nats; float32 against float64)", gap, digits=5)
+    report("  largest gap of flow_matching's log p (float32) from npflow's float64 (nats)",
+           np.max(np.abs(fm_log_p() - exact)), digits=5)
 
 # 5. Peak memory of a training run, each in a fresh process.
 ours = peak_memory_mib(f"import npflow; npflow.train(npflow.TrainConfig(steps={MEMORY_STEPS}), stream=None)")

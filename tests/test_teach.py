@@ -84,16 +84,19 @@ def test_no_answer_line_is_in_the_copy_of_one_assignment(tmp_path, number):
 def test_the_copy_leaves_out_backprops_forward_pass_and_redacts_quoted_answers(copy_dir):
     package = load_package(copy_dir, lazy=True)
     try:
-        with pytest.raises(NotImplementedError, match="forward pass of exercise mlp_forward"):
+        with pytest.raises(NotImplementedError, match="work of exercise mlp_forward"):
             module(package, "backprop").forward([], None)
         field = module(package, "plumbing.in_place").in_place_velocity([(np.ones((3, 2)), np.ones(2))])
         with pytest.raises(NotImplementedError, match="mlp_forward"):  # the student's own mlp, still blank
             field(0.5, np.zeros((4, 2)))
+        assert module(package, "plumbing.mlp_divergence").mlp_divergence([]) is None  # no closed form: divergence's
     finally:
         unload(package)
     in_place = (copy_dir / "npflow" / "plumbing" / "in_place.py").read_text()
     reference = pathlib.Path(npflow.__file__).parent / "plumbing" / "in_place.py"
     assert "for W, b in hidden_layers:" in reference.read_text() and "for W, b in hidden_layers:" not in in_place
+    closed_form = (copy_dir / "npflow" / "plumbing" / "mlp_divergence.py").read_text()
+    assert "B = W_2 * (W_1[1:].T @ W_3.T)" not in closed_form and "slope(z_1) @ B" not in closed_form
     assert "[a line of exercise training_step, left out of this copy]" in (copy_dir / "npflow" / "train.py").read_text()
     readme = (copy_dir / "README.md").read_text()
     assert "This is a student copy of npflow" in readme and "| `npflow/metrics.py` |" in readme  # other rows stay

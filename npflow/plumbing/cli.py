@@ -44,6 +44,7 @@ from .labels import (GUIDANCE_WEIGHTS, add_label_options, asked_classes, asked_f
                      evaluate_labels, format_labels, save_labelled)
 from .lock import RunLock
 from .memory import check_fits, chunk_rows, network_bytes
+from .mlp_divergence import scoring_field
 from ..guidance import equal_shares
 
 __all__ = ["main"]
@@ -182,10 +183,14 @@ def _add_flow_options(parser, n, points, draws, n_type=positive_int):
     parser.add_argument("--n", type=n_type, default=n, help=f"{points} [%(default)s]")
     _add_solver_arguments(parser, solver=None, stochastic=True)  # the run's own sampler unless one is named
     _add_seed(parser, draws)
-    parser.add_argument("--dtype", choices=["float32", "float64"], default="float32",
-                        help="arithmetic of the fixed-step solvers and samplers (scipy's adaptive ones work in "
-                             "float64): float32 is about twice as fast, and on the tutorial's run its samples differ "
-                             "from float64's by under 1e-5; a likelihood is always float64 [%(default)s]")
+    _add_dtype(parser, "arithmetic of the fixed-step solvers and samplers (scipy's adaptive ones work in float64): "
+                       "float32 is about twice as fast, and on the tutorial's run its samples differ from float64's "
+                       "by under 1e-5")
+
+
+def _add_dtype(parser, what):
+    """--dtype, float32 unless float64 is asked for; ``what`` says what it sets."""
+    parser.add_argument("--dtype", choices=["float32", "float64"], default="float32", help=f"{what} [%(default)s]")
 
 
 def _dtype(args):
@@ -557,10 +562,13 @@ def _add_logprob(commands):
     parser.add_argument("--points", required=True, metavar="FILE",
                         help="points to score: a .npy array of shape (n, d), or a .csv file, one point per line")
     parser.add_argument("--method", choices=["exact", "hutchinson"], default="exact",
-                        help="exact divergence (d autograd passes) or Hutchinson's estimate [%(default)s]")
+                        help="exact divergence (d autograd passes; one matrix product for an MLP of two hidden layers) or Hutchinson's estimate [%(default)s]")
     parser.add_argument("--probes", type=positive_int, default=1, help="Hutchinson probes [%(default)s]")
     _add_solver_arguments(parser)
     _add_seed(parser, "the Hutchinson probes")
+    _add_dtype(parser, "arithmetic of the network in the exact divergence of an MLP run of two hidden layers, whose "
+                       "sums stay float64: float32 is about twice as fast, and on the tutorial's run log p moves by "
+                       "far less than RK4's own error")
     _add_out(parser, "FILE.npy", "where to save log p, shape (n,)")
 
 
@@ -577,9 +585,9 @@ def _logprob(args):
     points = load_points(args.points, run.dim)
     _check_flow_fits(run, args, len(points))
     start = time.perf_counter()
-    log_p = log_likelihood_in_chunks(run.velocity, points, _rows(run), method=args.method, solver=args.solver,
-                                     probes=args.probes, rng=np.random.default_rng(args.seed), log_p_0=log_p_0,
-                                     **_solver_options(args))
+    log_p = log_likelihood_in_chunks(scoring_field(run, args.dtype), points, _rows(run), method=args.method,
+                                     solver=args.solver, probes=args.probes, rng=np.random.default_rng(args.seed),
+                                     log_p_0=log_p_0, **_solver_options(args))
     seconds = time.perf_counter() - start
     save_array(args.out, log_p, force=args.force)
     print(f"log p of {len(points)} points ({args.method}, {args.solver}): mean {log_p.mean():.4f} nats, "
@@ -657,7 +665,7 @@ def _plot(args):
     digit a row, from noise to digit), a grid per guidance weight, the GIF of the grid, and the loss.
     """
     run = _read_run(args.run_dir, args)
-    run = run if args.kind == "density" else run.astype(_dtype(args))  # the density is a likelihood: float64
+    run = run if args.kind == "density" else run.astype(_dtype(args))  # the density's: _plot_density says
     _sampler_options(run, args)  # refuse a bad sampler before any work
     images = run.config.dataset == "digits"  # drawn as grids of images
     figures = IMAGE_FIGURES if images else FIGURES
@@ -726,7 +734,8 @@ def _plot_density(run, args, out):
     if args.solver in SAMPLERS:
         raise ValueError(f"--kind density solves the reverse ODE; give an ODE solver, not --solver {args.solver}")
 
-    field = asked_field(run, args)[0]
+    field, y = asked_field(run, args)
+    field = scoring_field(run, _dtype(args)) if y is None else field
 
     def log_p(points):  # the model's, by the reverse ODE
         return log_likelihood_in_chunks(field, points, _rows(run), solver=args.solver or "rk4", log_p_0=log_p_0,

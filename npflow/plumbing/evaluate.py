@@ -42,6 +42,7 @@ from ..stochastic import SAMPLERS
 from ..oracle import exact_mixture, points_on_path
 from ..solvers import FIXED_STEP_METHODS
 from .chunks import log_likelihood_in_chunks, source_draws
+from .mlp_divergence import scoring_field
 from .memory import chunk_rows
 
 __all__ = ["MIN_POINTS", "evaluate", "format_table"]
@@ -103,7 +104,7 @@ def evaluate(run, n=2000, rng=None, solver=None, steps=100, rtol=1e-5, atol=1e-5
         report["modes_covered"], report["mode_balance"] = mode_coverage(samples, dataset.means)
         report["modes"] = len(dataset.means)
     if source.log_prob is not None and config.objective != "meanflow" and ode:
-        log_model = log_likelihood_in_chunks(run.velocity, x, chunk_rows(config.layer_sizes), solver=solver,
+        log_model = log_likelihood_in_chunks(scoring_field(run), x, chunk_rows(config.layer_sizes), solver=solver,
                                              log_p_0=source.log_prob, **options)  # (n,)
         report["nll"] = float(-log_model.mean())
     if dataset.log_prob is not None and "nll" in report:

@@ -34,10 +34,14 @@ PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__
 #: Functions a copy leaves out while an exercise is blanked: exercise -> [(module, function, stand-in)], the
 #: stand-in a body that uses the student's code, or None for a NotImplementedError. backprop.forward (for the
 #: chain rule by hand) and the in-place field (for sampling) are the MLP's forward pass written out again; in a
-#: copy the field is the student's own ``velocity``.
+#: copy the field is the student's own ``velocity``. The likelihood's closed form is the forward pass and the
+#: divergence at once; without it the likelihood takes the student's own ``divergence``.
+_NO_CLOSED_FORM = ("plumbing/mlp_divergence", "mlp_divergence", "return None")
 COMPANIONS = {"mlp_forward": [("backprop", "forward", None),
                               ("plumbing/in_place", "in_place_velocity",
-                               "return lambda t, x: velocity(params, t, x, activation)")]}
+                               "return lambda t, x: velocity(params, t, x, activation)"),
+                              _NO_CLOSED_FORM],
+              "divergence": [_NO_CLOSED_FORM]}
 #: In a copy: the assignments and exercises handed out, next to the grader.
 HANDED_OUT = os.path.join("npflow", "teach", "handed_out.json")
 _ROOT_FILES = ("pyproject.toml", "setup.cfg")
@@ -59,7 +63,7 @@ def _leave_out(source, function, exercise, stand_in=None):
     lines = source.splitlines(keepends=True)
     first = node.body[1] if ast.get_docstring(node) else node.body[0]
     indent = " " * first.col_offset
-    why = f"{function} is left out of this copy: it is the forward pass of exercise {exercise} written out again"
+    why = f"{function} is left out of this copy: it does the work of exercise {exercise} in another spelling"
     body = [f"{indent}# {why}\n", f"{indent}{stand_in}\n"] if stand_in else [
         f"{indent}raise NotImplementedError({why + ' (train with the default --grad autograd)'!r})\n"]
     return "".join(lines[:first.lineno - 1] + body + lines[node.end_lineno:])
