@@ -127,17 +127,24 @@ def sinkhorn_potentials(cost, epsilon, tol=1e-2, max_iterations=1000):
     f : ndarray, shape (n,)
     g : ndarray, shape (m,)
     """
+    f, g, _ = _sinkhorn(cost, epsilon, tol, max_iterations)
+    return f, g
+
+
+def _sinkhorn(cost, epsilon, tol, max_iterations):
+    """``sinkhorn_potentials``'s f, g, and the same plan as (K, u, v): ``P = diag(u) K diag(v)``."""
     f = np.min(cost, axis=1)  # (n,)
     g = np.min(cost - f[:, None], axis=0)  # (m,)
     halvings = max(0, int(np.ceil(np.log2(np.mean(cost) / 32 / epsilon))))
     for eps in epsilon * 2.0 ** np.arange(halvings, -1, -1):
-        f, g, iterations = _fit_potentials(cost, f, g, eps, tol, max_iterations)
+        f, g, plan, iterations = _fit_potentials(cost, f, g, eps, tol, max_iterations)
         max_iterations -= iterations
-    return f, g
+    return f, g, plan
 
 
 def _fit_potentials(cost, f, g, epsilon, tol, max_iterations):
-    """Sinkhorn's iterations at one eps, from the potentials f, g; returns the new f, g and the iterations used.
+    """Sinkhorn's iterations at one eps, from the potentials f, g; returns the new f, g, the plan as (K, u, v) and
+    the iterations used.
 
     In the scalings u, v of the plan ``diag(u) K diag(v)``, ``K_ij = exp((f_i + g_j - C_ij) / eps)``,
     an iteration is Sinkhorn's (Peyré and Cuturi, Section 4.2)
@@ -146,9 +153,10 @@ def _fit_potentials(cost, f, g, epsilon, tol, max_iterations):
 
     two matrix-vector products and no exponential. For a small eps u and v soon leave the range
     of floating point, so they are folded into the potentials, ``f += eps log u`` and
-    ``g += eps log v``, and K is recomputed, whenever they leave [1e-30, 1e30], and at the end
-    (the log domain: Peyré and Cuturi, Section 4.4; Schmitzer 2019). K then holds the plan
-    itself, whose entries are at most 1, so it cannot overflow.
+    ``g += eps log v``, and K is recomputed, whenever they leave [1e-30, 1e30] (the log domain:
+    Peyré and Cuturi, Section 4.4; Schmitzer 2019). K then holds the plan itself, whose entries
+    are at most 1, so it cannot overflow. The new f, g fold in the last u, v, and the plan is
+    returned unfolded too, so that whoever needs its entries has them without one more exponential.
     """
     n, m = cost.shape
     u, v = np.ones(n), np.ones(m)
@@ -163,7 +171,7 @@ def _fit_potentials(cost, f, g, epsilon, tol, max_iterations):
         # <<< exercise
         if np.max(np.abs(u_before / u - 1)) <= tol:  # the row sums before this update, relative to 1/n
             break
-    return f + epsilon * np.log(u), g + epsilon * np.log(v), iteration
+    return f + epsilon * np.log(u), g + epsilon * np.log(v), (K, u, v), iteration
 
 
 def sinkhorn(x_0, x_1, rng, reg=OT_REG):
@@ -200,9 +208,8 @@ def sinkhorn(x_0, x_1, rng, reg=OT_REG):
     """
     cost = squared_distances(x_0, x_1)  # (n, n)
     epsilon = reg * np.mean(cost)
-    f, g = sinkhorn_potentials(cost, epsilon, tol=0.05)  # rows within 5 %: each x_1 drawn at 1/n +- 5 %
-    plan = np.exp((f[:, None] + g[None, :] - cost) / epsilon)  # (n, n)
-    return x_0, x_1[_draw_from_rows(plan, rng)]
+    _, _, (K, _, v) = _sinkhorn(cost, epsilon, tol=0.05, max_iterations=1000)  # rows within 5 %: x_1 at 1/n +- 5 %
+    return x_0, x_1[_draw_from_rows(K * v, rng)]  # row i of the plan is u_i K_ij v_j, and u_i changes no draw
 
 
 def _draw_from_rows(plan, rng):

@@ -136,6 +136,21 @@ def test_sinkhorn_draws_partners_from_the_plans_rows():
     assert np.mean(same) == pytest.approx(2 * p, abs=0.03)  # 4,000 draws: a standard error of 0.007
 
 
+def test_sinkhorn_draws_each_partner_from_its_row_of_the_fitted_plan(rng):
+    """An uneven batch, whose plan's column scalings are far from 1: row i of the plan is
+    exp((g_j - C_ij) / eps) normalised, with g the potentials fitted to the columns."""
+    x_0, x_1 = rng.standard_normal((6, 2)), rng.standard_normal((6, 2)) * [3.0, 0.5] + [1.0, 0.0]
+    cost = squared_distances(x_0, x_1)
+    epsilon = 0.5 * cost.mean()
+    _, g = sinkhorn_potentials(cost, epsilon, tol=1e-10)
+    rows = np.exp((g[None, :] - cost) / epsilon)
+    rows /= rows.sum(axis=1, keepdims=True)
+    drawn = np.array([[np.flatnonzero((x_1 == partner).all(axis=1))[0] for partner in
+                       sinkhorn(x_0, x_1, np.random.default_rng(seed), reg=0.5)[1]] for seed in range(3000)])
+    frequencies = np.array([np.bincount(column, minlength=6) for column in drawn.T]) / len(drawn)  # (6, 6)
+    np.testing.assert_allclose(frequencies, rows, atol=0.035)  # 3,000 draws a row: standard errors of at most 0.009
+
+
 def test_partners_are_drawn_with_their_rows_probabilities():
     from npflow.couplings import _draw_from_rows
 
