@@ -52,14 +52,15 @@ class DigitsResNet(nn.Module):
 
 
 def digits_train_steps(steps, data, batch_size=256, width=256, blocks=2):
-    """The tutorial's loop (``torch_train_steps``) on ``DigitsResNet``, x_1 drawn from the rows of ``data`` (n, 64)."""
+    """The tutorial's loop (``torch_train_steps``) on ``DigitsResNet``, x_1 drawn from the rows of ``data`` (n, 64),
+    with the digits recipe's cosine schedule and moving average of the weights."""
     table = torch.from_numpy(data).float()
 
     def sample_rows(batch_size):
         return table[torch.randint(0, len(table), (batch_size,))]
 
     return torch_train_steps(steps, batch_size, dim=table.shape[1], sample_data=sample_rows,
-                             model=lambda: DigitsResNet(table.shape[1], width, blocks))
+                             model=lambda: DigitsResNet(table.shape[1], width, blocks), recipe=True)
 
 
 def digits_field(flat_params):

@@ -66,11 +66,15 @@ def torch_model(hidden=(128, 128), params=None):
     return model, field
 
 
-def torch_train_steps(steps, batch_size=128, hidden=(128, 128), dim=2, sample_data=sample_target_data, model=None):
+def torch_train_steps(steps, batch_size=128, hidden=(128, 128), dim=2, sample_data=sample_target_data, model=None,
+                      recipe=False):
     """A function that runs ``steps`` steps of the tutorial's training loop (a fresh model each call).
 
     ``dim`` and ``sample_data(batch_size)`` replace the tutorial's 2-D target, and ``model()``
-    (a new module) the tutorial's network, for wider benchmarks.
+    (a new module) the tutorial's network, for wider benchmarks. ``recipe`` adds what npflow's
+    fast and digits recipes do besides: a cosine learning-rate schedule and a moving average of
+    the weights with decay 0.999, as PyTorch users write them (``CosineAnnealingLR``, and
+    ``torch._foreach_lerp_`` as ``torch.optim.swa_utils.get_ema_multi_avg_fn`` does).
     """
 
     def run():
@@ -78,6 +82,10 @@ def torch_train_steps(steps, batch_size=128, hidden=(128, 128), dim=2, sample_da
         model_now = VectorField(hidden, dim) if model is None else model()
         model_now = model_now.to(device)
         optimizer = optim.Adam(model_now.parameters(), lr=1e-3)
+        weights = list(model_now.parameters())
+        if recipe:
+            schedule = optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=steps)
+            average = [weight.detach().clone() for weight in weights]
         for step in range(steps):
             model_now.train()
             t = torch.rand(batch_size, device=device)
@@ -88,6 +96,10 @@ def torch_train_steps(steps, batch_size=128, hidden=(128, 128), dim=2, sample_da
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
+            if recipe:
+                schedule.step()
+                with torch.no_grad():
+                    torch._foreach_lerp_(average, weights, 1 - 0.999)  # average += (1 - decay) (weight - average)
             if step % 1000 == 0:
                 loss.item()  # the tutorial prints this value here
 

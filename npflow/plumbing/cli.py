@@ -567,8 +567,8 @@ def _add_logprob(commands):
     _add_solver_arguments(parser)
     _add_seed(parser, "the Hutchinson probes")
     _add_dtype(parser, "arithmetic of the network in the exact divergence of an MLP run of two hidden layers, whose "
-                       "sums stay float64: float32 is about twice as fast, and on the tutorial's run log p moves by "
-                       "far less than RK4's own error")
+                       "sums stay float64: float32 is about twice as fast, and moves log p by far less than RK4's own "
+                       "error on the tutorial's relu run, and by under 1e-6 nats with silu or tanh")
     _add_out(parser, "FILE.npy", "where to save log p, shape (n,)")
 
 

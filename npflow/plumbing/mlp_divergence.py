@@ -31,7 +31,9 @@ off the 2,000-step answer by a median of 1.6e-3 nats a point (at most 1.5e-2), i
 while float32's log p differs from float64's by a median of 8e-8 nats and at most 1.2e-3. The
 largest gaps are single points whose path passes a relu's kink, where the divergence jumps (by
 0.37 in the worst case): an RK4 stage 5e-8 away lands on the other side of it in float32. The
-mean log p, an NLL, moved by about 2e-7.
+mean log p, an NLL, moved by about 2e-7. A smooth activation makes RK4 far more accurate, and
+then float32 is the larger error: with silu or tanh (the same recipe otherwise), RK4's error
+was at most 5e-7 nats a point, and float32's gap at most 1e-6 (median 7e-8 and 1.4e-7).
 """
 import numpy as np
 
