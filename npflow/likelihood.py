@@ -28,7 +28,8 @@ l(0) negative: the density at the data is lower than at the noise it came from.
 **The divergence.** ``exact`` takes it from the Jacobian diagonal: one forward pass and d
 reverse (vector-Jacobian) passes of autograd, one per coordinate, with e_i as the vector. In
 2-D that is two passes and exact. (A run's MLP of two hidden layers has it in closed form, one
-matrix product for every d: ``npflow.plumbing.mlp_divergence``, which ``npflow logprob`` uses.)
+matrix product for every d: ``npflow.plumbing.mlp_divergence``, which ``npflow logprob``,
+``evaluate`` and ``plot --kind density`` use.)
 For large d, ``hutchinson`` estimates it by
 ``div v = E[eps^T (dv/dx) eps]`` for probes eps with E[eps eps^T] = I (Rademacher or
 Gaussian): one reverse pass per probe, whatever d is. The probes are drawn once and held
@@ -68,7 +69,8 @@ def divergence(f, t, x, probes=None):
     Returns
     -------
     v : ndarray, shape (n, d)
-        f(t, x), which the forward pass computes anyway.
+        f(t, x), which the forward pass computes anyway (from the field's own method, in its
+        weights' dtype, where it has one).
     div : ndarray, shape (n,)
 
     Examples

@@ -345,7 +345,7 @@ def test_evaluate_against_a_model_whose_density_and_flow_are_known(monkeypatch):
     monkeypatch.setitem(DATASETS, "p", mixture_dataset("p", GaussianMixture([m_p], std=s_p)))
 
     class ExactRun:  # all that evaluate asks of a run
-        config = TrainConfig(dataset="p", hidden=(8,))  # one hidden layer: scored by autograd (no closed form)
+        config = TrainConfig(dataset="p")
         velocity = staticmethod(exact_velocity(GaussianMixture([m_q], std=s_q)))
         sample = Run.sample  # which integrates velocity
 

@@ -70,10 +70,19 @@ def test_the_closed_form_uses_the_moving_average_and_the_asked_dtype(run):
 
 
 @pytest.mark.parametrize("change", [{"hidden": (16,)}, {"hidden": (8, 8, 8)}, {"conditional": True},
-                                    {"predict": "noise"}, {"objective": "meanflow"}])
+                                    {"predict": "noise"}, {"objective": "meanflow"},
+                                    {"network": "resnet", "activation": "silu", "hidden": (16, 16)}])
 def test_other_networks_are_scored_by_autograd(change):
     run = start_run(TrainConfig(**change))
     assert scoring_field(run) == run.velocity
+
+
+def test_a_stand_in_for_a_run_is_scored_by_its_own_velocity():
+    class StandIn:  # a field of its own, under a config that names the tutorial's network
+        config = TrainConfig()
+        velocity = staticmethod(lambda t, x: 2 * x)
+
+    assert scoring_field(StandIn()) is StandIn.velocity
 
 
 def test_logprob_scores_in_float32_unless_asked_and_stays_within_rk4s_error(run, tmp_path):

@@ -81,6 +81,18 @@ def test_no_answer_line_is_in_the_copy_of_one_assignment(tmp_path, number):
     assert handouts == [f"assignment-{number}.md"]
 
 
+def test_a_copy_that_blanks_the_divergence_leaves_out_its_closed_form_once(tmp_path):
+    number = next(a.number for a in ASSIGNMENTS if "divergence" in exercises_of([a.number]))
+    write_student_copy(tmp_path / "carol", [number])
+    closed_form = (tmp_path / "carol" / "npflow" / "plumbing" / "mlp_divergence.py").read_text()
+    assert "slope(z_1) @ B" not in closed_form and closed_form.count("is left out of this copy") == 1
+    package = load_package(tmp_path / "carol", lazy=True)
+    try:
+        assert module(package, "plumbing.mlp_divergence").mlp_divergence([]) is None
+    finally:
+        unload(package)
+
+
 def test_the_copy_leaves_out_backprops_forward_pass_and_redacts_quoted_answers(copy_dir):
     package = load_package(copy_dir, lazy=True)
     try:
@@ -97,6 +109,7 @@ def test_the_copy_leaves_out_backprops_forward_pass_and_redacts_quoted_answers(c
     assert "for W, b in hidden_layers:" in reference.read_text() and "for W, b in hidden_layers:" not in in_place
     closed_form = (copy_dir / "npflow" / "plumbing" / "mlp_divergence.py").read_text()
     assert "B = W_2 * (W_1[1:].T @ W_3.T)" not in closed_form and "slope(z_1) @ B" not in closed_form
+    assert closed_form.count("is left out of this copy") == 1  # blanked by two exercises, left out once
     assert "[a line of exercise training_step, left out of this copy]" in (copy_dir / "npflow" / "train.py").read_text()
     readme = (copy_dir / "README.md").read_text()
     assert "This is a student copy of npflow" in readme and "| `npflow/metrics.py` |" in readme  # other rows stay

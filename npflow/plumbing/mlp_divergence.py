@@ -16,30 +16,36 @@ done once, on the weights, before any point is seen::
 
     div v = sum_k D_2[k] (D_1 @ B)[k],      B = W_2 * (W_x.T @ W_3.T)    (elementwise *)
 
-one product of shape (n, width) @ (width, width), where autograd's reverse passes need d.
+one product of shape (n, w_1) @ (w_1, w_2) in place of d reverse passes.
 
 Measured gain: the exact log-likelihood of 2,000 points under the tutorial's trained run (RK4
 100 steps, one BLAS thread, best of 3) took 1.63 s in float64 against 2.80 s by autograd's
-passes (42 % less), and 0.74 s in float32, ``npflow logprob``'s default (74 % less; flow_matching's
-``compute_likelihood`` took 1.17 s on the same weights, in float32).
+passes (42 % less time), and 0.74 s in float32, ``npflow logprob``'s default (74 % less;
+flow_matching's ``compute_likelihood`` took 1.17 s on the same weights, in float32). That is
+with glibc keeping freed memory for reuse, as the ``npflow`` command and the benchmark set it
+(``npflow.plumbing.memory``). In a Python process that has not asked for it, every new array of
+2,000 x 128 floats costs page faults, which take the float64 gain away (3.10 against 3.03 s).
 
 The network may be evaluated in float32 (``--dtype``): the point x arrives in the ODE's float64
 state and is cast to the weights' dtype; v and div go back into that state, so the integral of
 the divergence is summed in float64. What limits the likelihood's precision is then RK4's step,
 not float32. On the tutorial's trained run (2,000 points, three draws), RK4 with 100 steps is
-off the 2,000-step answer by a median of 1.6e-3 nats a point (at most 1.5e-2), in either dtype,
+off the 2,000-step answer by a median of 1.6e-3 nats a point (at most 1.5e-2) in either dtype,
 while float32's log p differs from float64's by a median of 8e-8 nats and at most 1.2e-3. The
 largest gaps are single points whose path passes a relu's kink, where the divergence jumps (by
 0.37 in the worst case): an RK4 stage 5e-8 away lands on the other side of it in float32. The
-mean log p, an NLL, moved by about 2e-7. A smooth activation makes RK4 far more accurate, and
-then float32 is the larger error: with silu or tanh (the same recipe otherwise), RK4's error
-was at most 5e-7 nats a point, and float32's gap at most 1e-6 (median 7e-8 and 1.4e-7).
+mean log p, an NLL, moved by under 6e-7 (one point 1.2e-3 off moves a mean of 2,000 by 6e-7).
+A smooth activation makes RK4 far more accurate, and then float32 is the larger error: with silu
+or tanh (the same recipe otherwise), RK4's error was at most 2.2e-7 and 4.6e-7 nats a point, and
+float32's gap at most 1e-6 (median 7e-8 and 1.4e-7).
 """
 import numpy as np
 
 from ..mlp import ACTIVATIONS, layer_input
+from ..run import Run
 
 __all__ = ["SLOPES", "mlp_divergence", "scoring_field"]
+
 
 def _relu_slope(z):
     return (z > 0).astype(z.dtype)  # 1 where z > 0, else 0
@@ -95,7 +101,8 @@ def scoring_field(run, dtype="float64"):
     For a flow run whose network is an unconditional MLP of two hidden layers that predicts the
     velocity, the field carries ``velocity_and_divergence``, ``mlp_divergence`` of its weights in
     ``dtype``, which ``npflow.likelihood.divergence`` takes for the exact divergence. Any other
-    run's field is ``run.velocity`` itself, scored by autograd in its own precision.
+    run's field, and anything that is not a ``Run``, is ``run.velocity`` itself, scored by autograd
+    in its own precision.
 
     Parameters
     ----------
@@ -110,12 +117,13 @@ def scoring_field(run, dtype="float64"):
     """
     config = run.config
     # a MeanFlow run's field, a resnet, labels, or a predicted x_0 or x_1 would each change the formula
-    if (config.objective, config.network, config.conditional, config.predict) != ("cfm", "mlp", False, "velocity") \
-            or len(config.hidden) != 2:
+    if not isinstance(run, Run) or len(config.hidden) != 2 or (
+            config.objective, config.network, config.conditional, config.predict) != ("cfm", "mlp", False, "velocity"):
         return run.velocity
 
     def f(t, x):  # run.velocity, as a function that can carry the closed form
         return run.velocity(t, x)
 
-    f.velocity_and_divergence = mlp_divergence(run.astype(dtype).field_params, config.activation)
+    weights = [(W.astype(dtype), b.astype(dtype)) for W, b in run.field_params]  # the moving average if any
+    f.velocity_and_divergence = mlp_divergence(weights, config.activation)
     return f

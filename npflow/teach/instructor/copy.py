@@ -102,16 +102,19 @@ def _blank_package(target, names):
     """Blank ``names`` in every module under ``target``, leave out their companions, redact quoted answers."""
     sources = read_sources(PACKAGE_DIR)
     secret = {line: name for name in names for line in answer_lines(sources[EXERCISES[name].module], name)}
-    left_out = [(os.path.join(target, *f"{module}.py".split("/")), function, exercise, stand_in)
-                for exercise in names for module, function, stand_in in COMPANIONS.get(exercise, ())]
+    left_out = {}  # (file, function) -> (exercise, stand-in): a function two blanked exercises name goes once
+    for exercise in names:
+        for module, function, stand_in in COMPANIONS.get(exercise, ()):
+            left_out.setdefault((os.path.join(target, *f"{module}.py".split("/")), function), (exercise, stand_in))
     for folder, _, files in os.walk(target):
         for file in files:
             if file.endswith(".py"):
                 path = os.path.join(folder, file)
                 with open(path) as handle:
                     text, _ = blank(handle.read(), names)
-                for function, exercise, stand_in in [(f, e, s) for where, f, e, s in left_out if where == path]:
-                    text = _leave_out(text, function, exercise, stand_in)  # before the redaction, which it would refuse
+                for (where, function), (exercise, stand_in) in left_out.items():
+                    if where == path:  # before the redaction, which would refuse the function's answer lines
+                        text = _leave_out(text, function, exercise, stand_in)
                 with open(path, "w") as handle:
                     handle.write(_redact(text, secret, os.path.relpath(path, target)))
 
