@@ -29,8 +29,7 @@ l(0) negative: the density at the data is lower than at the noise it came from.
 reverse (vector-Jacobian) passes of autograd, one per coordinate, with e_i as the vector. In
 2-D that is two passes and exact. (A run's MLP of two hidden layers has it in closed form, one
 matrix product for every d: ``npflow.plumbing.mlp_divergence``, which ``npflow logprob``,
-``evaluate`` and ``plot --kind density`` use.)
-For large d, ``hutchinson`` estimates it by
+``evaluate`` and ``plot --kind density`` use.) For large d, ``hutchinson`` estimates it by
 ``div v = E[eps^T (dv/dx) eps]`` for probes eps with E[eps eps^T] = I (Rademacher or
 Gaussian): one reverse pass per probe, whatever d is. The probes are drawn once and held
 fixed through a solve, so the ODE stays an ODE. The x-trajectory does not depend on the probes
