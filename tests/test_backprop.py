@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from npflow.backprop import backward, forward, loss_and_grad, numerical_gradient
+from npflow.backprop import ACTIVATION_DERIVATIVES, backward, forward, loss_and_grad, numerical_gradient
 from npflow.mlp import ACTIVATIONS, init_mlp, layer_sizes, mlp
 from npflow.optim import tree_leaves
 from npflow.train import cfm_loss
@@ -85,3 +85,15 @@ def test_a_conditional_field_by_hand_matches_autograd_and_central_differences(rn
     # the row of W_1 facing label 1 (its embedding) gets no gradient from a batch without label 1
     d_W_1 = grads[0][0]  # (1 + 2 + K + 1, 8): rows 3, 4, 5 for labels 0, 1, 2, row 6 for "no label"
     assert np.all(d_W_1[4] == 0) and np.all(np.abs(d_W_1[[3, 5, 6]]).sum(axis=1) > 0)
+
+
+def test_every_activation_of_the_mlp_has_its_derivative():
+    assert set(ACTIVATION_DERIVATIVES) == set(ACTIVATIONS)
+
+
+@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
+def test_each_derivative_is_the_slope_of_its_activation(activation):
+    z = np.linspace(-3, 3, 41) + 0.01  # off relu's kink at 0
+    h = 1e-6
+    central = (ACTIVATIONS[activation](z + h) - ACTIVATIONS[activation](z - h)) / (2 * h)
+    np.testing.assert_allclose(ACTIVATION_DERIVATIVES[activation](z), central, rtol=1e-7, atol=1e-8)
