@@ -105,16 +105,17 @@ def sinkhorn_potentials(cost, epsilon, tol=1e-2, max_iterations=1000):
         P_ij = exp((f_i + g_j - C_ij) / eps),
 
     and Sinkhorn's iterations (``_fit_potentials``) fit f to the rows and g to the columns in
-    turn. They take a few dozen iterations for eps >= mean(C) / 32 and ever more below (about
-    500 at mean(C) / 500 on eight Gaussians, batch 256), so a smaller eps is reached by halving
-    from mean(C) / 32, each time from the potentials of the last (eps-scaling, Schmitzer 2019):
-    about 140 iterations in all for the same case. The start, f_i = min_j C_ij and
-    g_j = min_i (C_ij - f_i), is the eps -> 0 limit of the first two updates.
+    turn, from zero potentials (the scalings u = v = 1 of Sinkhorn's algorithm). They take a
+    few dozen iterations for eps >= mean(C) / 32 and ever more below (about 500 at mean(C) / 500
+    on eight Gaussians, batch 256), so a smaller eps is reached by halving from mean(C) / 32,
+    each time from the potentials of the last (eps-scaling, Schmitzer 2019): about 140
+    iterations in all for the same case. The first eps is also at least max(C) / 500, so that
+    no entry of the first K = exp(-C / eps) comes near underflow.
 
     Parameters
     ----------
     cost : ndarray, shape (n, m)
-        C, e.g. ``squared_distances(x_0, x_1)``.
+        C >= 0, e.g. ``squared_distances(x_0, x_1)``.
     epsilon : float
         eps > 0, in the units of the cost.
     tol : float
@@ -133,9 +134,9 @@ def sinkhorn_potentials(cost, epsilon, tol=1e-2, max_iterations=1000):
 
 def _sinkhorn(cost, epsilon, tol, max_iterations):
     """``sinkhorn_potentials``'s f, g, and the same plan as (K, u, v): ``P = diag(u) K diag(v)``."""
-    f = np.min(cost, axis=1)  # (n,)
-    g = np.min(cost - f[:, None], axis=0)  # (m,)
-    halvings = max(0, int(np.ceil(np.log2(np.mean(cost) / 32 / epsilon))))
+    first = max(np.mean(cost) / 32, np.max(cost) / 500)  # the largest eps the halvings start from
+    halvings = max(0, int(np.ceil(np.log2(first / epsilon))))
+    f, g = np.zeros(cost.shape[0]), np.zeros(cost.shape[1])
     for eps in epsilon * 2.0 ** np.arange(halvings, -1, -1):
         f, g, plan, iterations = _fit_potentials(cost, f, g, eps, tol, max_iterations)
         max_iterations -= iterations

@@ -169,6 +169,19 @@ def test_sinkhorn_is_reproducible_from_the_rng(rng):
     assert not np.array_equal(first, other)
 
 
+def test_sinkhorn_starts_safely_beside_a_far_outlier(rng):
+    """One data point 1,000 away: at eps = mean(C) / 32 its column of exp(-C / eps) underflows to 0 in every row, so
+    the iterations start at eps >= max(C) / 500 and halve from there."""
+    x_0, x_1 = rng.standard_normal((64, 2)), rng.standard_normal((64, 2))
+    x_1[0] = [1000.0, 0.0]
+    cost = squared_distances(x_0, x_1)
+    assert np.all(np.exp(-cost[:, 0] / (cost.mean() / 32)) == 0)
+    plan = entropic_plan(cost, 0.05 * cost.mean(), tol=1e-6)
+    assert np.all(np.isfinite(plan))
+    np.testing.assert_allclose(plan.sum(axis=0), 1 / 64, rtol=1e-12)
+    np.testing.assert_allclose(plan.sum(axis=1), 1 / 64, rtol=1e-6)
+
+
 def test_sinkhorn_stays_finite_for_a_tiny_reg(rng):
     x_0, x_1 = rng.standard_normal((50, 2)), get_dataset("eight_gaussians").sample(50, rng)
     cost = squared_distances(x_0, x_1)
