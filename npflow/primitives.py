@@ -32,8 +32,9 @@ were measured and dropped for paying less than that:
   sampling (float64 to float32);
 - folding a scalar t into the first bias, which saved 4 % of sampling.
 
-Sampling got its speed back elsewhere: a run's field applies both the bias and the activation
-in place, where nothing is traced (``npflow.plumbing.in_place``, 14 % of ``npflow sample``).
+Sampling got its speed back elsewhere: a run's field applies the bias and the activation in
+place where nothing is traced, and carries relu's bias into the next layer
+(``npflow.plumbing.in_place``, 22 % of ``npflow sample`` in float32).
 """
 import autograd.numpy as anp
 import numpy as np

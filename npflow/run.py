@@ -430,7 +430,7 @@ def learned_field(config, params):
         return lambda t, x: _meanflow().instantaneous_velocity(params, t, x, config.activation)
     if config.network == "resnet":
         return _resnet_run().resnet_velocity(params)
-    if not config.conditional:  # velocity(params, t, x, activation), bit for bit, with two arrays a layer fewer
+    if not config.conditional:  # velocity(params, t, x, activation), with two arrays a layer fewer
         return in_place_velocity(params, config.activation)
     from .guidance import learned_guided_velocity  # imported here: guidance needs train, which needs this module
 
