@@ -18,9 +18,10 @@ over z instead of two, because relu commutes with a shift::
 and the ``+ c`` need not be added at all: the next layer is linear, so it goes into that
 layer's bias, ``(max(z, -c) + c) @ W' + b' = max(z, -c) @ W' + (c @ W' + b')``. Each layer's
 bias is then the one it carries, ``c_l = b_l + c_{l-1} @ W_l`` (``c_1 = b_1``), computed once
-for the field. Its numbers are relu's own (``max(z, -c) + c`` is ``relu(z + c)`` exactly); the
-products add ``c @ W'`` in another order, so the velocity agrees with ``velocity``'s to rounding
-(for the tutorial's network, a relative 3e-7 in float32 and 5e-16 in float64), not bit for bit.
+for the field. The activations kept are relu's own less c (``max(z, -c) + c`` is
+``relu(z + c)`` exactly); the products add ``c @ W'`` in another order, so the velocity agrees
+with ``velocity``'s to rounding (for the tutorial's network, a relative 3e-7 in float32 and
+5e-16 in float64), not bit for bit.
 
 Measured gain: ``npflow sample RUN`` (the tutorial's trained run, 1,024 points, RK4 100 steps,
 one BLAS thread; medians of 9 runs of the command in one process, the fields in turns, on an
