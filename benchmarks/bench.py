@@ -37,16 +37,18 @@ for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 import numpy as np  # noqa: E402
 
 import npflow  # noqa: E402
-from npflow.couplings import ot  # noqa: E402
-from npflow.digits import load_digits, to_model  # noqa: E402
-from npflow.metrics import wasserstein2  # noqa: E402
-from npflow.plumbing import threads  # noqa: E402
-from npflow.plumbing.cli import main as npflow_command  # noqa: E402
-from npflow.plumbing.evaluate import evaluate  # noqa: E402
-from npflow.plumbing.io import save_run  # noqa: E402
-from npflow.plumbing.memory import keep_freed_memory  # noqa: E402
-from npflow.plumbing.mlp_divergence import scoring_field  # noqa: E402
-from npflow.run import RECIPES, TrainConfig, start_run  # noqa: E402
+from npflow.core.couplings import ot
+from npflow.core.metrics import wasserstein2
+from npflow.runs.scoring import scoring_field
+from npflow.data.digits import load_digits, to_model
+from npflow.plumbing import threads
+from npflow.plumbing.cli import main as npflow_command
+from npflow.plumbing.evaluate import evaluate
+from npflow.plumbing.io import save_run
+from npflow.plumbing.memory import keep_freed_memory
+from npflow.models.registry import RECIPES
+from npflow.runs.config import TrainConfig
+from npflow.runs.run import start_run
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CHILD_PATH = os.pathsep.join([HERE, os.path.dirname(HERE)])  # children import tutorial_torch and this npflow
@@ -62,7 +64,6 @@ if args.default_allocator:
 try:
     import torch
     import torchdiffeq
-
     from torch_references import digits_field, digits_train_steps, flow_matching_log_likelihood, wide_train_steps
     from tutorial_torch import torch_model, torch_train_steps
 
@@ -370,11 +371,11 @@ threads.set_blas_threads(args.threads)
 if torch:
     torch.set_num_threads(args.threads)
 
-# 12b. The digits recipe's own network (npflow.resnet: time features, two residual blocks of 256, SiLU) against
+# 12b. The digits recipe's own network (npflow.images.resnet: time features, two residual blocks of 256, SiLU) against
 # the same network in PyTorch: a training step at batch 256 on the bundled digits, and the sampling of 100 images
 # (RK4, 100 steps, float32) with the same weights. Both train by the recipe as it is: Adam, the cosine schedule and
 # the moving average of the weights (PyTorch by the tutorial's loop with those two added).
-digits_config = TrainConfig(**{**RECIPES["digits"], "steps": digits_steps})
+digits_config = TrainConfig.from_settings({**RECIPES["digits"], "steps": digits_steps})
 pixels = to_model(load_digits("train").pixels, np.random.default_rng(5)).astype(np.float32)
 for count in (1, 2):
     ours, theirs = best_times([at_threads(count, lambda: npflow.train(digits_config, stream=None)),
@@ -409,7 +410,7 @@ seconds, kl = {"fast": [], "tutorial": []}, {"fast": [], "tutorial": []}
 for seed in (0, 1, 2):
     for recipe in ("fast", "tutorial"):
         steps = round(RECIPE_SHARE * RECIPES[recipe].get("steps", TrainConfig.steps))
-        config = TrainConfig(**{**RECIPES[recipe], "steps": steps, "seed": seed})
+        config = TrainConfig.from_settings({**RECIPES[recipe], "steps": steps, "seed": seed})
         start = time.perf_counter()
         run = npflow.train(config, stream=None)
         seconds[recipe].append(time.perf_counter() - start)

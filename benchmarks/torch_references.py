@@ -3,7 +3,7 @@
 - ``wide_train_steps``: the tutorial's training loop on a wider network and d-dimensional data
   drawn from a fixed table (the digits network: 64-d, width 512).
 - ``DigitsResNet``, ``digits_train_steps`` and ``digits_field``: the digits recipe's network
-  (``npflow.resnet``: time features, residual blocks, SiLU) in PyTorch, trained by the
+  (``npflow.images.resnet``: time features, residual blocks, SiLU) in PyTorch, trained by the
   tutorial's loop or holding npflow's weights.
 - ``flow_matching_log_likelihood``: flow_matching's ``ODESolver.compute_likelihood`` (exact
   divergence, classical RK4) on the tutorial's model holding npflow's weights, moved across by
@@ -13,10 +13,10 @@ import math
 
 import torch
 from torch import nn
-
-from npflow.resnet import TIME_FREQUENCIES
-from npflow.plumbing.torch_bridge import to_state_dict
 from tutorial_torch import VectorField, torch_train_steps
+
+from npflow.images.resnet import TIME_FREQUENCIES
+from npflow.plumbing.torch_bridge import to_state_dict
 
 
 def wide_train_steps(steps, data, batch_size=256, hidden=(512, 512)):
@@ -30,7 +30,7 @@ def wide_train_steps(steps, data, batch_size=256, hidden=(512, 512)):
 
 
 class DigitsResNet(nn.Module):
-    """``npflow.resnet`` (unconditional) in PyTorch.
+    """``npflow.images.resnet`` (unconditional) in PyTorch.
 
     h = [phi(t), x] W_in + b_in, then h += block(h) for each block, then v = act(h) W_out + b_out.
     """

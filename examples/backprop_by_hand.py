@@ -1,7 +1,7 @@
 # %% [markdown]
 # # Backpropagation by hand, next to autograd and finite differences
 #
-# `autograd.grad` traces the forward pass and runs it backward. `npflow.backprop` writes the
+# `autograd.grad` traces the forward pass and runs it backward. `npflow.core.backprop` writes the
 # same chain rule out: a forward pass that caches each layer's input and pre-activation, and
 # a backward pass from dL/dv down to dL/dW and dL/db. Here the three ways of getting the
 # gradient of the CFM loss meet: autograd, the hand-written chain rule, and central
@@ -21,9 +21,9 @@ import numpy as np
 from matplotlib.figure import Figure
 
 import npflow
-from npflow import backprop
-from npflow.optim import tree_flatten
-from npflow.train import loss_and_grad
+from npflow.core import backprop
+from npflow.core.optim import tree_flatten
+from npflow.core.training import loss_and_grad
 from npflow.plumbing.threads import use_threads
 
 parser = argparse.ArgumentParser(description="Backprop by hand against autograd and finite differences.")

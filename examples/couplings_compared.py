@@ -41,7 +41,7 @@ from matplotlib.figure import Figure
 
 import npflow
 import npflow.plumbing.plot
-from npflow.metrics import straightness, wasserstein2
+from npflow.core.metrics import straightness, wasserstein2
 from npflow.plumbing.threads import use_threads
 
 parser = argparse.ArgumentParser(description="Independent, OT, Sinkhorn, reflow and MeanFlow: W2 after few steps.")

@@ -27,11 +27,11 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 import npflow
-from npflow.data import get_dataset
-from npflow.metrics import energy_distance, wasserstein2
-from npflow.oracle import exact_velocity, marginal_at
+from npflow.core.metrics import energy_distance, wasserstein2
+from npflow.core.oracle import exact_velocity, marginal_at
+from npflow.core.views import MARGIN, data_to_noise, velocity_from_prediction, velocity_to_data
+from npflow.data.datasets import get_dataset
 from npflow.plumbing.threads import use_threads
-from npflow.views import MARGIN, velocity_from_prediction, velocity_to_data, data_to_noise
 
 parser = argparse.ArgumentParser(description="Flow matching and diffusion, same network and budget, against NFE.")
 parser.add_argument("--quick", action="store_true", help="short training, few points and budgets (about a minute)")
@@ -56,7 +56,7 @@ DATASETS = ("two_gaussians", "eight_gaussians")
 models = {}
 for name in DATASETS:
     for kind, path, predict in (("flow", "linear", "velocity"), ("diffusion", "vp", "noise")):
-        config = npflow.TrainConfig(dataset=name, path=path, predict=predict, steps=steps, hidden=hidden)
+        config = npflow.TrainConfig(dataset=name, path=path, steps=steps, hidden=hidden, options={"predict": predict})
         models[name, kind] = npflow.train(config, stream=None)
         print(f"trained {kind:<9} on {name}: {steps} steps, last loss {models[name, kind].losses[-1]:.3f}", flush=True)
 
@@ -163,7 +163,7 @@ def sampler(method, level=None):
         if method in ODE_EVALUATIONS:
             per_step = ODE_EVALUATIONS[method]
             return None if nfe % per_step else npflow.generate(f, x_0, method, steps=nfe // per_step).x[-1]
-        return npflow.stochastic.SAMPLERS[method](f, x_0, path, nfe, level, rng=rng).x[-1]
+        return npflow.diffusion.stochastic.SAMPLERS[method](f, x_0, path, nfe, level, rng=rng).x[-1]
 
     return sample
 

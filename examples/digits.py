@@ -1,9 +1,9 @@
 # %% [markdown]
 # # Handwritten digits on a laptop CPU, measured like an image model
 #
-# The 8x8 digits (`npflow.digits`: 1,438 train and 359 test images of 64 pixels, 0..16) are
+# The 8x8 digits (`npflow.data.digits`: 1,438 train and 359 test images of 64 pixels, 0..16) are
 # points in R^64. This example trains the `digits` recipe (the residual network of
-# `npflow.resnet`, hand-written gradient, float32, Adam 3e-3 with a cosine schedule, batch 256,
+# `npflow.images.resnet`, hand-written gradient, float32, Adam 3e-3 with a cosine schedule, batch 256,
 # EMA 0.999, 10,000 steps) twice: conditional on the class, and without labels. It draws what
 # the conditional run makes (a row per class, digits on their way from noise, a grid per
 # guidance weight, and a GIF), and measures both runs as image models are measured, in NumPy
@@ -32,12 +32,12 @@ matplotlib.use("Agg")
 import numpy as np
 
 import npflow
-from npflow.digits import to_pixels
+from npflow.data.digits import to_pixels
 from npflow.plumbing.evaluate_images import evaluate_images, format_images
 from npflow.plumbing.labels import GUIDANCE_WEIGHTS
 from npflow.plumbing.plot import image_animation, image_grid, image_grids, times_to_show, weight_title
 from npflow.plumbing.threads import use_threads
-from npflow.run import RECIPES
+from npflow.models.registry import RECIPES
 
 parser = argparse.ArgumentParser(description="Flows on the 8x8 digits, conditional and not, measured like image models.")
 parser.add_argument("--quick", action="store_true", help="small models, trained in under a minute")
@@ -60,7 +60,7 @@ if args.quick:
 runs, seconds = {}, {}
 for name, conditional in (("conditional", True), ("unconditional", False)):
     start = time.perf_counter()
-    runs[name] = npflow.train(npflow.TrainConfig(**recipe, conditional=conditional), stream=None)
+    runs[name] = npflow.train(npflow.TrainConfig.from_settings({**recipe, "conditional": conditional}), stream=None)
     seconds[name] = time.perf_counter() - start
     print(f"{name}: trained {runs[name].step} steps in {seconds[name]:.1f} s, final loss {runs[name].losses[-1]:.4f}")
 run = runs["conditional"]

@@ -9,7 +9,7 @@
 #
 # w = -1 is the unconditional field, w = 0 the conditional one, and w > 0 pushes harder
 # towards the class. For a Gaussian-mixture target every one of these fields has a closed form
-# (`npflow.exact_velocity(gmm, label=k, guidance=w)`), so what guidance does can be measured
+# (`npflow.exact_guided_velocity(gmm, label=k, guidance=w)`), so what guidance does can be measured
 # twice: with the learned field and with the exact one.
 #
 # This example trains conditional runs on eight_gaussians and gmm and, for w in
@@ -33,12 +33,13 @@ import numpy as np
 
 import npflow
 import npflow.plumbing.plot
-from npflow.guidance import class_measures, equal_shares, label_field_errors
-from npflow.metrics import field_error, mode_fractions
-from npflow.oracle import points_on_path
+from npflow.core.metrics import field_error, mode_fractions
+from npflow.core.oracle import points_on_path
+from npflow.guidance.labels import equal_shares
+from npflow.guidance.measures import class_measures, label_field_errors
 from npflow.plumbing.labels import GUIDANCE_WEIGHTS
 from npflow.plumbing.threads import use_threads
-from npflow.run import RECIPES
+from npflow.models.registry import RECIPES
 
 parser = argparse.ArgumentParser(description="Classifier-free guidance, learned and exact, measured per class.")
 parser.add_argument("--quick", action="store_true", help="short training and few points (seconds)")
@@ -59,7 +60,7 @@ use_threads()  # one BLAS thread for work this small (NPFLOW_THREADS overrides; 
 steps, n, solver_steps = (600, 400, 20) if args.quick else (8000, 4000, 100)
 datasets = ["eight_gaussians", "gmm"]
 # the fast recipe at the learning rate the README's tables were measured with (the recipe's is now 4e-3)
-recipe = npflow.TrainConfig(**{**RECIPES["fast"], "conditional": True, "steps": steps, "lr": 2e-3})
+recipe = npflow.TrainConfig.from_settings({**RECIPES["fast"], "conditional": True, "steps": steps, "lr": 2e-3})
 runs = {}
 for name in datasets:
     start = time.perf_counter()
@@ -96,7 +97,7 @@ samples, rows = {}, []
 for name in datasets:
     gmm, run = npflow.get_dataset(name).mixture, runs[name]
     y, learned = guided_samples(name, run.guided_velocity)
-    _, exact = guided_samples(name, lambda y, w: npflow.exact_velocity(gmm, label=y, guidance=w))
+    _, exact = guided_samples(name, lambda y, w: npflow.exact_guided_velocity(gmm, label=y, guidance=w))
     samples[name] = y, learned, exact
     for w in GUIDANCE_WEIGHTS:
         ours, truth = summary(learned[w], y, gmm), summary(exact[w], y, gmm)
@@ -108,7 +109,7 @@ print(table)
 # %% [markdown]
 # ## 3. The learned conditional field against the exact one, label by label
 #
-# The field error (the mean squared gap, `npflow.metrics.field_error`) of v(t, x, k) against the
+# The field error (the mean squared gap, `npflow.core.metrics.field_error`) of v(t, x, k) against the
 # exact field given k, at n points (t, x_t) of class k's own path, and of the "no label" field
 # against the exact field of the whole mixture. The share in class is that of w = 0 above.
 
@@ -117,7 +118,7 @@ error_rows = []
 for name in datasets:
     gmm, run, (y, learned, _) = npflow.get_dataset(name).mixture, runs[name], samples[name]
     labels = np.arange(len(gmm.weights))
-    errors = label_field_errors(lambda k: run.guided_velocity(k, 0.0), lambda k: npflow.exact_velocity(gmm, label=k),
+    errors = label_field_errors(lambda k: run.guided_velocity(k, 0.0), lambda k: npflow.exact_guided_velocity(gmm, label=k),
                                 gmm, labels, n, np.random.default_rng(2))
     t, x_t = points_on_path(gmm.sample, npflow.LinearPath(), n, np.random.default_rng(3))
     no_label = field_error(run.velocity, npflow.exact_velocity(gmm), t, x_t)
@@ -137,7 +138,7 @@ print(error_table)
 
 # %%
 eight = npflow.get_dataset("eight_gaussians")
-plain = npflow.train(replace(recipe, dataset="eight_gaussians", conditional=False), stream=None)
+plain = npflow.train(replace(recipe, dataset="eight_gaussians", options={"conditional": False}), stream=None)
 x_0 = np.random.default_rng(1).standard_normal((n, 2))
 shares = {"w = -1 (no label)": mode_fractions(samples["eight_gaussians"][1][-1.0], eight.means),
           "unconditional run": mode_fractions(npflow.generate(plain.velocity, x_0, steps=solver_steps).x[-1],
@@ -162,9 +163,9 @@ probe = points_on_path(eight.sample, npflow.LinearPath(), n, np.random.default_r
 dropout_rows = []
 for p_uncond in (0.1, 0.2):
     run = runs["eight_gaussians"] if p_uncond == 0.2 else npflow.train(
-        replace(recipe, dataset="eight_gaussians", p_uncond=p_uncond), stream=None)
+        replace(recipe, dataset="eight_gaussians", options=replace(recipe.options, p_uncond=p_uncond)), stream=None)
     conditional = label_field_errors(lambda k: run.guided_velocity(k, 0.0),
-                                     lambda k: npflow.exact_velocity(eight.mixture, label=k), eight.mixture,
+                                     lambda k: npflow.exact_guided_velocity(eight.mixture, label=k), eight.mixture,
                                      range(8), n, np.random.default_rng(2)).mean()
     no_label = field_error(run.velocity, npflow.exact_velocity(eight.mixture), *probe)
     dropout_rows.append(f"| {p_uncond:g} | {no_label:.4f} | {conditional:.4f} |")

@@ -64,10 +64,10 @@ for probes in (1, 4, 16):
 # %%
 run = npflow.train(npflow.TrainConfig(steps=1500 if args.quick else 10_000), log_every=500 if args.quick else 2000)
 target = npflow.two_gaussians(1000, rng)
-gap = npflow.data.TWO_GAUSSIANS.log_prob(target) - npflow.log_likelihood(run.velocity, target)
+gap = npflow.data.datasets.TWO_GAUSSIANS.log_prob(target) - npflow.log_likelihood(run.velocity, target)
 print(f"KL(target || model) = {gap.mean():.4f} +- {gap.std() / np.sqrt(len(gap)):.4f} nats")
 fig = plot.density(lambda points: npflow.log_likelihood(run.velocity, points, steps=50), [[-8, -4], [8, 4]],
-                   resolution=30 if args.quick else 80, target_log_p=npflow.data.TWO_GAUSSIANS.log_prob)
+                   resolution=30 if args.quick else 80, target_log_p=npflow.data.datasets.TWO_GAUSSIANS.log_prob)
 os.makedirs(args.out, exist_ok=True)
 fig.savefig(os.path.join(args.out, "density.png"), dpi=110)
 print(f"figure written to {os.path.join(args.out, 'density.png')}")

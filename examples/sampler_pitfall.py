@@ -26,7 +26,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 import npflow
-from npflow.metrics import energy_distance, mode_fractions, mode_stds
+from npflow.core.metrics import energy_distance, mode_fractions, mode_stds
 from npflow.plumbing.threads import use_threads
 
 parser = argparse.ArgumentParser(description=__doc__ or "The tutorial's sampler next to the correct one.")

@@ -17,9 +17,9 @@ matplotlib.use("Agg")
 import numpy as np
 
 import npflow
+from npflow.core.metrics import energy_distance, mode_fractions
+from npflow.core.solvers import rk4_stages
 from npflow.plumbing import plot
-from npflow.metrics import energy_distance, mode_fractions
-from npflow.solvers import rk4_stages
 from npflow.plumbing.threads import use_threads
 
 parser = argparse.ArgumentParser(description="The tutorial in NumPy, one piece at a time.")

@@ -56,7 +56,7 @@ plot.loss(run.losses, field_errors=run.field_errors).savefig(os.path.join(args.o
 # ## 3. The field at three moments of training, beside the exact one, at t = 0.5
 
 # %%
-exact = npflow.exact_velocity(npflow.data.TWO_GAUSSIANS)
+exact = npflow.exact_velocity(npflow.data.datasets.TWO_GAUSSIANS)
 for step, params in snapshots.items():
     fig = plot.field(lambda t, x, params=params: npflow.velocity(params, t, x), times=(0.25, 0.5, 0.75),
                      limits=[[-7, -4], [7, 4]], resolution=13, exact=exact)

@@ -16,25 +16,31 @@ memory settings, the PyTorch bridge), which a student can skip.
 """
 __version__ = "0.1.0"
 
-from .data import DATASETS, get_dataset, two_gaussians
-from .gmm import GaussianMixture
-from .guidance import (NO_LABEL, conditional_velocity, drop_labels, exact_conditional_velocity, exact_guided_velocity,
-                       guided_velocity)
+from .core.gmm import GaussianMixture
+from .core.likelihood import log_likelihood
+from .core.metrics import field_error
+from .core.mlp import init_mlp, mlp, velocity
+from .core.optim import SGD, Adam
+from .core.oracle import exact_velocity
+from .core.paths import ICFMPath, LinearPath, VPPath
+from .core.sampling import decode, encode, generate, noise, tutorial_generate
+from .core.solvers import Trajectory, integrate, iterate
+from .core.training import TrainingDiverged, cfm_loss, training_step
+from .core.views import score_from_velocity, velocity_from_prediction, velocity_from_score
+from .data.datasets import DATASETS, get_dataset, two_gaussians
+from .diffusion.stochastic import ddpm_generate, sde_generate
+from .guidance.conditional import conditional_velocity, guided_velocity
+from .guidance.exact import exact_conditional_velocity, exact_guided_velocity
+from .guidance.labels import NO_LABEL, drop_labels
+from .meanflow.average import average_velocity, meanflow_sizes
+from .meanflow.exact import exact_average_velocity
+from .meanflow.jumps import meanflow_sample
+from .meanflow.loss import meanflow_loss
 from .plumbing.io import RunError, load_run, save_pairs, save_run
-from .likelihood import log_likelihood
-from .meanflow import average_velocity, exact_average_velocity, meanflow_loss, meanflow_sample, meanflow_sizes
-from .metrics import field_error
-from .mlp import init_mlp, mlp, velocity
-from .optim import SGD, Adam
-from .oracle import exact_velocity
-from .paths import ICFMPath, LinearPath, VPPath
-from .reflow import reflow_config, reflow_pairs
-from .run import Run, TrainConfig, start_run
-from .sampling import decode, encode, generate, noise, tutorial_generate
-from .solvers import Trajectory, integrate, iterate
-from .stochastic import ddpm_generate, sde_generate
-from .train import TrainingDiverged, TrainingInterrupted, cfm_loss, train, training_step
-from .views import score_from_velocity, velocity_from_prediction, velocity_from_score
+from .runs.config import TrainConfig
+from .runs.loop import TrainingInterrupted, train
+from .runs.reflow import reflow_config, reflow_pairs
+from .runs.run import Run, start_run
 
 __all__ = [
     "DATASETS", "get_dataset", "two_gaussians", "GaussianMixture",

@@ -1,11 +1,11 @@
 import numpy as np
 import pytest
 
-from npflow.backprop import ACTIVATION_DERIVATIVES, backward, forward, loss_and_grad, numerical_gradient
-from npflow.mlp import ACTIVATIONS, init_mlp, layer_sizes, mlp
-from npflow.optim import tree_leaves
-from npflow.train import cfm_loss
-from npflow.train import loss_and_grad as autograd_loss_and_grad
+from npflow.core.backprop import ACTIVATION_DERIVATIVES, backward, forward, loss_and_grad, numerical_gradient
+from npflow.core.mlp import ACTIVATIONS, init_mlp, layer_sizes, mlp
+from npflow.core.optim import tree_leaves
+from npflow.core.training import cfm_loss
+from npflow.core.training import loss_and_grad as autograd_loss_and_grad
 
 
 @pytest.fixture
@@ -57,8 +57,8 @@ def test_numerical_gradient_is_itself_right(rng):
 
 
 def test_training_with_backprop_follows_autograd():
-    from npflow.run import TrainConfig
-    from npflow.train import train
+    from npflow.runs.config import TrainConfig
+    from npflow.runs.loop import train
 
     by_autograd = train(TrainConfig(steps=50, hidden=(16, 16)), stream=None)
     by_hand = train(TrainConfig(steps=50, hidden=(16, 16), grad="backprop"), stream=None)
@@ -70,7 +70,8 @@ def test_training_with_backprop_follows_autograd():
 @pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
 def test_a_conditional_field_by_hand_matches_autograd_and_central_differences(rng, activation):
     """The one-hot of the labels enters as more input columns: the gradient of guidance's conditional loss."""
-    from npflow.guidance import NO_LABEL, conditional_cfm_loss, conditional_loss_and_grad, conditional_sizes, label_inputs
+    from npflow.guidance.conditional import conditional_cfm_loss, conditional_loss_and_grad, conditional_sizes
+    from npflow.guidance.labels import NO_LABEL, label_inputs
 
     K, y = 3, np.array([0, 2, NO_LABEL, 0, 2, NO_LABEL, 0, 2])  # no point has label 1
     params = init_mlp(conditional_sizes(2, (8, 6), K), rng)

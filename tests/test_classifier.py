@@ -2,9 +2,9 @@ import numpy as np
 import pytest
 from autograd.test_util import check_grads
 
-from npflow.classifier import cross_entropy, features, logits, predict, train_classifier
-from npflow.digits import CLASSES, load_digits
-from npflow.mlp import init_mlp
+from npflow.core.mlp import init_mlp
+from npflow.data.digits import CLASSES, load_digits
+from npflow.images.classifier import cross_entropy, features, logits, predict, train_classifier
 
 
 def test_trained_classifier_reads_the_test_split():

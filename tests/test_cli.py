@@ -34,7 +34,7 @@ def test_train_with_hand_written_backprop(tmp_path):
 def test_sample_is_generate_from_seeded_noise(run_dir, tmp_path, capsys, solver, dtype):
     """``npflow sample`` saves, bit for bit, what the library's generate makes from noise(n, d, default_rng(seed)),
     with the run and the noise in --dtype (float32 unless given)."""
-    from npflow.sampling import generate, noise
+    from npflow.core.sampling import generate, noise
 
     out = tmp_path / "x.npy"
     argv = ["sample", str(run_dir), "--n", "25", "--solver", solver, "--steps", "10", "--seed", "7", "--out", str(out)]
@@ -197,26 +197,29 @@ def train_options():
 
 
 def test_train_help_shows_the_defaults_a_run_gets():
-    """Each recipe option's help ends in [default]: read back by the option's own type, it is TrainConfig's value."""
+    """Each recipe option's help ends in [default]: read back by the option's own type, it is TrainConfig's value
+    (an objective's own settings: that objective's default)."""
     import re
-    from dataclasses import fields
 
-    from npflow.run import TrainConfig
+    from npflow.models import OBJECTIVES
+    from npflow.runs.config import TrainConfig
 
-    options, config = train_options(), TrainConfig()
-    for field in fields(TrainConfig):
-        action = options[field.name]
+    options = train_options()
+    settings = {name: value for objective in reversed(OBJECTIVES) for name, value in
+                TrainConfig(objective=objective).to_dict().items()}  # cfm's shared values last, so they stand
+    for name, expected in settings.items():
+        action = options[name]
         shown = re.search(r"\[([^[\]]*)\]$", action.help).group(1)
         flag = lambda text: text == str(action.const)  # a flag (--conditional) shows its value when not given
         value = "" if shown == "none" else (action.type or (str if action.const is None else flag))(shown)
-        assert value == getattr(config, field.name), field.name
+        assert value == (tuple(expected) if isinstance(expected, list) else expected), name
 
 
 def test_the_recipes_help_describes_each_recipe_as_the_options_that_give_it(tmp_path, monkeypatch):
     """Typing the options the help lists for a recipe trains the same recipe as --recipe (new recipes included)."""
     import re
 
-    from npflow.run import RECIPE_ALIASES, RECIPES
+    from npflow.models import RECIPE_ALIASES, RECIPES
 
     monkeypatch.setitem(RECIPES, "teaching", {"activation": "tanh", "sigma_min": 0.25, "lr": 0.5})
     described = dict(re.findall(r"(\w+): ([^;)]*)", train_options()["recipe"].help))
@@ -254,7 +257,7 @@ def test_logprob_end_to_end(run_dir, points, tmp_path, capsys, extra):
 
 
 def test_logprob_matches_the_library(run_dir, points, tmp_path):
-    from npflow.likelihood import log_likelihood
+    from npflow.core.likelihood import log_likelihood
 
     out = tmp_path / "logp.npy"
     assert main(["logprob", str(run_dir), "--points", str(points), "--out", str(out), "--steps", "20"]) == 0
@@ -335,11 +338,12 @@ def test_evaluate_against_a_model_whose_density_and_flow_are_known(monkeypatch):
     """
     from scipy.integrate import quad
 
-    from npflow.data import DATASETS, mixture_dataset
-    from npflow.gmm import GaussianMixture
-    from npflow.oracle import exact_velocity
+    from npflow.core.gmm import GaussianMixture
+    from npflow.core.oracle import exact_velocity
+    from npflow.data.datasets import DATASETS, mixture_dataset
     from npflow.plumbing.evaluate import evaluate
-    from npflow.run import Run, TrainConfig
+    from npflow.runs.config import TrainConfig
+    from npflow.runs.run import Run
 
     m_p, s_p, m_q, s_q, d, n = np.array([1.0, -0.5]), 1.2, np.array([0.5, 0.0]), 1.5, 2, 500
     monkeypatch.setitem(DATASETS, "p", mixture_dataset("p", GaussianMixture([m_p], std=s_p)))
@@ -446,7 +450,7 @@ def test_sample_in_float32_matches_float64(run_dir, tmp_path):
 
 
 def test_recipes_and_explicit_options(tmp_path):
-    from npflow.run import RECIPES
+    from npflow.runs.config import RECIPES
 
     assert main(["train", *TINY, "--recipe", "fast", "--out", str(tmp_path / "fast")]) == 0
     config = load_run(tmp_path / "fast").config
@@ -597,7 +601,7 @@ def test_a_failed_start_leaves_nothing_behind(tmp_path, capsys, monkeypatch):
     def blank(*args, **kwargs):
         raise NotImplementedError("exercise training_step: x_t and u_t by path.sample")
 
-    monkeypatch.setattr(importlib.import_module("npflow.train"), "train", blank)
+    monkeypatch.setattr(importlib.import_module("npflow.runs.loop"), "train", blank)
     assert main(["train", *TINY, "--out", str(tmp_path / "run")]) == 1
     assert capsys.readouterr().err == ("npflow train: error: NotImplementedError: exercise training_step: x_t and u_t "
                                        "by path.sample\n")
@@ -608,7 +612,7 @@ def test_a_run_that_fails_after_a_checkpoint_keeps_it_and_says_how_it_ended(tmp_
     import importlib
     from dataclasses import replace
 
-    training = importlib.import_module("npflow.train")
+    training = importlib.import_module("npflow.runs.loop")
     real_train = training.train
 
     def fails_after_the_first_checkpoint(config, **kwargs):
@@ -748,8 +752,8 @@ def test_memory_available_is_read_from_the_system(tmp_path):
 @pytest.mark.parametrize("solver", ["rk4", "euler"])
 def test_many_samples_flow_in_chunks_to_the_bits_of_one_batch(run_dir, tmp_path, monkeypatch, dtype, solver):
     """With chunks of 64 points, 193 samples (64 + 64 + 65) are the bits of one batch, and no evaluation sees more."""
+    from npflow.core.sampling import generate, noise
     from npflow.plumbing import memory
-    from npflow.sampling import generate, noise
 
     run = load_run(run_dir).astype(dtype)
     x_0 = noise(193, 2, np.random.default_rng(7)).astype(dtype)
@@ -766,7 +770,7 @@ def test_many_samples_flow_in_chunks_to_the_bits_of_one_batch(run_dir, tmp_path,
 
 
 def test_a_likelihood_of_many_points_is_computed_in_chunks(run_dir, tmp_path, monkeypatch):
-    from npflow.likelihood import log_likelihood
+    from npflow.core.likelihood import log_likelihood
     from npflow.plumbing import memory
 
     points = np.random.default_rng(0).standard_normal((150, 2))
@@ -786,9 +790,9 @@ def test_a_likelihood_of_many_points_is_computed_in_chunks(run_dir, tmp_path, mo
 
 def test_a_negative_kl_says_the_solver_was_too_coarse(run_dir, capsys, monkeypatch):
     """A run whose field is the exact one has KL 0; Euler with 2 steps scores it at -0.35 +- 0.04 (n = 300)."""
-    from npflow.data import TWO_GAUSSIANS
-    from npflow.oracle import exact_velocity
-    from npflow.run import Run
+    from npflow.core.oracle import exact_velocity
+    from npflow.data.datasets import TWO_GAUSSIANS
+    from npflow.runs.run import Run
 
     exact = exact_velocity(TWO_GAUSSIANS)
     monkeypatch.setattr(Run, "velocity", lambda self, t, x: exact(t, x))
@@ -873,7 +877,7 @@ def meanflow_dir(tmp_path_factory):
 
 
 def test_a_meanflow_run_samples_evaluates_and_plots_by_its_jumps(meanflow_dir, tmp_path, capsys):
-    from npflow.sampling import noise
+    from npflow.core.sampling import noise
 
     argv = ["sample", str(meanflow_dir), "--n", "25", "--steps", "2", "--seed", "7", "--out", str(tmp_path / "x.npy")]
     assert main(argv) == 0
@@ -994,7 +998,7 @@ def noise_run(tmp_path_factory):
                                            ("ddpm", "0")])
 def test_sample_by_a_stochastic_sampler_is_the_library_s_from_the_seed(noise_run, tmp_path, capsys, solver, level):
     """The noise x_0 and then each step's noise come from default_rng(--seed), as the library draws them."""
-    from npflow.stochastic import SAMPLERS
+    from npflow.diffusion.stochastic import SAMPLERS
 
     flag = "--diffusion" if solver == "euler-maruyama" else "--eta"
     out = tmp_path / "x.npy"
@@ -1008,7 +1012,7 @@ def test_sample_by_a_stochastic_sampler_is_the_library_s_from_the_seed(noise_run
 
 
 def test_a_noise_predicting_run_samples_scores_evaluates_plots_and_exports(noise_run, tmp_path, capsys):
-    assert load_run(noise_run).config.predict == "noise"
+    assert load_run(noise_run).config.options.predict == "noise"
     assert main(["sample", str(noise_run), "--n", "20", "--steps", "10", "--out", str(tmp_path / "x.npy")]) == 0
     assert np.all(np.isfinite(np.load(tmp_path / "x.npy")))  # RK4 from t = 0, where a noise prediction is singular
     assert main(["logprob", str(noise_run), "--points", str(tmp_path / "x.npy"), "--steps", "10",

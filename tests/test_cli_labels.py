@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 
 from npflow import load_run
-from npflow.guidance import equal_shares
+from npflow.core.sampling import generate
+from npflow.guidance.labels import equal_shares
 from npflow.plumbing.cli import main
-from npflow.sampling import generate
 
 TINY = ["--steps", "30", "--hidden", "8", "--batch-size", "16", "--quiet"]
 
@@ -23,7 +23,7 @@ def runs(tmp_path_factory):
 
 def test_train_conditional_writes_a_run_with_the_one_hot_in_its_input(runs):
     run = load_run(runs / "cond")
-    assert run.config.conditional and run.config.p_uncond == 0.2 and run.config.num_classes == 3
+    assert run.config.options.conditional and run.config.options.p_uncond == 0.2 and run.config.num_classes == 3
     assert run.params[0][0].shape == (1 + 2 + 3 + 1, 8)
 
 

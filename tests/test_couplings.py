@@ -2,17 +2,16 @@ import itertools
 
 import numpy as np
 import pytest
-
 from scipy.optimize import linear_sum_assignment
 from scipy.spatial.distance import cdist
 
-from npflow.couplings import (coupling_for, independent, ot, pairing_cost, sinkhorn, sinkhorn_potentials,
-                              squared_distances)
-from npflow.data import get_dataset
-from npflow.metrics import straightness
-from npflow.run import TrainConfig
-from npflow.sampling import generate, noise
-from npflow.train import train
+from npflow.core.couplings import (coupling_for, independent, ot, pairing_cost, sinkhorn, sinkhorn_potentials,
+                                   squared_distances)
+from npflow.core.metrics import straightness
+from npflow.core.sampling import generate, noise
+from npflow.data.datasets import get_dataset
+from npflow.runs.config import TrainConfig
+from npflow.runs.loop import train
 
 
 def test_independent_keeps_the_pairs(rng):
@@ -152,7 +151,7 @@ def test_sinkhorn_draws_each_partner_from_its_row_of_the_fitted_plan(rng):
 
 
 def test_partners_are_drawn_with_their_rows_probabilities():
-    from npflow.couplings import _draw_from_rows
+    from npflow.core.couplings import _draw_from_rows
 
     plan = np.array([[0.0, 1.0, 3.0, 0.0], [2.0, 0.0, 0.0, 2.0], [1e-9, 0.0, 0.0, 0.0]])  # rows of unequal mass
     draws = np.array([_draw_from_rows(plan, np.random.default_rng(seed)) for seed in range(4000)])  # (4000, 3)
@@ -208,7 +207,7 @@ def test_ot_coupling_trains_straighter_paths():
 
 
 def test_pairs_are_drawn_whole_from_the_table(tmp_path, rng):
-    from npflow.couplings import draw_pairs, load_pairs
+    from npflow.data.pairs import draw_pairs, load_pairs
 
     x_0, x_1 = rng.standard_normal((6, 2)), rng.standard_normal((6, 2))
     path = str(tmp_path / "pairs.npz")
@@ -227,7 +226,7 @@ def test_pairs_are_drawn_whole_from_the_table(tmp_path, rng):
     ({"x_0": np.zeros((3, 2)), "x_1": np.full((3, 2), np.inf)}, "NaN or infinite"),
 ])
 def test_bad_pairs_files_are_refused(tmp_path, arrays, message):
-    from npflow.couplings import load_pairs
+    from npflow.data.pairs import load_pairs
 
     path = str(tmp_path / "pairs.npz")
     np.savez(path, **arrays)

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from npflow.data import DATASETS, EIGHT_GAUSSIANS, get_dataset
+from npflow.data.datasets import DATASETS, EIGHT_GAUSSIANS, get_dataset
 
 
 @pytest.mark.parametrize("name", sorted(DATASETS))
@@ -49,7 +49,7 @@ def test_moons_spirals_and_swiss_roll_stay_in_their_documented_boxes():
 
 
 def test_gmm_dataset_has_its_documented_weights_and_widths():
-    from npflow.data import GMM
+    from npflow.data.datasets import GMM
 
     dataset = get_dataset("gmm")
     assert dataset.mixture is GMM and dataset.means.shape == (3, 2)
@@ -116,7 +116,7 @@ def test_unknown_names_say_what_is_accepted():
 
 
 def test_sources():
-    from npflow.data import get_source
+    from npflow.data.datasets import get_source
 
     x_0 = get_source("gaussian", 3).sample(4, np.random.default_rng(5))
     np.testing.assert_array_equal(x_0, np.random.default_rng(5).standard_normal((4, 3)))  # the tutorial's draw
@@ -141,7 +141,7 @@ def test_the_gaussian_source_knows_its_density(dim, rng):
     """log N(x; 0, I) against scipy's, independently written."""
     import scipy.stats
 
-    from npflow.data import get_source
+    from npflow.data.datasets import get_source
 
     x = rng.standard_normal((5, dim)) * 2.0
     np.testing.assert_allclose(get_source("gaussian", dim).log_prob(x),
@@ -151,7 +151,7 @@ def test_the_gaussian_source_knows_its_density(dim, rng):
 def test_a_mixture_knows_its_density_and_other_data_do_not(rng):
     import scipy.stats
 
-    from npflow.data import GMM
+    from npflow.data.datasets import GMM
 
     x = rng.standard_normal((5, 2)) * 3.0
     expected = np.log(sum(w * scipy.stats.multivariate_normal(m, s**2 * np.eye(2)).pdf(x)
@@ -196,7 +196,7 @@ def test_label_k_of_a_mixture_is_its_kth_component(name):
 def test_label_of_moons_is_the_arc_without_noise():
     """Without noise a point of the upper moon lies on the unit circle about (0, 0) of the unscaled picture, a
     point of the lower one on the unit circle about (1, 1/2)."""
-    from npflow.data import moons
+    from npflow.data.datasets import moons
 
     x, y = moons(500, np.random.default_rng(0), noise=0.0, labels=True)
     unscaled = x / 2.5 + [0.5, 0.25]
@@ -246,7 +246,7 @@ def test_bad_labels_in_an_npz_are_refused_in_one_line(tmp_path, arrays, message)
 
 
 def test_only_a_dataset_with_labels_serves_a_conditional_run():
-    from npflow.data import labelled_dataset
+    from npflow.data.datasets import labelled_dataset
 
     assert labelled_dataset("moons").num_classes == 2
     with pytest.raises(ValueError, match="dataset 'spirals' has no labels; a conditional run needs one that has: "

@@ -6,12 +6,14 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from npflow.data import get_dataset
-from npflow.digits import LEVELS, load_digits, to_model, to_pixels
-from npflow.resnet import init_resnet, resnet
-from npflow.resnet_run import flatten, nest, resnet_gradient, resnet_sizes
-from npflow.run import RECIPES, TrainConfig, start_run
-from npflow.train import train
+from npflow.data.datasets import get_dataset
+from npflow.data.digits import LEVELS, load_digits, to_model, to_pixels
+from npflow.images.resnet import init_resnet, resnet
+from npflow.models.resnet_run import flatten, nest, resnet_gradient, resnet_sizes
+from npflow.models.registry import RECIPES
+from npflow.runs.config import TrainConfig
+from npflow.runs.loop import train
+from npflow.runs.run import start_run
 
 SMALL = {**RECIPES["digits"], "steps": 4, "hidden": (16, 16), "batch_size": 32, "dtype": "float64"}
 
@@ -38,7 +40,7 @@ def test_flat_weights_nest_back_to_the_network_and_have_the_recipes_widths():
 
 @pytest.mark.parametrize("conditional", [False, True])
 def test_the_hand_written_gradient_trains_to_autograds_numbers(conditional):
-    runs = [train(TrainConfig(**{**SMALL, "grad": grad, "conditional": conditional}), stream=None)
+    runs = [train(TrainConfig.from_settings({**SMALL, "grad": grad, "conditional": conditional}), stream=None)
             for grad in ("autograd", "backprop")]
     np.testing.assert_allclose(runs[0].losses, runs[1].losses, rtol=1e-10)
     for (W_a, b_a), (W_b, b_b) in zip(runs[0].params, runs[1].params):
@@ -61,7 +63,7 @@ def test_the_step_gradient_is_the_flat_gradient_of_the_loss_by_central_differenc
 
 
 def test_a_resnet_run_samples_its_field_and_a_guided_one():
-    run = train(TrainConfig(**{**SMALL, "conditional": True}), stream=None)
+    run = train(TrainConfig.from_settings({**SMALL, "conditional": True}), stream=None)
     x = np.random.default_rng(0).standard_normal((3, 64))
     unconditional = run.velocity(0.5, x)
     np.testing.assert_array_equal(run.guided_velocity(-1, 0.0)(0.5, x), unconditional)  # no label: the same field
@@ -87,7 +89,7 @@ def test_the_mlp_is_still_the_default_and_its_runs_unchanged():
 ])
 def test_a_resnet_recipe_is_refused_in_one_line(change, message):
     with pytest.raises(ValueError, match=message):
-        TrainConfig(**{**SMALL, **change})
+        TrainConfig.from_settings({**SMALL, **change})
 
 
 def _npflow(*args, cwd):
@@ -112,10 +114,10 @@ def test_the_cli_samples_pixels_and_refuses_what_a_64_d_run_cannot_do(tmp_path):
 
 
 def test_evaluate_measures_a_digits_run_as_an_image_model():
-    from npflow.image_metrics import gaussian_baselines
+    from npflow.images.image_metrics import gaussian_baselines
     from npflow.plumbing.evaluate_images import evaluate_images, format_images
 
-    run = train(TrainConfig(**{**SMALL, "conditional": True}), stream=None)
+    run = train(TrainConfig.from_settings({**SMALL, "conditional": True}), stream=None)
     report = evaluate_images(run, n=60, rng=np.random.default_rng(0), classes=np.array([3, 4]), guidance=1.0,
                              steps=4)
     assert report["classifier_test_accuracy"] >= 0.95  # the judge clears the bar
@@ -164,10 +166,10 @@ def _plot_args(*flags):
 
 
 def test_image_trajectories_run_from_the_noise_to_the_flows_end_one_class_a_row():
-    from npflow.plumbing.cli import IMAGE_FIGURES
     from npflow import generate
+    from npflow.plumbing.cli import IMAGE_FIGURES
 
-    run = train(TrainConfig(**{**SMALL, "conditional": True}), stream=None)
+    run = train(TrainConfig.from_settings({**SMALL, "conditional": True}), stream=None)
     args = _plot_args("--kind", "trajectories", "--seed", "7", "--label", "all", "--guidance", "2")
     fig = IMAGE_FIGURES["trajectories"](run, args, None)
     x_0 = run.config.source_distribution.sample(10, np.random.default_rng(7))  # one per class, as the figure draws
@@ -179,11 +181,11 @@ def test_image_trajectories_run_from_the_noise_to_the_flows_end_one_class_a_row(
 
 
 def test_image_guidance_draws_a_grid_per_weight_each_of_that_weights_field():
+    from npflow import generate
     from npflow.plumbing.cli import IMAGE_FIGURES
     from npflow.plumbing.labels import GUIDANCE_WEIGHTS
-    from npflow import generate
 
-    run = train(TrainConfig(**{**SMALL, "conditional": True}), stream=None)
+    run = train(TrainConfig.from_settings({**SMALL, "conditional": True}), stream=None)
     fig = IMAGE_FIGURES["guidance"](run, _plot_args("--kind", "guidance", "--label", "2", "--label", "5"), None)
     assert [sub.get_suptitle() for sub in fig.subfigs][:3] == ["w = -1 (unconditional)", "w = 0 (conditional)",
                                                                 "w = 0.5"]

@@ -4,7 +4,7 @@ import pickle
 import numpy as np
 import pytest
 
-from npflow.plumbing.files import read_archive, read_array
+from npflow.data.files import read_archive, read_array
 
 
 class Exploit:

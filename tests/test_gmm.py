@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 from scipy.stats import multivariate_normal
 
-from npflow.data import TWO_GAUSSIANS, two_gaussians
-from npflow.gmm import GaussianMixture
+from npflow.core.gmm import GaussianMixture
+from npflow.data.datasets import TWO_GAUSSIANS, two_gaussians
 
 GMM = GaussianMixture([[-2.0, 1.0], [3.0, 0.0], [0.0, -3.0]], std=[0.5, 1.5, 1.0], weights=[1.0, 2.0, 1.0])
 

@@ -4,17 +4,18 @@ import numpy as np
 import pytest
 from autograd.test_util import check_grads
 
-from npflow.data import GMM, get_dataset
-from npflow.gmm import GaussianMixture
-from npflow.guidance import (NO_LABEL, check_labels, conditional_cfm_loss, conditional_loss_and_grad, conditional_sizes,
-                             conditional_velocity, drop_labels, exact_conditional_velocity, exact_guided_velocity,
-                             guided_velocity, label_inputs)
-from npflow.metrics import nearest_mode
-from npflow.mlp import ACTIVATIONS, init_mlp
-from npflow.optim import Adam
-from npflow.oracle import exact_velocity
-from npflow.paths import LinearPath
-from npflow.sampling import generate
+from npflow.core.gmm import GaussianMixture
+from npflow.core.metrics import nearest_mode
+from npflow.core.mlp import ACTIVATIONS, init_mlp
+from npflow.core.optim import Adam
+from npflow.core.oracle import exact_velocity
+from npflow.core.paths import LinearPath
+from npflow.core.sampling import generate
+from npflow.data.datasets import GMM, get_dataset
+from npflow.guidance.conditional import (conditional_cfm_loss, conditional_loss_and_grad, conditional_sizes,
+                                         conditional_velocity, guided_velocity)
+from npflow.guidance.exact import exact_conditional_velocity, exact_guided_velocity
+from npflow.guidance.labels import NO_LABEL, drop_labels, label_inputs
 
 EIGHT = get_dataset("eight_gaussians").mixture
 
@@ -143,7 +144,7 @@ def test_exact_guided_field_is_unconditional_at_w_minus_1_conditional_at_0_and_t
 
 def test_the_exact_guided_field_can_be_differentiated_by_autograd(rng):
     """Its divergence (for a likelihood) by autograd, against central differences."""
-    from npflow.likelihood import divergence
+    from npflow.core.likelihood import divergence
 
     f, x, h = exact_guided_velocity(GMM, 0.0, np.array([0, 1, 2, NO_LABEL]), 1.5), rng.standard_normal((4, 2)), 1e-6
     expected = sum((f(0.4, x + h * e)[:, i] - f(0.4, x - h * e)[:, i]) / (2 * h) for i, e in enumerate(np.eye(2)))
@@ -217,13 +218,13 @@ def test_a_short_training_brings_the_conditional_field_towards_the_exact_one():
 def test_a_conditional_batch_is_the_unconditional_batch_with_its_labels_then_the_dropout():
     """The same x_0, x_1, t to the bit as an unconditional run's; the labels those of the dataset's own labelled
     draw; then one uniform per label for the dropout, from the same generator."""
-    from npflow.guidance import labelled_batch_sampler
-    from npflow.run import TrainConfig
-    from npflow.train import batch_sampler
+    from npflow.models.batches import labelled_batch_sampler
+    from npflow.runs.config import TrainConfig
+    from npflow.models.batches import batch_sampler
 
-    config = TrainConfig(dataset="gmm", conditional=True, p_uncond=0.3)
+    config = TrainConfig(dataset="gmm", options={"conditional": True, "p_uncond": 0.3})
     rng, plain_rng, label_rng = (np.random.default_rng(5) for _ in range(3))
-    x_0, x_1, t, y = labelled_batch_sampler(config)(4000, rng)
+    x_0, x_1, t, y = labelled_batch_sampler(config, 0.3)(4000, rng)
     for ours, plain in zip((x_0, x_1, t), batch_sampler(TrainConfig(dataset="gmm"))(4000, plain_rng)):
         np.testing.assert_array_equal(ours, plain)
     label_rng.random(4000)  # t
@@ -235,8 +236,8 @@ def test_a_conditional_batch_is_the_unconditional_batch_with_its_labels_then_the
 
 def test_ot_pairs_within_each_label_and_keeps_every_point_with_its_label(rng):
     """Each label's group is paired as ``ot`` pairs it alone; across labels nothing moves."""
-    from npflow.couplings import ot, pairing_cost
-    from npflow.guidance import pair_within_labels
+    from npflow.core.couplings import ot, pairing_cost
+    from npflow.guidance.conditional import pair_within_labels
 
     x_0, (x_1, y) = rng.standard_normal((60, 2)), labelled_draws(EIGHT, 60, rng)
     y = drop_labels(y, 0.2, rng)
@@ -253,10 +254,10 @@ def test_ot_pairs_within_each_label_and_keeps_every_point_with_its_label(rng):
 @pytest.mark.parametrize("extra", [{}, {"grad": "backprop"}, {"coupling": "ot"}, {"path": "vp"},
                                    {"path": "icfm", "sigma_min": 0.1, "dtype": "float32", "ema": 0.9}])
 def test_a_conditional_run_stopped_and_resumed_gives_the_uninterrupted_bits(extra):
-    from npflow.run import TrainConfig
-    from npflow.train import train
+    from npflow.runs.config import TrainConfig
+    from npflow.runs.loop import train
 
-    config = TrainConfig(dataset="moons", conditional=True, steps=24, batch_size=32, hidden=(16,), **extra)
+    config = TrainConfig(dataset="moons", steps=24, batch_size=32, hidden=(16,), **extra, options={"conditional": True})
     whole = train(config, stream=None)
     resumed = train(config, resume=train(replace(config, steps=10), stream=None), stream=None)
     for (W, b), (W_whole, b_whole) in zip(resumed.field_params, whole.field_params):
@@ -267,10 +268,10 @@ def test_a_conditional_run_stopped_and_resumed_gives_the_uninterrupted_bits(extr
 
 
 def test_backprop_trains_a_conditional_run_as_autograd_does():
-    from npflow.run import TrainConfig
-    from npflow.train import train
+    from npflow.runs.config import TrainConfig
+    from npflow.runs.loop import train
 
-    config = TrainConfig(dataset="gmm", conditional=True, steps=30, batch_size=64, hidden=(16, 16))
+    config = TrainConfig(dataset="gmm", steps=30, batch_size=64, hidden=(16, 16), options={"conditional": True})
     by_autograd, by_hand = train(config, stream=None), train(replace(config, grad="backprop"), stream=None)
     np.testing.assert_allclose(by_hand.losses, by_autograd.losses, rtol=1e-9)
     for (W, _), (W_0, _) in zip(by_hand.params, by_autograd.params):
@@ -286,17 +287,17 @@ def test_backprop_trains_a_conditional_run_as_autograd_does():
     ({"conditional": "yes"}, "conditional must be True or False, got 'yes'"),
 ])
 def test_conditional_recipes_are_checked(changes, message):
-    from npflow.run import TrainConfig
+    from npflow.runs.config import TrainConfig
 
     with pytest.raises(ValueError, match=message):
-        TrainConfig(**changes)
+        TrainConfig.from_settings(changes)
 
 
 def test_a_conditional_runs_velocity_is_its_no_label_field_and_guidance_asks_for_a_conditional_run(rng):
-    from npflow.run import TrainConfig
-    from npflow.train import train
+    from npflow.runs.config import TrainConfig
+    from npflow.runs.loop import train
 
-    run = train(TrainConfig(dataset="gmm", conditional=True, steps=3, hidden=(8,)), stream=None)
+    run = train(TrainConfig(dataset="gmm", steps=3, hidden=(8,), options={"conditional": True}), stream=None)
     t, x = rng.random(5), rng.standard_normal((5, 2))
     no_label = conditional_velocity(run.params, t, x, np.full(5, NO_LABEL), 3)
     np.testing.assert_array_equal(run.velocity(t, x), no_label)
@@ -310,25 +311,20 @@ def test_a_conditional_runs_velocity_is_its_no_label_field_and_guidance_asks_for
         plain.guided_velocity(0)
 
 
-def test_exact_velocity_with_a_label_is_the_exact_guided_field_on_any_path(rng):
-    from npflow import exact_velocity as public_exact_velocity
-    from npflow.paths import VPPath
+def test_the_exact_field_given_a_label_is_its_components_own_on_any_path(rng):
+    from npflow.core.paths import VPPath
 
     t, x, y = rng.random(10), 2 * rng.standard_normal((10, 2)), rng.integers(0, 3, 10)
     for path in (None, VPPath()):
-        np.testing.assert_array_equal(public_exact_velocity(GMM, label=y, guidance=1.5, path=path)(t, x),
-                                      exact_guided_velocity(GMM, 0.0, y, 1.5, path=path)(t, x))
         own = np.array([exact_velocity(component(GMM, k), path=path)(t[i:i + 1], x[i:i + 1])[0]
                         for i, k in enumerate(y)])
-        np.testing.assert_allclose(public_exact_velocity(GMM, label=y, path=path)(t, x), own, rtol=1e-13, atol=1e-13)
-    with pytest.raises(ValueError, match="guidance w needs a label to guide towards"):
-        public_exact_velocity(GMM, 0.0, guidance=1.0)
+        np.testing.assert_allclose(exact_guided_velocity(GMM, label=y, path=path)(t, x), own, rtol=1e-13, atol=1e-13)
 
 
 # --- measuring what guidance does --------------------------------------------------------------------
 
 def test_class_measures_by_hand():
-    from npflow.guidance import class_measures
+    from npflow.guidance.measures import class_measures
 
     means = np.array([[0.0, 0.0], [10.0, 0.0]])
     x = np.array([[1.0, 0.0], [-1.0, 2.0], [9.0, 0.0], [9.0, 1.0], [11.0, 1.0], [10.0, 4.0]])
@@ -343,7 +339,7 @@ def test_class_measures_by_hand():
 
 
 def test_label_field_errors_is_zero_for_the_field_itself_and_the_squared_offset_for_a_shifted_one():
-    from npflow.guidance import label_field_errors
+    from npflow.guidance.measures import label_field_errors
 
     def exact(k):
         return exact_guided_velocity(GMM, 0.0, k, 0.0)
@@ -360,13 +356,13 @@ def test_label_field_errors_is_zero_for_the_field_itself_and_the_squared_offset_
 def test_a_short_conditional_run_puts_nearly_every_sample_in_its_class_and_w_minus_1_is_unconditional():
     """The whole loop, from npflow.train: at w = 0 each label lands nearest its own mode; at w = -1 the
     samples asked for any label spread over the modes as the target does (1/8 each)."""
-    from npflow.guidance import class_measures, equal_shares
-    from npflow.metrics import mode_fractions
-    from npflow.run import TrainConfig
-    from npflow.train import train
+    from npflow.core.metrics import mode_fractions
+    from npflow.guidance.labels import equal_shares
+    from npflow.guidance.measures import class_measures
+    from npflow.runs.config import TrainConfig
+    from npflow.runs.loop import train
 
-    run = train(TrainConfig(dataset="eight_gaussians", conditional=True, steps=1500, batch_size=256,
-                            hidden=(64, 64), grad="backprop", lr=2e-3), stream=None)
+    run = train(TrainConfig(dataset="eight_gaussians", steps=1500, batch_size=256, hidden=(64, 64), grad="backprop", lr=2e-3, options={"conditional": True}), stream=None)
     y, x_0 = equal_shares(np.arange(8), 1600), np.random.default_rng(1).standard_normal((1600, 2))
     conditional = generate(run.guided_velocity(y, 0.0), x_0, steps=40).x[-1]
     assert class_measures(conditional, y, EIGHT.means)["share"].min() > 0.9  # about 0.99

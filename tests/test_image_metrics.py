@@ -5,9 +5,9 @@ import pytest
 import scipy.linalg
 from scipy.stats import multivariate_normal
 
-from npflow.digits import DIM, LEVELS, load_digits, to_model
-from npflow.image_metrics import (frechet_distance, gaussian_baselines, gaussian_frechet_distance,
-                                  gaussian_log_density, nearest_distances)
+from npflow.data.digits import DIM, LEVELS, load_digits, to_model
+from npflow.images.image_metrics import (frechet_distance, gaussian_baselines, gaussian_frechet_distance,
+                                         gaussian_log_density, nearest_distances)
 
 
 def random_covariance(rng, k):

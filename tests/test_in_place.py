@@ -1,12 +1,13 @@
-"""The in-place MLP of npflow.plumbing.in_place: the numbers of mlp.velocity (bit for bit for silu and tanh, to rounding
+"""The in-place MLP of npflow.core.in_place: the numbers of mlp.velocity (bit for bit for silu and tanh, to rounding
 for relu, whose bias is carried into the next layer), and autograd's gradients."""
 import autograd
 import numpy as np
 import pytest
 
-from npflow.mlp import ACTIVATIONS, init_mlp, layer_sizes, velocity
-from npflow.plumbing.in_place import IN_PLACE, in_place_velocity
-from npflow.run import TrainConfig, start_run
+from npflow.core.in_place import IN_PLACE, in_place_velocity
+from npflow.core.mlp import ACTIVATIONS, init_mlp, layer_sizes, velocity
+from npflow.runs.config import TrainConfig
+from npflow.runs.run import start_run
 
 
 def test_every_activation_of_the_mlp_has_an_in_place_one():

@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from npflow.plumbing.io import RunError, load_run, save_array, save_checkpoint, save_run
-from npflow.run import Run, TrainConfig
-from npflow.train import train
+from npflow.runs.config import TrainConfig
+from npflow.runs.loop import train
+from npflow.runs.run import Run
 
 CONFIG = TrainConfig(steps=5, hidden=(8, 4))
 
@@ -243,7 +244,7 @@ def test_missing_run_directory(tmp_path):
 
 def test_a_run_keeps_its_own_copy_of_its_data_files(tmp_path):
     """Trained from files, a run resumes to the same bits after the files are gone."""
-    from npflow.data import get_dataset
+    from npflow.data.datasets import get_dataset
 
     rng = np.random.default_rng(0)
     data, source = str(tmp_path / "data.csv"), str(tmp_path / "source.npy")
@@ -276,12 +277,12 @@ def test_a_config_naming_an_outside_file_is_refused(run_dir, tmp_path):
 
 def test_a_conditional_run_keeps_its_points_with_their_labels(tmp_path):
     """From an .npz of points and labels, the run keeps data.npz and resumes to the same bits after the file is gone."""
-    from npflow.data import get_dataset
+    from npflow.data.datasets import get_dataset
 
     x, y = get_dataset("gmm").sample_labelled(300, np.random.default_rng(0))
     data = str(tmp_path / "labelled.npz")
     np.savez(data, x=x, y=y)
-    config = TrainConfig(dataset=data, conditional=True, steps=20, hidden=(8,))
+    config = TrainConfig(dataset=data, steps=20, hidden=(8,), options={"conditional": True})
     whole = train(config, stream=None)
     save_run(tmp_path / "run", train(replace(config, steps=10), stream=None))
     os.remove(data)

@@ -1,11 +1,11 @@
 import numpy as np
 import pytest
 
-from npflow.gmm import GaussianMixture
-from npflow.likelihood import divergence, log_likelihood, standard_normal_log_prob
-from npflow.mlp import init_mlp, layer_sizes, velocity
-from npflow.oracle import exact_velocity, marginal_at
-from npflow.sampling import decode, encode
+from npflow.core.gmm import GaussianMixture
+from npflow.core.likelihood import divergence, log_likelihood, standard_normal_log_prob
+from npflow.core.mlp import init_mlp, layer_sizes, velocity
+from npflow.core.oracle import exact_velocity, marginal_at
+from npflow.core.sampling import decode, encode
 
 SINGLE = GaussianMixture([[1.0, -2.0]], std=2.0)
 MIXTURE = GaussianMixture([[-3.0, 0.5], [2.0, -1.0]], std=[0.7, 1.3], weights=[0.35, 0.65])
@@ -107,7 +107,7 @@ def test_bad_arguments(kwargs, message):
 
 def test_the_likelihood_starts_from_the_source_density(rng):
     """With v = 0 nothing moves, so log p_1 is the source's own log-density."""
-    from npflow.data import get_dataset
+    from npflow.data.datasets import get_dataset
 
     source = get_dataset("eight_gaussians").mixture
     x = source.sample(20, rng)

@@ -10,18 +10,21 @@ from numpy.testing import assert_allclose
 from scipy.integrate import solve_ivp
 
 import npflow
-from npflow.backprop import numerical_gradient
-from npflow.data import TWO_GAUSSIANS, two_gaussians
-from npflow.gmm import GaussianMixture
-from npflow.meanflow import (average_velocity, average_velocity_jvp, draw_times, exact_average_velocity,
-                             meanflow_loss, meanflow_loss_and_grad, meanflow_loss_and_grad_by_hand, meanflow_sample,
-                             meanflow_sizes, meanflow_target, network_input)
-from npflow.mlp import init_mlp
-from npflow.optim import Adam, tree_flatten
-from npflow.oracle import exact_velocity
-from npflow.paths import LinearPath
+from npflow.core.backprop import numerical_gradient
+from npflow.core.gmm import GaussianMixture
+from npflow.core.mlp import init_mlp
+from npflow.core.optim import Adam, tree_flatten
+from npflow.core.oracle import exact_velocity
+from npflow.core.paths import LinearPath
+from npflow.core.primitives import mean_squared_error
+from npflow.core.training import draw_batch
+from npflow.data.datasets import TWO_GAUSSIANS, two_gaussians
+from npflow.meanflow.average import average_velocity, average_velocity_jvp, meanflow_sizes, network_input
+from npflow.meanflow.exact import exact_average_velocity
+from npflow.meanflow.jumps import meanflow_sample
+from npflow.meanflow.loss import (draw_times, meanflow_loss, meanflow_loss_and_grad, meanflow_loss_and_grad_by_hand,
+                                  meanflow_target)
 from npflow.teach import check_meanflow_target, strip_exercises
-from npflow.train import draw_batch, mean_squared_error
 
 # Unequal weights and stds, and sigma_min > 0 where it applies: no symmetry to hide a mistake.
 GMM = GaussianMixture([[-3.0, 1.0], [2.0, -1.0]], std=[0.6, 1.2], weights=[0.3, 0.7])
@@ -76,13 +79,13 @@ def test_target_against_central_differences():
 
 
 def test_the_target_is_an_exercise_and_its_check_can_fail(monkeypatch):
-    with open(npflow.meanflow.__file__) as file:
+    with open(npflow.meanflow.loss.__file__) as file:
         assert strip_exercises(file.read())[1] == ["meanflow_target"]
 
     def paper_sign(params, x_s, s, e, v_s, activation="relu"):  # v_s - (e - s) du/ds: the sign not reversed
         return 2 * v_s - meanflow_target(params, x_s, s, e, v_s, activation)
 
-    monkeypatch.setattr(npflow.meanflow, "meanflow_target", paper_sign)
+    monkeypatch.setattr(npflow.meanflow.loss, "meanflow_target", paper_sign)
     with pytest.raises(AssertionError, match="u_tgt"):
         check_meanflow_target(npflow)
 
@@ -253,7 +256,7 @@ def test_a_run_step_is_the_meanflow_step_on_its_draws():
 def test_a_run_trains_alike_by_autograd_and_by_hand_and_in_float32(monkeypatch):
     by_autograd = npflow.train(CONFIG, stream=None)
     calls = []  # the two agree to the bit here, so count that --grad backprop does take the gradient by hand
-    monkeypatch.setattr(npflow.meanflow, "meanflow_loss_and_grad_by_hand",
+    monkeypatch.setattr(npflow.models.meanflow, "meanflow_loss_and_grad_by_hand",
                         lambda *args: calls.append(1) or meanflow_loss_and_grad_by_hand(*args))
     by_hand = npflow.train(replace(CONFIG, grad="backprop"), stream=None)
     assert len(calls) == CONFIG.steps
@@ -287,7 +290,8 @@ def test_a_meanflow_run_samples_by_its_jumps_and_its_field_is_u_over_no_time(rng
 
 
 def test_the_field_error_log_of_a_meanflow_run_measures_u_over_no_time():
-    from npflow.oracle import exact_mixture, points_on_path
+    from npflow.core.oracle import points_on_path
+    from npflow.runs.field_error import exact_mixture
 
     run = npflow.train(CONFIG, stream=None, field_error_every=6)
     mixture = exact_mixture(CONFIG)

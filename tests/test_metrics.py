@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import scipy.stats
 
-from npflow.metrics import energy_distance, mode_fractions, mode_stds, nearest_mode
+from npflow.core.metrics import energy_distance, mode_fractions, mode_stds, nearest_mode
 
 
 def test_energy_distance_is_the_square_of_scipys_in_1d(rng):
@@ -42,7 +42,7 @@ def test_a_mode_with_one_point_has_no_std():
 
 
 def test_w2_by_hand():
-    from npflow.metrics import wasserstein2
+    from npflow.core.metrics import wasserstein2
 
     # The crossing pairing (0-3, 1-1) costs (9 + 0) / 2; the best one (0-1, 1-3) costs (1 + 4) / 2.
     assert wasserstein2(np.array([[0.0], [1.0]]), np.array([[3.0], [1.0]])) == pytest.approx(np.sqrt(2.5))
@@ -54,7 +54,7 @@ def test_w2_by_hand():
 def test_w2_against_brute_force(rng):
     import itertools
 
-    from npflow.metrics import wasserstein2
+    from npflow.core.metrics import wasserstein2
 
     x, y = rng.standard_normal((6, 2)), rng.standard_normal((6, 2))
     best = min(np.mean(np.sum((x - y[list(p)]) ** 2, axis=1)) for p in itertools.permutations(range(6)))
@@ -62,7 +62,7 @@ def test_w2_against_brute_force(rng):
 
 
 def test_mmd(rng):
-    from npflow.metrics import mmd_rbf
+    from npflow.core.metrics import mmd_rbf
 
     x, y = rng.standard_normal((300, 2)), rng.standard_normal((300, 2))
     assert abs(mmd_rbf(x, y)) < 0.01
@@ -75,7 +75,7 @@ def test_mmd(rng):
 
 
 def test_mode_coverage():
-    from npflow.metrics import mode_coverage
+    from npflow.core.metrics import mode_coverage
 
     means = np.array([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0]])
     x = np.repeat(means, [50, 40, 10], axis=0)
@@ -84,8 +84,8 @@ def test_mode_coverage():
 
 
 def test_straightness_and_kinetic_energy():
-    from npflow.metrics import kinetic_energy, straightness
-    from npflow.solvers import Trajectory
+    from npflow.core.metrics import kinetic_energy, straightness
+    from npflow.core.solvers import Trajectory
 
     t = np.linspace(0, 1, 11)
     line = Trajectory(t=t, x=t[:, None, None] * np.array([[[3.0, 4.0]]]), nfe=0, method="rk4")
@@ -102,8 +102,8 @@ def test_kinetic_energy_weighs_each_step_by_the_time_it_covers():
     would give about 0.4 |a|^2; the time-weighted mean must find 2 |a|^2 / 3, as must the
     straightness (the chord is a, so |v - c|^2 = (2t - 1)^2 |a|^2, mean |a|^2 / 3).
     """
-    from npflow.metrics import kinetic_energy, straightness
-    from npflow.solvers import Trajectory
+    from npflow.core.metrics import kinetic_energy, straightness
+    from npflow.core.solvers import Trajectory
 
     a = np.array([3.0, 4.0])
     t = np.linspace(0.0, 1.0, 401) ** 2
@@ -114,8 +114,8 @@ def test_kinetic_energy_weighs_each_step_by_the_time_it_covers():
 
 def test_kinetic_energy_is_at_least_half_the_squared_w2_of_its_ends(rng):
     """Benamou-Brenier between the recorded samples: equality for straight, constant-speed, optimally paired paths."""
-    from npflow.metrics import kinetic_energy, wasserstein2
-    from npflow.solvers import Trajectory
+    from npflow.core.metrics import kinetic_energy, wasserstein2
+    from npflow.core.solvers import Trajectory
 
     t = np.sort(np.concatenate([[0.0, 1.0], rng.random(20)]))
     x = np.cumsum(rng.standard_normal((22, 30, 2)), axis=0)  # (k, n, d) random walks

@@ -3,8 +3,8 @@ import math
 import numpy as np
 import pytest
 
-from npflow.mlp import ACTIVATIONS, init_mlp, layer_sizes, mlp, velocity
-from npflow.optim import tree_leaves
+from npflow.core.mlp import ACTIVATIONS, init_mlp, layer_sizes, mlp, velocity
+from npflow.core.optim import tree_leaves
 
 
 @pytest.mark.parametrize("activation", sorted(ACTIVATIONS))

@@ -1,13 +1,15 @@
-"""The closed-form divergence of npflow.plumbing.mlp_divergence against autograd's, and where it is used."""
+"""The closed-form divergence of npflow.core.mlp_divergence against autograd's, and where it is used."""
 import numpy as np
 import pytest
 
 import npflow
-from npflow.likelihood import divergence, log_likelihood
-from npflow.mlp import ACTIVATIONS, init_mlp, layer_sizes, velocity
+from npflow.core.likelihood import divergence, log_likelihood
+from npflow.core.mlp import ACTIVATIONS, init_mlp, layer_sizes, velocity
+from npflow.core.mlp_divergence import mlp_divergence
+from npflow.runs.scoring import scoring_field
 from npflow.plumbing.cli import main
-from npflow.plumbing.mlp_divergence import mlp_divergence, scoring_field
-from npflow.run import TrainConfig, start_run
+from npflow.runs.config import TrainConfig
+from npflow.runs.run import start_run
 
 
 @pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
@@ -61,7 +63,7 @@ def test_the_closed_form_uses_the_moving_average_and_the_asked_dtype(run):
                                     {"predict": "noise"}, {"objective": "meanflow"},
                                     {"network": "resnet", "activation": "silu", "hidden": (16, 16)}])
 def test_other_networks_are_scored_by_autograd(change):
-    run = start_run(TrainConfig(**change))
+    run = start_run(TrainConfig.from_settings(change))
     assert scoring_field(run) == run.velocity
 
 

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from autograd.misc.optimizers import adam as autograd_adam
 
-from npflow.optim import SGD, Adam, tree_leaves
+from npflow.core.optim import SGD, Adam, tree_leaves
 
 
 def gradient_sequence(rng, like, count):
@@ -87,7 +87,7 @@ def test_mismatched_gradients_are_refused():
 
 
 def test_moments_unflatten_to_the_shape_of_the_parameters(rng):
-    from npflow.optim import tree_flatten, tree_unflatten
+    from npflow.core.optim import tree_flatten, tree_unflatten
 
     params = [(rng.standard_normal((3, 4)), rng.standard_normal(4)), (rng.standard_normal((4, 2)), rng.standard_normal(2))]
     opt = Adam()

@@ -2,12 +2,12 @@ import numpy as np
 import pytest
 from scipy.integrate import quad
 
-from npflow.gmm import GaussianMixture
-from npflow.metrics import energy_distance
-from npflow.oracle import exact_velocity, marginal_at
-from npflow.paths import ICFMPath, LinearPath, VPPath
-from npflow.sampling import generate, noise
-from npflow.solvers import integrate
+from npflow.core.gmm import GaussianMixture
+from npflow.core.metrics import energy_distance
+from npflow.core.oracle import exact_velocity, marginal_at
+from npflow.core.paths import ICFMPath, LinearPath, VPPath
+from npflow.core.sampling import generate, noise
+from npflow.core.solvers import integrate
 
 # Unequal weights and stds, and sigma_min > 0: the hard case.
 GMM_1D = GaussianMixture([[-2.0], [1.0], [3.0]], std=[0.5, 1.0, 0.3], weights=[0.2, 0.5, 0.3])

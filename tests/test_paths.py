@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from npflow.paths import LinearPath
+from npflow.core.paths import LinearPath
 
 
 def tutorial_target_velocity(x_1, t, x_t, sigma_min):
@@ -50,7 +50,7 @@ def test_sigma_min_out_of_range(bad):
 
 
 def test_vp_path_end_points_and_unit_variance(rng):
-    from npflow.paths import VPPath
+    from npflow.core.paths import VPPath
 
     path = VPPath()
     x_1, x_0 = rng.standard_normal((20000, 2)), rng.standard_normal((20000, 2))
@@ -61,7 +61,7 @@ def test_vp_path_end_points_and_unit_variance(rng):
 
 
 def test_vp_velocity_is_the_time_derivative_and_has_its_x_t_form(rng):
-    from npflow.paths import VPPath
+    from npflow.core.paths import VPPath
 
     path = VPPath()
     x_1, x_0 = rng.standard_normal((50, 3)), rng.standard_normal((50, 3))
@@ -73,14 +73,14 @@ def test_vp_velocity_is_the_time_derivative_and_has_its_x_t_form(rng):
 
 
 def test_make_path_refuses_an_unknown_name():
-    from npflow.paths import make_path
+    from npflow.core.paths import make_path
 
     with pytest.raises(ValueError, match="path must be one of linear, icfm, vp, got 've'"):
         make_path("ve")
 
 
 def test_icfm_path_end_points_velocity_and_blur(rng):
-    from npflow.paths import ICFMPath
+    from npflow.core.paths import ICFMPath
 
     path = ICFMPath(sigma=0.2)
     x_1, x_0, z = rng.standard_normal((50, 3)) * 3, rng.standard_normal((50, 3)), rng.standard_normal((50, 3))
@@ -100,7 +100,7 @@ def test_icfm_path_end_points_velocity_and_blur(rng):
 
 
 def test_icfm_without_blur_is_the_tutorial_path_with_sigma_min_0(rng):
-    from npflow.paths import ICFMPath
+    from npflow.core.paths import ICFMPath
 
     x_1, x_0, t = rng.standard_normal((30, 2)), rng.standard_normal((30, 2)), rng.random(30)
     for got, want in zip(ICFMPath(0.0).sample(x_0, x_1, t), LinearPath(0.0).sample(x_0, x_1, t)):
@@ -120,7 +120,7 @@ def test_path_samples_have_the_moments_of_their_closed_form(name, alpha, sigma, 
     Var u_t = d_alpha_t^2 s^2 + d_sigma_t^2,  Cov(x_t, u_t) = alpha_t d_alpha_t s^2 + sigma_t d_sigma_t.
     Noise and data swapped in the call would move every one of them.
     """
-    from npflow.paths import make_path
+    from npflow.core.paths import make_path
 
     n, m, s = 400_000, np.array([2.0, -1.0]), 0.5
     rng = np.random.default_rng(7)

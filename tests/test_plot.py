@@ -2,10 +2,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from npflow.core.oracle import exact_velocity
+from npflow.core.sampling import generate, noise
+from npflow.data.datasets import TWO_GAUSSIANS
 from npflow.plumbing import plot
-from npflow.data import TWO_GAUSSIANS
-from npflow.oracle import exact_velocity
-from npflow.sampling import generate, noise
 
 
 @pytest.fixture(scope="module")

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 from autograd.test_util import check_grads
 
-from npflow.mlp import ACTIVATIONS, init_mlp, layer_sizes, mlp
-from npflow.optim import tree_leaves
-from npflow.primitives import affine, mean_squared_error, relu
+from npflow.core.mlp import ACTIVATIONS, init_mlp, layer_sizes, mlp
+from npflow.core.optim import tree_leaves
+from npflow.core.primitives import affine, mean_squared_error, relu
 
 
 def plain_mlp(params, inputs, activation):
@@ -51,7 +51,7 @@ def test_second_derivatives_through_a_layer_pair(rng):
 
 def test_every_layer_of_a_hand_built_list_carries_its_gradient(rng):
     """Pairs built inside the differentiated function, after traced layers, give the plain gradient."""
-    from npflow.train import cfm_loss, loss_and_grad
+    from npflow.core.training import cfm_loss, loss_and_grad
 
     params = init_mlp([3, 8, 8, 2], rng)
     t, x_t, u_t = rng.random(5), rng.standard_normal((5, 2)), rng.standard_normal((5, 2))

@@ -9,13 +9,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
+from npflow.core.optim import Adam, tree_leaves
+from npflow.core.paths import LinearPath
+from npflow.core.solvers import integrate
 from npflow.plumbing.cli import main
 from npflow.plumbing.io import load_run, save_run
-from npflow.optim import Adam, tree_leaves
-from npflow.paths import LinearPath
-from npflow.run import TrainConfig
-from npflow.solvers import integrate
-from npflow.train import train
+from npflow.runs.config import TrainConfig
+from npflow.runs.loop import train
 
 finite = st.floats(-10, 10, allow_nan=False)
 # derandomize: CI runs the same examples every time, so a red run is reproducible.

@@ -1,13 +1,13 @@
 import numpy as np
 import pytest
 
+from npflow.core.metrics import straightness, wasserstein2
+from npflow.core.sampling import generate
 from npflow.plumbing.cli import main
 from npflow.plumbing.io import load_run, save_pairs
-from npflow.metrics import straightness, wasserstein2
-from npflow.reflow import reflow_config, reflow_pairs
-from npflow.run import TrainConfig
-from npflow.sampling import generate
-from npflow.train import train
+from npflow.runs.config import TrainConfig
+from npflow.runs.loop import train
+from npflow.runs.reflow import reflow_config, reflow_pairs
 
 
 def test_pairs_are_the_flow_of_source_points():
@@ -66,5 +66,5 @@ def test_reflow_refuses_too_few_pairs_and_a_flow_that_blows_up(tmp_path, capsys)
 
 
 def test_a_reflow_learns_the_velocity_whatever_the_first_run_predicted():
-    config = reflow_config(TrainConfig(path="vp", predict="noise"), "pairs.npz")
-    assert (config.path, config.predict, config.coupling) == ("linear", "velocity", "pairs")
+    config = reflow_config(TrainConfig(path="vp", options={"predict": "noise"}), "pairs.npz")
+    assert (config.path, config.options.predict, config.coupling) == ("linear", "velocity", "pairs")

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from autograd.test_util import check_grads
 
-from npflow.backprop import numerical_gradient
-from npflow.optim import Adam, tree_leaves, tree_rebuild
-from npflow.resnet import (TIME_FREQUENCIES, backward, cfm_loss, forward, init_resnet, loss_and_grad,
-                           loss_and_grad_by_hand, resnet, silu, silu_derivative, time_features)
+from npflow.core.backprop import numerical_gradient
+from npflow.core.optim import Adam, tree_leaves, tree_rebuild
+from npflow.images.resnet import (TIME_FREQUENCIES, backward, cfm_loss, forward, init_resnet, loss_and_grad,
+                                  loss_and_grad_by_hand, resnet, silu, silu_derivative, time_features)
 
 F = len(TIME_FREQUENCIES)
 

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import scipy.integrate
 
-from npflow.solvers import SCIPY_METHODS, integrate, iterate, rk4_stages, rk4_step
+from npflow.core.solvers import SCIPY_METHODS, integrate, iterate, rk4_stages, rk4_step
 
 
 def growth(t, x):

@@ -3,12 +3,12 @@ import math
 import numpy as np
 import pytest
 
-from npflow.gmm import GaussianMixture
-from npflow.metrics import cdist, energy_distance
-from npflow.oracle import exact_velocity, marginal_at
-from npflow.paths import ICFMPath, LinearPath, VPPath
-from npflow.solvers import integrate
-from npflow.stochastic import ancestral_step, ddpm_generate, euler_maruyama_step, sde_generate
+from npflow.core.gmm import GaussianMixture
+from npflow.core.metrics import cdist, energy_distance
+from npflow.core.oracle import exact_velocity, marginal_at
+from npflow.core.paths import ICFMPath, LinearPath, VPPath
+from npflow.core.solvers import integrate
+from npflow.diffusion.stochastic import ancestral_step, ddpm_generate, euler_maruyama_step, sde_generate
 
 GMM_2D = GaussianMixture([[-3.0, 1.0], [2.0, -1.0]], std=[0.6, 1.2], weights=[0.3, 0.7])
 N = 2000  # points per sample in the energy-distance checks

@@ -84,11 +84,11 @@ def test_no_answer_line_is_in_the_copy_of_one_assignment(tmp_path, number):
 def test_a_copy_that_blanks_the_divergence_leaves_out_its_closed_form_once(tmp_path):
     number = next(a.number for a in ASSIGNMENTS if "divergence" in exercises_of([a.number]))
     write_student_copy(tmp_path / "carol", [number])
-    closed_form = (tmp_path / "carol" / "npflow" / "plumbing" / "mlp_divergence.py").read_text()
+    closed_form = (tmp_path / "carol" / "npflow" / "core" / "mlp_divergence.py").read_text()
     assert "slope(z_1) @ B" not in closed_form and closed_form.count("is left out of this copy") == 1
     package = load_package(tmp_path / "carol", lazy=True)
     try:
-        assert module(package, "plumbing.mlp_divergence").mlp_divergence([]) is None
+        assert module(package, "core/mlp_divergence").mlp_divergence([]) is None
     finally:
         unload(package)
 
@@ -97,22 +97,22 @@ def test_the_copy_leaves_out_backprops_forward_pass_and_redacts_quoted_answers(c
     package = load_package(copy_dir, lazy=True)
     try:
         with pytest.raises(NotImplementedError, match="work of exercise mlp_forward"):
-            module(package, "backprop").forward([], None)
-        field = module(package, "plumbing.in_place").in_place_velocity([(np.ones((3, 2)), np.ones(2))])
+            module(package, "core/backprop").forward([], None)
+        field = module(package, "core/in_place").in_place_velocity([(np.ones((3, 2)), np.ones(2))])
         with pytest.raises(NotImplementedError, match="mlp_forward"):  # the student's own mlp, still blank
             field(0.5, np.zeros((4, 2)))
-        assert module(package, "plumbing.mlp_divergence").mlp_divergence([]) is None  # no closed form: divergence's
+        assert module(package, "core/mlp_divergence").mlp_divergence([]) is None  # no closed form: divergence's
     finally:
         unload(package)
-    in_place = (copy_dir / "npflow" / "plumbing" / "in_place.py").read_text()
-    reference = pathlib.Path(npflow.__file__).parent / "plumbing" / "in_place.py"
+    in_place = (copy_dir / "npflow" / "core" / "in_place.py").read_text()
+    reference = pathlib.Path(npflow.__file__).parent / "core" / "in_place.py"
     assert "for W, b in hidden_layers:" in reference.read_text() and "for W, b in hidden_layers:" not in in_place
-    closed_form = (copy_dir / "npflow" / "plumbing" / "mlp_divergence.py").read_text()
+    closed_form = (copy_dir / "npflow" / "core" / "mlp_divergence.py").read_text()
     assert "B = W_2 * (W_1[1:].T @ W_3.T)" not in closed_form and "slope(z_1) @ B" not in closed_form
     assert closed_form.count("is left out of this copy") == 1  # blanked by two exercises, left out once
-    assert "[a line of exercise training_step, left out of this copy]" in (copy_dir / "npflow" / "train.py").read_text()
+    assert "[a line of exercise training_step, left out of this copy]" in (copy_dir / "npflow" / "core" / "training.py").read_text()
     readme = (copy_dir / "README.md").read_text()
-    assert "This is a student copy of npflow" in readme and "| `npflow/metrics.py` |" in readme  # other rows stay
+    assert "This is a student copy of npflow" in readme and "pip install -e '.[test]'" in readme  # other lines stay
     assert "| x_t = alpha_t x_1 + sigma_t x_0 |" not in readme  # the path's row quotes its answer
 
 
@@ -133,7 +133,7 @@ def test_a_handout_says_what_to_write_how_to_check_and_the_points(copy_dir):
     text = (copy_dir / "handouts" / "assignment-4.md").read_text()
     for part in ("## Goal", "## The equations", "div v = sum_j dv_j / dx_j", "def divergence(f, t, x, probes=None):",
                  "x : ndarray, shape (n, d)", "python -m npflow.teach grade --assignment 4", "hidden checks",
-                 "| `divergence` | `npflow/likelihood.py` | 2 |", "| total | | 5 |",
+                 "| `divergence` | `npflow/core/likelihood.py` | 2 |", "| total | | 5 |",
                  "It calls `divergence`: in your copy its checks wait"):
         assert part in text, part
 
@@ -221,10 +221,10 @@ def test_a_syntax_error_and_lost_markers_are_told_in_one_line(tmp_path):
     copy = tmp_path / "fay"
     write_student_copy(copy, [3])
     fill(copy, "euler_step", "return x + h * f(t, x")
-    line = (copy / "npflow" / "solvers.py").read_text().splitlines().index("    return x + h * f(t, x") + 1
+    line = (copy / "npflow" / "core" / "solvers.py").read_text().splitlines().index("    return x + h * f(t, x") + 1
     message = grade_exercise("euler_step", str(copy)).message
-    assert message == f"npflow/solvers.py, line {line}: SyntaxError in your code: '(' was never closed"
-    path = copy / "npflow" / "sampling.py"
+    assert message == f"npflow/core/solvers.py, line {line}: SyntaxError in your code: '(' was never closed"
+    path = copy / "npflow" / "core" / "sampling.py"
     path.write_text(re.sub(r" *# (>>>|<<<) exercise.*\n", "", path.read_text()))
     assert "found 0" in grade_exercise("generate", str(copy)).message
 

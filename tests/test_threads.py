@@ -6,8 +6,9 @@ import pytest
 from npflow.plumbing import threads
 from npflow.plumbing.cli import main
 from npflow.plumbing.io import save_run
-from npflow.run import TrainConfig, start_run
-from npflow.train import train
+from npflow.runs.config import TrainConfig
+from npflow.runs.loop import train
+from npflow.runs.run import start_run
 
 needs_openblas = pytest.mark.skipif(threads.blas_threads() is None, reason="no OpenBLAS found in this process")
 

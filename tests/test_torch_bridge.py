@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
+from npflow.core.mlp import init_mlp, layer_input, mlp
 from npflow.plumbing.cli import main
 from npflow.plumbing.io import load_run
-from npflow.mlp import init_mlp, layer_input, mlp
 from npflow.plumbing.torch_bridge import from_state_dict, import_state_dict, to_state_dict
 
 SEED_KEYS = {"net.0.weight": (128, 3), "net.0.bias": (128,), "net.2.weight": (128, 128), "net.2.bias": (128,),

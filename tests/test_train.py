@@ -5,14 +5,17 @@ import numpy as np
 import pytest
 from autograd.test_util import check_grads
 
-from npflow.data import TWO_GAUSSIANS, two_gaussians
-from npflow.metrics import energy_distance, mode_fractions, mode_stds
-from npflow.mlp import init_mlp, layer_sizes, velocity
-from npflow.optim import Adam
-from npflow.paths import LinearPath, VPPath
-from npflow.sampling import generate, noise
-from npflow.run import TrainConfig, start_run
-from npflow.train import cfm_loss, ema_decay, ema_update, loss_and_grad, mean_squared_error, train, training_step
+from npflow.core.metrics import energy_distance, mode_fractions, mode_stds
+from npflow.core.mlp import init_mlp, layer_sizes, velocity
+from npflow.core.optim import Adam
+from npflow.core.paths import LinearPath, VPPath
+from npflow.core.primitives import mean_squared_error
+from npflow.core.sampling import generate, noise
+from npflow.core.training import cfm_loss, ema_decay, ema_update, loss_and_grad, training_step
+from npflow.data.datasets import TWO_GAUSSIANS, two_gaussians
+from npflow.runs.config import TrainConfig
+from npflow.runs.loop import train
+from npflow.runs.run import start_run
 
 
 @pytest.mark.parametrize("activation", ["silu", "tanh", "relu"])
@@ -101,7 +104,7 @@ def test_same_seed_same_bits_and_another_seed_differs():
 ])
 def test_config_validation(field, value, message):
     with pytest.raises(ValueError, match=message):
-        TrainConfig(**{field: value})
+        TrainConfig.from_settings({field: value})
 
 
 def sample_quality(result, n=4000, seed=0):
@@ -145,7 +148,7 @@ def test_ctrl_c_stops_between_steps_and_resumes_to_the_same_bits():
     import os
     import signal
 
-    from npflow.train import TrainingInterrupted
+    from npflow.runs.loop import TrainingInterrupted
 
     config = TrainConfig(steps=30, hidden=(8,), batch_size=16)
     handler_before = signal.getsignal(signal.SIGINT)  # Python's default, or SIG_IGN in a process started with &
@@ -167,7 +170,7 @@ def test_ctrl_c_stops_between_steps_and_resumes_to_the_same_bits():
 
 
 def test_divergence_names_the_step_and_the_learning_rate():
-    from npflow.train import TrainingDiverged
+    from npflow.core.training import TrainingDiverged
 
     last = []
     with pytest.raises(TrainingDiverged, match=r"diverged at step 2: the loss is (inf|nan), with lr 1e\+100"):
@@ -184,7 +187,7 @@ def test_resume_keeps_the_recipe():
 
 
 def test_cosine_schedule_falls_from_lr_to_0_symmetrically():
-    from npflow.train import scheduled_lr
+    from npflow.core.training import scheduled_lr
 
     n, lr = 100, 0.01
     rates = np.array([scheduled_lr(TrainConfig(steps=n, lr=lr, lr_schedule="cosine"), k) for k in range(n + 1)])
@@ -261,8 +264,8 @@ def test_float32_training_follows_float64():
 
 
 def test_batches_come_from_the_source_and_the_coupling(tmp_path):
-    from npflow.data import get_dataset
-    from npflow.train import batch_sampler
+    from npflow.data.datasets import get_dataset
+    from npflow.models.batches import batch_sampler
 
     x_0, x_1, t = batch_sampler(TrainConfig(dataset="moons", source="eight_gaussians"))(64, np.random.default_rng(3))
     rng = np.random.default_rng(3)  # the same draws, by hand, in the documented order
@@ -287,7 +290,7 @@ def test_icfm_without_blur_trains_the_same_bits_as_the_linear_path():
 
 def test_data_to_data_transport_reaches_the_target():
     """A flow from two Gaussians to moons carries fresh source points onto the moons."""
-    from npflow.data import get_dataset
+    from npflow.data.datasets import get_dataset
 
     run = train(TrainConfig(dataset="moons", source="two_gaussians", path="icfm", sigma_min=0.05, steps=2000,
                             batch_size=256, grad="backprop"), stream=None)
@@ -300,7 +303,7 @@ def test_data_to_data_transport_reaches_the_target():
 
 @pytest.mark.parametrize("bad", [[np.nan, 0.0], [np.inf, 0.0], [np.inf, -np.inf]])
 def test_a_non_finite_gradient_stops_the_step_before_the_update(rng, bad):
-    from npflow.train import TrainingDiverged
+    from npflow.core.training import TrainingDiverged
 
     params = init_mlp(layer_sizes(2, [4]), rng)
     optimizer = Adam(lr=0.1)
@@ -335,18 +338,18 @@ def test_stopped_and_resumed_runs_give_the_same_bits_for_every_coupling_and_path
 
 
 def test_the_field_error_is_refused_where_the_exact_field_is_not_the_runs():
-    from npflow.oracle import exact_mixture
+    from npflow.runs.field_error import exact_mixture
 
     assert exact_mixture(TrainConfig()) is not None
     for recipe in ({"coupling": "ot"}, {"path": "vp"}, {"source": "eight_gaussians"}, {"dataset": "moons"},
                    {"predict": "noise"}):
-        assert exact_mixture(TrainConfig(**recipe), required=False) is None
+        assert exact_mixture(TrainConfig.from_settings(recipe), required=False) is None
         with pytest.raises(ValueError, match="exact field"):
-            train(TrainConfig(steps=2, hidden=(4,), **recipe), field_error_every=1, stream=None)
+            train(TrainConfig.from_settings({"steps": 2, "hidden": (4,), **recipe}), field_error_every=1, stream=None)
 
 
 def test_a_recipe_reads_no_file_and_a_run_checks_its_files_where_it_starts(tmp_path):
-    from npflow.run import check_data_files
+    from npflow.runs.config import check_data_files
 
     config = TrainConfig(dataset=str(tmp_path / "missing.npy"))  # a value: nothing is read yet
     for start in (check_data_files, start_run, lambda c: train(c, stream=None)):
@@ -364,9 +367,9 @@ def test_a_recipe_reads_no_file_and_a_run_checks_its_files_where_it_starts(tmp_p
 
 
 def test_the_tutorial_recipe_is_the_default_and_keeps_its_old_name():
-    from npflow.run import RECIPE_ALIASES, RECIPES
+    from npflow.models import RECIPE_ALIASES, RECIPES
 
-    assert TrainConfig(**RECIPES["tutorial"]) == TrainConfig()
+    assert TrainConfig.from_settings(RECIPES["tutorial"]) == TrainConfig()
     assert RECIPE_ALIASES == {"seed": "tutorial"} and RECIPES["seed"] == RECIPES["tutorial"]
 
 
@@ -377,7 +380,7 @@ def test_the_tutorial_recipe_is_the_default_and_keeps_its_old_name():
 ])
 def test_a_noise_or_data_prediction_needs_gaussian_noise(changes, message):
     with pytest.raises(ValueError, match=message):
-        TrainConfig(**changes)
+        TrainConfig.from_settings(changes)
 
 
 @pytest.mark.parametrize("predict", ["noise", "data"])
@@ -397,9 +400,9 @@ def test_training_step_regresses_on_the_noise_or_the_data(rng, predict):
 
 def test_a_run_turns_its_noise_prediction_into_the_velocity(rng):
     """From t = MARGIN on, Run.velocity is (2) with x1_hat from (1), written out here; below it, finite."""
-    from npflow.views import MARGIN
+    from npflow.core.views import MARGIN
 
-    run = start_run(TrainConfig(path="vp", predict="noise", hidden=(8,)))
+    run = start_run(TrainConfig(path="vp", hidden=(8,), options={"predict": "noise"}))
     path, x = VPPath(), rng.standard_normal((5, 2))
     for t in (MARGIN, 0.5, 1.0):
         x0_hat = velocity(run.params, t, x)
@@ -411,10 +414,10 @@ def test_a_run_turns_its_noise_prediction_into_the_velocity(rng):
 
 def test_a_noise_predicting_run_on_the_vp_path_reaches_the_target():
     """DDPM's recipe in npflow's terms, short (the fast recipe): both modes filled, by the ancestral step and ODE."""
-    from npflow.run import RECIPES
-    from npflow.stochastic import ddpm_generate
+    from npflow.diffusion.stochastic import ddpm_generate
+    from npflow.runs.config import RECIPES
 
-    run = train(TrainConfig(**{**RECIPES["fast"], "path": "vp", "predict": "noise", "steps": 1000}), stream=None)
+    run = train(TrainConfig.from_settings({**RECIPES["fast"], "path": "vp", "predict": "noise", "steps": 1000}), stream=None)
     rng = np.random.default_rng(0)
     target, x_0 = two_gaussians(2000, rng), noise(2000, 2, rng)
     for x in (ddpm_generate(run.velocity, x_0, run.path, 100, 1.0, rng=rng).x[-1],

@@ -3,11 +3,11 @@ import autograd.numpy as anp
 import numpy as np
 import pytest
 
-from npflow.gmm import GaussianMixture
-from npflow.oracle import exact_velocity, marginal_at
-from npflow.paths import ICFMPath, LinearPath, VPPath
-from npflow.views import (data_to_noise, noise_to_data, prediction_target, score_from_velocity,
-                          velocity_from_prediction, velocity_from_score, velocity_to_data, velocity_to_score)
+from npflow.core.gmm import GaussianMixture
+from npflow.core.oracle import exact_velocity, marginal_at
+from npflow.core.paths import ICFMPath, LinearPath, VPPath
+from npflow.core.views import (data_to_noise, noise_to_data, prediction_target, score_from_velocity,
+                               velocity_from_prediction, velocity_from_score, velocity_to_data, velocity_to_score)
 
 GMM_2D = GaussianMixture([[-3.0, 1.0], [2.0, -1.0], [0.5, 2.5]], std=[0.6, 1.2, 0.3], weights=[0.3, 0.5, 0.2])
 PATHS = [LinearPath(0.0), LinearPath(0.1), VPPath()]

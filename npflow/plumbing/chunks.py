@@ -19,7 +19,7 @@ meets the tolerances, but the bits differ from one batch's.
 """
 import numpy as np
 
-from ..likelihood import log_likelihood
+from ..core.likelihood import log_likelihood
 
 __all__ = ["sample_in_chunks", "log_likelihood_in_chunks", "source_draws"]
 

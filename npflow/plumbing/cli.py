@@ -25,17 +25,24 @@ from dataclasses import fields, replace
 import numpy as np
 
 from .. import __version__
-from ..couplings import COUPLING_NAMES
-from ..data import DATASETS, get_dataset
-from ..digits import to_pixels
-from ..mlp import ACTIVATIONS
-from ..oracle import exact_mixture, exact_velocity
-from ..paths import PATHS
-from ..run import OBJECTIVES, RECIPE_ALIASES, RECIPES, TrainConfig, check_gaussian_noise, start_run
-from ..sampling import generate
-from ..solvers import FIXED_STEP_METHODS
-from ..stochastic import SAMPLERS
-from ..views import PREDICTIONS
+from ..core.couplings import COUPLING_NAMES
+from ..core.mlp import ACTIVATIONS
+from ..core.oracle import exact_velocity
+from ..core.paths import PATHS
+from ..core.sampling import generate
+from ..core.solvers import FIXED_STEP_METHODS
+from ..data.datasets import DATASETS, get_dataset
+from ..data.digits import to_pixels
+from ..diffusion.stochastic import SAMPLERS
+from ..guidance.exact import exact_guided_velocity
+from ..guidance.labels import equal_shares
+from ..models import NETWORKS, OBJECTIVES, RECIPE_ALIASES, RECIPES, objective_of
+from ..models.checks import check_gaussian_noise
+from ..models.networks import MLP
+from ..runs.config import TrainConfig
+from ..runs.field_error import exact_mixture
+from ..runs.run import start_run
+from ..runs.scoring import scoring_field
 from . import plot
 from .chunks import log_likelihood_in_chunks, sample_in_chunks, source_draws
 from .io import (atomic_file, check_not_an_input, check_output_path, load_points, load_run, save_array, save_checkpoint,
@@ -44,8 +51,6 @@ from .labels import (GUIDANCE_WEIGHTS, add_label_options, asked_classes, asked_f
                      evaluate_labels, format_labels, save_labelled)
 from .lock import RunLock
 from .memory import check_fits, chunk_rows, network_bytes
-from .mlp_divergence import scoring_field
-from ..guidance import equal_shares
 
 __all__ = ["main"]
 
@@ -84,9 +89,9 @@ closed_unit_interval = _number(float, lambda value: 0.0 <= value <= 1.0, "a numb
 def solver_name(text, stochastic=False):
     """A solver name, in any letter case (``rk45`` is ``RK45``), or ``meanflow``, a MeanFlow run's jumps; with
     ``stochastic``, a sampler's too (``ddpm``)."""
-    from ..meanflow import JUMPS
-    from ..solvers import METHODS
-    from ..stochastic import SAMPLERS
+    from ..core.solvers import METHODS
+    from ..diffusion.stochastic import SAMPLERS
+    from ..meanflow.jumps import JUMPS
 
     names = (*METHODS, JUMPS, *SAMPLERS) if stochastic else (*METHODS, JUMPS)
     by_lower = {name.lower(): name for name in names}
@@ -108,7 +113,9 @@ class OneLineErrorParser(argparse.ArgumentParser):
 
 
 #: TrainConfig's defaults (the tutorial's recipe), by field: the help of each recipe option ends with one.
-CONFIG_DEFAULTS = {field.name: field.default for field in fields(TrainConfig)}
+CONFIG_DEFAULTS = {**{field.name: field.default for field in fields(TrainConfig) if field.name != "options"},
+                   **{option.name: option.default for objective in OBJECTIVES.values()
+                      for option in fields(objective.options)}}
 
 
 def _shown(value):
@@ -197,7 +204,7 @@ def _add_dtype(parser, what):
 def _dtype(args):
     """The arithmetic of a command's sampling: --dtype for the fixed-step solvers, MeanFlow's jumps and the
     samplers, float64 for scipy's adaptive solvers, which work in float64 whatever they are given."""
-    from ..meanflow import JUMPS
+    from ..meanflow.jumps import JUMPS
 
     fixed_steps = args.solver is None or args.solver in (*FIXED_STEP_METHODS, JUMPS, *SAMPLERS)
     return args.dtype if fixed_steps else "float64"
@@ -216,7 +223,7 @@ def _sampler_options(run, args):
     """
     for flag, solver in (("diffusion", "euler-maruyama"), ("eta", "ddpm")):
         if getattr(args, flag) is not None and args.solver != solver:
-            own = "meanflow" if run.config.objective == "meanflow" else "rk4"  # what the run samples with by default
+            own = run.objective.solver  # what the run samples with by default
             raise ValueError(f"--{flag} goes with --solver {solver}, not --solver {args.solver or own}")
     if args.solver in SAMPLERS:
         check_gaussian_noise(run.config, f"--solver {args.solver}", independent=True)
@@ -237,7 +244,7 @@ def _source_log_prob(config, needed_by):
 
     A MeanFlow run is refused first: its samples are jumps, whose density the reverse ODE does not give.
     """
-    if config.objective == "meanflow":
+    if not objective_of(config).likelihood:
         raise ValueError(f"{needed_by} is not computed for a MeanFlow run: its samples are jumps of its average "
                          "velocity, and the reverse ODE gives the density of an ODE's samples")
     log_p_0 = config.source_distribution.log_prob
@@ -331,22 +338,26 @@ def _add_recipe_options(recipe):
            metavar="FILE.npz")
     option("path", "conditional path: the tutorial's linear one, icfm (the straight line blurred by a constant "
                    "--sigma-min), or variance-preserving cosine", choices=PATHS)
-    option("conditional", "learn v(t, x, y) for the dataset's labels y, and the unconditional field beside it, for "
-                          "sample --label and --guidance", action="store_const", const=True)
-    option("p_uncond", "with --conditional: the probability that a training label is dropped to 'no label'",
-           type=probability, metavar="P")
-    option("objective", "what the network learns: the velocity by flow matching (cfm), or MeanFlow's average "
-                        "velocity over an interval, which samples in a few jumps, even one", choices=OBJECTIVES)
-    option("predict", "what the network learns: the velocity (flow matching), the noise x_0 (DDPM's epsilon) or "
-                      "the data x_1; sampling turns it into the velocity", choices=PREDICTIONS)
-    option("network", "the field's network: the MLP of --hidden, or residual blocks (one per --hidden width, all "
-                      "equal; with --activation silu) on sinusoidal time features, for images", choices=["mlp", "resnet"])
+    option("objective", "what the network learns: " + "; ".join(f"{name}, {entry.summary}" for name, entry in
+                                                                 OBJECTIVES.items()), choices=list(OBJECTIVES))
+    option("network", "the field's network: " + "; ".join(f"{name}, {entry.summary}" for name, entry in
+                                                          NETWORKS.items()), choices=list(NETWORKS))
+    for objective in OBJECTIVES.values():  # each objective's own settings, as it declares them
+        for setting in fields(objective.options):
+            meta = setting.metadata
+            kind = {"action": "store_const", "const": True} if meta.get("flag") else (
+                {"choices": list(meta["choices"])} if "choices" in meta else {"type": _SETTING_TYPES[setting.type]})
+            option(setting.name, meta["help"], **kind, **({"metavar": meta["metavar"]} if "metavar" in meta else {}))
     current = [name for name in RECIPES if name not in RECIPE_ALIASES]  # old names are accepted, not shown
     recipes = "; ".join(f"{name}: " + (" ".join(f"--{key.replace('_', '-')} {_shown(value)}"
                                                  for key, value in RECIPES[name].items()) or "the defaults above")
                         for name in current)  # each as the options that would give it
     recipe.add_argument("--recipe", choices=list(RECIPES), metavar="{" + ",".join(current) + "}",
                         help=f"start from a named recipe, then apply the options above ({recipes})")
+
+
+#: How the command line reads an objective's setting, by the type its options declare.
+_SETTING_TYPES = {float: probability}
 
 
 def _train(args):
@@ -368,7 +379,7 @@ def _train(args):
         _check_training_fits(config)
         return _train_in(run_dir, run, config, args, RunLock(run_dir).acquire(), created=False,
                          field_error_every=args.field_error_every)
-    config = TrainConfig(**{**(RECIPES[args.recipe] if args.recipe else {}), **given})
+    config = TrainConfig.from_settings({**(RECIPES[args.recipe] if args.recipe else {}), **given})
     run_dir = args.out
     check_not_an_input(run_dir)  # not inside another run
     check_output_path(run_dir, args.force, marker="config.json")  # refuse before any work
@@ -413,7 +424,8 @@ def _train_in(run_dir, run, config, args, lock, created, field_error_every=0):
     first checkpoint is removed: a failed start leaves nothing behind; a resumed run that fails
     before it is left as it was.
     """
-    from ..train import TrainingDiverged, TrainingInterrupted, train
+    from ..core.training import TrainingDiverged
+    from ..runs.loop import TrainingInterrupted, train
 
     checkpoints = []
 
@@ -477,12 +489,12 @@ def _reflow(args):
     """
     import tempfile
 
-    from ..reflow import reflow_config, reflow_pairs
+    from ..runs.reflow import reflow_config, reflow_pairs
 
     first = _read_run(args.run_dir, args)
     reflow_config(first.config, "pairs.npz")  # refuses a recipe reflow cannot keep (a conditional one) before any work
     check_not_an_input(args.out, [args.run_dir])  # not the run it reads, nor inside a run
-    if first.config.objective == "meanflow":
+    if first.objective.sample is not None:
         raise ValueError(f"{args.run_dir!r} is a MeanFlow run, which samples by jumps; reflow straightens a flow's ODE")
     check_output_path(args.out, args.force, marker="config.json")  # refuse before any work
     _check_flow_fits(first, args, args.pairs, paths=1)  # reflow_pairs keeps the trajectory of all the pairs
@@ -538,7 +550,8 @@ def _sample(args):
     start = time.perf_counter()
     x_1, trajectory = sample_in_chunks(_chunk_sampler(run, args, y, options, rng), x_0, _rows(run))
     seconds = time.perf_counter() - start
-    x_1 = to_pixels(x_1) if run.config.dataset == "digits" else x_1  # model units back to the dataset's own
+    pixels_of = get_dataset(run.config.dataset).to_pixels
+    x_1 = x_1 if pixels_of is None else pixels_of(x_1)  # model units back to the dataset's own
     if y is None:
         save_array(args.out, x_1, force=args.force)
     else:
@@ -631,7 +644,7 @@ def _evaluate(args):
     run = _read_run(args.run_dir, args)
     classes = asked_classes(run, args)
     _check_flow_fits(run, args, args.n, paths=1, extra=3 * 8 * args.n**2)  # the sample distances take n x n tables
-    if run.config.dataset == "digits":  # measured as an image model is
+    if get_dataset(run.config.dataset).to_pixels is not None:  # measured as an image model is
         from .evaluate_images import evaluate_images, format_images
 
         report = evaluate_images(run, args.n, np.random.default_rng(args.seed), classes, args.guidance or 0.0,
@@ -639,7 +652,7 @@ def _evaluate(args):
         return print(json.dumps(report, indent=2) if args.json else format_images(report))
     report = evaluate(run, n=args.n, rng=np.random.default_rng(args.seed), solver=args.solver, dtype=_dtype(args),
                       **_sampler_options(run, args))
-    if run.config.conditional:
+    if run.config.num_classes:
         classes = np.arange(run.config.num_classes) if classes is None else classes
         report["labels"] = evaluate_labels(run, classes, args.guidance or 0.0, args.n, np.random.default_rng(
             [args.seed, 1]), args.solver or "rk4", dtype=_dtype(args), **_solver_options(args))
@@ -671,7 +684,7 @@ def _plot(args):
     # --kind density casts the network alone (scoring_field): its ODE state stays float64
     run = run if args.kind == "density" else run.astype(_dtype(args))
     _sampler_options(run, args)  # refuse a bad sampler before any work
-    images = run.config.dataset == "digits"  # drawn as grids of images
+    images = get_dataset(run.config.dataset).to_pixels is not None  # drawn as grids of images
     figures = IMAGE_FIGURES if images else FIGURES
     if args.kind not in figures or (run.dim != 2 and not images and args.kind != "loss"):
         raise ValueError(f"--kind {args.kind} draws 2-D data, and this run's data has d = {run.dim}"
@@ -727,8 +740,12 @@ def _plot_trajectories(run, args, out):
 def _plot_field(run, args, out):
     field, y = asked_field(run, args)
     mixture = exact_mixture(run.config, required=False)
-    exact = None if mixture is None else exact_velocity(mixture, run.config.sigma_min, label=y,
-                                                        guidance=args.guidance or 0.0)
+    if mixture is None:
+        exact = None
+    elif y is None:
+        exact = exact_velocity(mixture, run.config.sigma_min)
+    else:
+        exact = exact_guided_velocity(mixture, run.config.sigma_min, label=y, guidance=args.guidance or 0.0)
     trajectory, target = _flow(run, args)  # the points flowing along the field, drawn behind its arrows
     return plot.field(field, limits=plot.bounds_around(target, margin=1.5), exact=exact, trajectory=trajectory)
 
@@ -763,7 +780,7 @@ def _plot_animation(run, args, out):
 
 def _check_guidance_kind(run, args):
     """Refuse --kind guidance for a run without labels, or with --guidance (it draws every weight)."""
-    if not run.config.conditional:
+    if not run.config.num_classes:
         raise ValueError("--kind guidance needs a conditional run (npflow train --conditional)")
     if args.guidance is not None:
         raise ValueError(f"--kind guidance draws w = {', '.join(f'{w:g}' for w in GUIDANCE_WEIGHTS)}; drop --guidance")
@@ -777,7 +794,7 @@ def _plot_guidance(run, args, out):
     fields = {"learned": lambda w: run.guided_velocity(y, w)}
     mixture = exact_mixture(config, required=False)
     if mixture is not None:
-        fields["exact"] = lambda w: exact_velocity(mixture, config.sigma_min, label=y, guidance=w)
+        fields["exact"] = lambda w: exact_guided_velocity(mixture, config.sigma_min, label=y, guidance=w)
     rows = {name: {w: generate(f(w), x_0, args.solver or "rk4", **_solver_options(args)).x[-1] for w in GUIDANCE_WEIGHTS}
             for name, f in fields.items()}
     return plot.guidance(target, rows, y, means=get_dataset(config.dataset).means)
@@ -798,7 +815,7 @@ def _digit_flow(run, args, columns, guidance=None):
     """
     columns = min(columns, args.n)
     classes = asked_classes(run, args)  # refuses --label for a run without labels
-    if not run.config.conditional:
+    if not run.config.num_classes:
         names = [str(i + 1) for i in range(10)]
         x_0 = _source_draws(run, args, len(names) * columns, np.random.default_rng(args.seed))
         return names, run.sample(x_0, args.solver, **_solver_options(args))
@@ -867,16 +884,17 @@ def _export(args):
     from .torch_bridge import export_state_dict
 
     run = _read_run(args.run_dir, args)
-    if run.config.network != "mlp":
+    if run.config.network != MLP.name:
         raise ValueError(f"npflow export writes the tutorial's MLP layout, and this run's network is "
                          f"{run.config.network!r} (its weights are in the run's checkpoint.npz)")
     _check_out(args, (".npz",))
     export_state_dict(run.field_params, args.out, force=args.force)
     print(f"weights of {args.run_dir} written to {args.out} in the tutorial's state_dict layout")
-    if run.config.conditional:
+    if run.config.num_classes:
         print(f"npflow export: note: {conditional_export_note(run)}", file=sys.stderr)
-    if run.config.predict != "velocity":  # the tutorial's sampler would take the output for a velocity
-        print(f"note: this network predicts the {run.config.predict}, not the velocity; npflow.views converts it")
+    predict = run.objective.predict(run.config)
+    if predict != "velocity":  # the tutorial's sampler would take the output for a velocity
+        print(f"note: this network predicts the {predict}, not the velocity; npflow.core.views converts it")
 
 
 def _add_demo(commands):

@@ -15,12 +15,12 @@ import time
 
 import numpy as np
 
-from ..data import get_dataset
+from ..core.metrics import energy_distance, mode_fractions, mode_stds
+from ..core.sampling import generate, noise, tutorial_generate
+from ..data.datasets import get_dataset
+from ..runs.config import TrainConfig
+from ..runs.loop import train
 from .io import atomic_directory, save_run
-from ..metrics import energy_distance, mode_fractions, mode_stds
-from ..sampling import generate, noise, tutorial_generate
-from ..run import TrainConfig
-from ..train import train
 
 __all__ = ["run_demo"]
 
@@ -56,7 +56,7 @@ def run_demo(out, steps=None, n=4000, force=False, seed=None, stream=sys.stderr)
         The summary table.
     """
     chosen = {"steps": steps, "seed": seed}
-    config = TrainConfig(**{name: value for name, value in chosen.items() if value is not None})  # the rest: the tutorial's
+    config = TrainConfig.from_settings({name: value for name, value in chosen.items() if value is not None})  # the rest: the tutorial's
     dataset = get_dataset(config.dataset)
     with atomic_directory(out, force, marker="summary.txt") as tmp:
         run = train(config, log_every=max(1, config.steps // 10), stream=stream)
@@ -86,7 +86,7 @@ def run_demo(out, steps=None, n=4000, force=False, seed=None, stream=sys.stderr)
         with open(os.path.join(tmp, "summary.txt"), "w") as file:
             file.write(summary)
 
-        from . import plot  # matplotlib loads only here
+        from . import plot
 
         plot.samples(target, generated, title="two Gaussians: samples over the target").savefig(
             os.path.join(tmp, "samples.png"), dpi=110)

@@ -8,9 +8,9 @@ from a file: rows of the file, drawn with replacement):
 - **KL(target || model)** = ``mean [log p_data(x) - log p_model(x)]``, where p_data is known
   (a Gaussian mixture), with its standard error; 0 for a perfect model. Since
   ``KL = NLL - H(p_data)``, the target's entropy is reported too;
-- **field error**: the mean squared gap to the exact field (``npflow.metrics.field_error``),
+- **field error**: the mean squared gap to the exact field (``npflow.core.metrics.field_error``),
   where the exact field is known (a Gaussian-mixture target, the linear path from N(0, I) with
-  independent pairs, see ``npflow.oracle.exact_mixture``);
+  independent pairs, see ``npflow.core.oracle.exact_mixture``);
 - **energy distance**, **W2** and **RBF MMD** between generated samples and target samples;
 - **mode coverage and balance**, where the target has modes;
 - **straightness** and **kinetic energy** of the sampling paths, and the **NFE** of the solver.
@@ -28,21 +28,23 @@ A run is sampled as it samples (``Run.sample``): a MeanFlow run by its K jumps, 
 no NLL or KL (the reverse ODE gives the density of an ODE's samples, not of jumps); its field
 error is that of u_theta(x, t, t), the field it learns where s = e.
 
-Samples may also come from a stochastic sampler (``npflow.stochastic.SAMPLERS``:
+Samples may also come from a stochastic sampler (``npflow.diffusion.stochastic.SAMPLERS``:
 ``euler-maruyama``, ``ddpm``). Its paths are noise, not a flow, so the report then leaves out the
 NLL, the KL (both the ODE's: evaluate with an ODE solver) and the straightness and kinetic energy.
 """
 import numpy as np
 
-from ..data import get_dataset
-from ..metrics import energy_distance, field_error, kinetic_energy, mmd_rbf, mode_coverage, straightness, wasserstein2
-from ..oracle import exact_velocity
-from ..paths import LinearPath
-from ..stochastic import SAMPLERS
-from ..oracle import exact_mixture, points_on_path
-from ..solvers import FIXED_STEP_METHODS
+from ..core.metrics import (energy_distance, field_error, kinetic_energy, mmd_rbf, mode_coverage, straightness,
+                            wasserstein2)
+from ..core.oracle import exact_velocity, points_on_path
+from ..core.paths import LinearPath
+from ..core.solvers import FIXED_STEP_METHODS
+from ..data.datasets import get_dataset
+from ..diffusion.stochastic import SAMPLERS
+from ..models import objective_of
+from ..runs.field_error import exact_mixture
+from ..runs.scoring import scoring_field
 from .chunks import log_likelihood_in_chunks, source_draws
-from .mlp_divergence import scoring_field
 from .memory import chunk_rows
 
 __all__ = ["MIN_POINTS", "evaluate", "format_table"]
@@ -103,7 +105,7 @@ def evaluate(run, n=2000, rng=None, solver=None, steps=100, rtol=1e-5, atol=1e-5
     if dataset.means is not None:
         report["modes_covered"], report["mode_balance"] = mode_coverage(samples, dataset.means)
         report["modes"] = len(dataset.means)
-    if source.log_prob is not None and config.objective != "meanflow" and ode:
+    if source.log_prob is not None and objective_of(config).likelihood and ode:
         log_model = log_likelihood_in_chunks(scoring_field(run), x, chunk_rows(config.layer_sizes), solver=solver,
                                              log_p_0=source.log_prob, **options)  # (n,)
         report["nll"] = float(-log_model.mean())

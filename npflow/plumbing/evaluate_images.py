@@ -2,25 +2,25 @@
 
 ``evaluate_images(run, ...)`` reports:
 
-- **classifier accuracy**: npflow's own digit classifier (``npflow.classifier``), trained here on
+- **classifier accuracy**: npflow's own digit classifier (``npflow.images.classifier``), trained here on
   the train split, and its accuracy on the test split; for a conditional run, the share of the
   samples asked for class k that it reads as k (guided with w);
 - **Frechet distance** in the classifier's hidden features (as FID in Inception's) of the
   samples against the test split, beside its floor, the train split against the test split;
-- **bits per dimension** of the test split (``npflow.digits.bits_per_dim``: the discrete pixels,
+- **bits per dimension** of the test split (``npflow.data.digits.bits_per_dim``: the discrete pixels,
   dequantized by one draw of u each), by the reverse ODE with Hutchinson's divergence, beside
-  the two Gaussians fit to the train split (``npflow.image_metrics.gaussian_baselines``); for a
+  the two Gaussians fit to the train split (``npflow.images.image_metrics.gaussian_baselines``); for a
   conditional run, of its unconditional field;
 - **memorization ratio**: the median sample's distance to its nearest training image over the
   median test image's; near 1 for a model that draws new digits, near 0 for one that copies.
 """
 import numpy as np
 
-from ..classifier import features, predict, train_classifier
-from ..digits import DIM, bits_per_dim, load_digits, to_model, to_pixels
-from ..guidance import equal_shares
-from ..image_metrics import frechet_distance, gaussian_baselines, nearest_distances
-from ..sampling import generate
+from ..core.sampling import generate
+from ..data.digits import DIM, bits_per_dim, load_digits, to_model, to_pixels
+from ..guidance.labels import equal_shares
+from ..images.classifier import features, predict, train_classifier
+from ..images.image_metrics import frechet_distance, gaussian_baselines, nearest_distances
 from .chunks import log_likelihood_in_chunks, sample_in_chunks, source_draws
 from .memory import chunk_rows
 
@@ -32,7 +32,7 @@ def _samples(run, n, rng, classes, guidance, solver, dtype, options):
     run)."""
     config, rows = run.config, chunk_rows(run.config.layer_sizes)
     run, x_0 = source_draws(run, n, rng, dtype)
-    if not config.conditional:
+    if not config.num_classes:
         return to_pixels(sample_in_chunks(lambda x, chunk: run.sample(x, solver, **options), x_0, rows)[0]), None
     y = equal_shares(classes, n)  # (n,)
     flow = sample_in_chunks(lambda x, chunk: generate(run.guided_velocity(y[chunk], guidance), x, solver or "rk4",
@@ -71,7 +71,7 @@ def evaluate_images(run, n=2000, rng=None, classes=None, guidance=0.0, solver=No
     rng = np.random.default_rng(0) if rng is None else rng
     train, test = load_digits("train"), load_digits("test")
     judge = train_classifier(train.pixels, train.labels, rng)
-    conditional = run.config.conditional
+    conditional = bool(run.config.num_classes)
     classes = np.arange(run.config.num_classes) if conditional and classes is None else classes
     pixels, y = _samples(run, n, rng, classes, guidance, solver, dtype, options)
     test_features = features(judge, test.pixels)

@@ -21,7 +21,7 @@ A run directory holds two files, and copies of the data files its recipe names:
   with labels, from an ``.npz`` file, as ``data.npz``). So a run
   resumes, samples and evaluates the same after the original files have moved or changed.
 
-Loading trusts nothing: arrays are read by ``npflow.plumbing.files``, which never unpickles (a
+Loading trusts nothing: arrays are read by ``npflow.data.files``, which never unpickles (a
 pickle can run code), and every key, shape, dtype and value is checked against the config. A
 bad directory raises ``RunError`` with one line that says what is wrong.
 
@@ -42,12 +42,13 @@ from contextlib import contextmanager
 import numpy as np
 
 from .. import __version__
-from .checks import check_points
-from .files import read_archive, read_array
-from ..couplings import load_pairs
-from ..data import is_data_file, load_data_file
-from ..optim import Adam, tree_flatten, tree_unflatten
-from ..run import Run, TrainConfig, check_data_files
+from ..core.checks import check_points
+from ..data.pairs import load_pairs
+from ..core.optim import Adam, tree_flatten, tree_unflatten
+from ..data.datasets import is_data_file, load_data_file
+from ..runs.config import TrainConfig, check_data_files
+from ..runs.run import Run
+from ..data.files import read_archive, read_array
 
 __all__ = ["FORMAT_VERSION", "RunError", "WriteError", "check_output_path", "check_not_an_input", "atomic_directory", "atomic_file",
            "save_array", "save_pairs", "load_points", "save_run", "save_checkpoint", "set_status", "load_run"]
@@ -207,7 +208,7 @@ def save_array(path, array, force=False):
 
 
 def save_pairs(path, x_0, x_1, force=False):
-    """Write a table of pairs (``npflow.couplings.load_pairs`` reads it) as ``.npz``, atomically.
+    """Write a table of pairs (``npflow.core.couplings.load_pairs`` reads it) as ``.npz``, atomically.
 
     Parameters
     ----------
@@ -363,7 +364,7 @@ def _read_config(run_dir):
         elif _names_a_file(field, value):
             raise RunError(f"{path!r} names the file {value!r} as its {field}; a run reads only its own copy, {kept}")
     try:
-        return check_data_files(TrainConfig(**fields))  # a run's own copies of its data files, read and checked
+        return check_data_files(TrainConfig.from_settings(fields))  # a run's own copies of its data files, read and checked
     except (TypeError, ValueError) as error:
         raise RunError(f"{path!r} holds an invalid config: {error}") from None
 

@@ -11,12 +11,15 @@ import math
 
 import numpy as np
 
-from ..data import get_dataset
-from ..guidance import class_measures, classes_of, equal_shares, label_field_errors
-from ..metrics import energy_distance
-from ..oracle import exact_mixture, exact_velocity
-from ..paths import LinearPath
-from ..sampling import generate
+from ..core.metrics import energy_distance
+from ..core.paths import LinearPath
+from ..core.sampling import generate
+from ..data.datasets import get_dataset
+from ..guidance.conditional import classes_of
+from ..guidance.exact import exact_guided_velocity
+from ..guidance.labels import equal_shares
+from ..guidance.measures import class_measures, label_field_errors
+from ..runs.field_error import exact_mixture
 from .chunks import source_draws
 from .io import atomic_file, check_output_path
 
@@ -76,7 +79,7 @@ def asked_classes(run, args):
         if args.guidance is not None:
             raise ValueError("--guidance guides the field towards a class: give --label K (or --label all) too")
         return None
-    if not run.config.conditional:
+    if not run.config.num_classes:
         raise ValueError(f"--label needs a conditional run (npflow train --conditional); {args.run_dir!r} was "
                          "trained without labels")
     K = run.config.num_classes  # from the recipe: the weights of an MLP and of a resnet hold it differently
@@ -123,7 +126,7 @@ def evaluate_labels(run, classes, guidance, n, rng, solver="rk4", dtype=None, **
     the energy distance between them and the target's class k (of n fresh labelled target
     points); and the field error of the guided field against the exact guided field on class
     k's own path (``npflow.guidance.label_field_errors``, n points per label), where the exact
-    field is the run's (``npflow.oracle.exact_mixture``). The samples flow in ``dtype`` (None: the
+    field is the run's (``npflow.core.oracle.exact_mixture``). The samples flow in ``dtype`` (None: the
     run's own), as ``npflow.plumbing.evaluate.evaluate``'s do; the field errors in float64.
 
     Returns
@@ -146,7 +149,7 @@ def evaluate_labels(run, classes, guidance, n, rng, solver="rk4", dtype=None, **
     if mixture is not None:
         rows["field_error"] = label_field_errors(
             lambda k: run.guided_velocity(k, guidance),
-            lambda k: exact_velocity(mixture, config.sigma_min, label=k, guidance=guidance), mixture, labels, n, rng,
+            lambda k: exact_guided_velocity(mixture, config.sigma_min, label=k, guidance=guidance), mixture, labels, n, rng,
             path=LinearPath(config.sigma_min))
     report = {name: [float(value) for value in values] for name, values in rows.items()}
     report["label"] = [int(k) for k in labels]

@@ -13,7 +13,10 @@ __all__ = ["Exercise", "Assignment", "ASSIGNMENTS", "EXERCISES", "CHAPTER", "exe
 
 @dataclass(frozen=True)
 class Exercise:
-    """One exercise: a marked block of ``npflow/<module>.py`` inside ``function``, worth ``points``."""
+    """One exercise: a marked block of ``npflow/<module>.py`` inside ``function``, worth ``points``.
+
+    ``module`` is the file's path under ``npflow/``, without ``.py``: ``"core/paths"``.
+    """
 
     name: str
     module: str
@@ -54,11 +57,11 @@ x_t | k ~ N(alpha_t m_k, var_k I),   var_k = alpha_t^2 s_k^2 + sigma_t^2 (+ b^2)
 P(k | x) = softmax_k(log w_k + log N(x; alpha_t m_k, var_k I))
 E[u_t | x, k] = d_alpha_t m_k + (d var_k / (2 var_k)) (x - alpha_t m_k)
 u_t(x) = sum_k P(k | x) E[u_t | x, k]""", (
-        Exercise("path", "paths", "AffinePath.sample", 2,
+        Exercise("path", "core/paths", "AffinePath.sample", 2,
                  "x_t and u_t of a batch on any affine path, one time per row."),
-        Exercise("velocity_from_x_t", "paths", "AffinePath.velocity_from_x_t", 1,
+        Exercise("velocity_from_x_t", "core/paths", "AffinePath.velocity_from_x_t", 1,
                  "the target velocity from x_t and x_1 alone (the form to average over x_1)."),
-        Exercise("exact_velocity", "oracle", "exact_velocity", 4,
+        Exercise("exact_velocity", "core/oracle", "exact_velocity", 4,
                  "the body of the inner field f(t, x): the exact marginal field of a Gaussian mixture, in the four "
                  "steps of the module docstring (alpha_t, sigma_t, d_alpha_t, d_sigma_t of shape (n, 1), m (K, d), "
                  "s2 (K,) and log_w (K,) are given, and gmm.py has component_log_densities and softmax)."),
@@ -73,11 +76,11 @@ m_k = beta1 m_{k-1} + (1 - beta1) g          v_k = beta2 v_{k-1} + (1 - beta2) g
 m_hat = m_k / (1 - beta1^k)                  v_hat = v_k / (1 - beta2^k)
 theta_k = theta_{k-1} - lr m_hat / (sqrt(v_hat) + eps)
 one step: (x_t, u_t) = path.sample(x_0, x_1, t, z); (L, g) = gradient(theta, t, x_t, u_t); theta <- step(theta, g)""", (
-        Exercise("mlp_forward", "mlp", "mlp", 2,
+        Exercise("mlp_forward", "core/mlp", "mlp", 2,
                  "the MLP's forward pass for any depth and any activation."),
-        Exercise("adam_step", "optim", "Adam.step", 3,
+        Exercise("adam_step", "core/optim", "Adam.step", 3,
                  "one Adam step on all the parameters, with its bias corrections."),
-        Exercise("training_step", "train", "training_step", 2,
+        Exercise("training_step", "core/training", "training_step", 2,
                  "one step of flow matching, refusing a non-finite loss or gradient."),
     )),
     Assignment(3, "Solvers and sampling", """\
@@ -90,10 +93,10 @@ midpoint:  x_next = x + h f(t + h/2, x + h/2 f(t, x))            order 2
 RK4:       k1 = f(t, x), k2 = f(t + h/2, x + h/2 k1), k3 = f(t + h/2, x + h/2 k2), k4 = f(t + h, x + h k3)
            x_next = x + h/6 (k1 + 2 k2 + 2 k3 + k4)              order 4
 sampling:  x(0) = x_0 ~ N(0, I),  dx/dt = v(t, x) from t = 0 to 1""", (
-        Exercise("euler_step", "solvers", "euler_step", 1, "one Euler step."),
-        Exercise("midpoint_step", "solvers", "midpoint_step", 1, "one explicit midpoint step."),
-        Exercise("rk4_step", "solvers", "rk4_stages", 2, "the slopes k2, k3, k4 of one RK4 step, k1 = f(t, x) given."),
-        Exercise("generate", "sampling", "generate", 1, "the sampler, in npflow's time direction."),
+        Exercise("euler_step", "core/solvers", "euler_step", 1, "one Euler step."),
+        Exercise("midpoint_step", "core/solvers", "midpoint_step", 1, "one explicit midpoint step."),
+        Exercise("rk4_step", "core/solvers", "rk4_stages", 2, "the slopes k2, k3, k4 of one RK4 step, k1 = f(t, x) given."),
+        Exercise("generate", "core/sampling", "generate", 1, "the sampler, in npflow's time direction."),
     )),
     Assignment(4, "Likelihood and the divergence", """\
 A flow is invertible, so it has a likelihood: run it backward from the data to the noise and
@@ -104,11 +107,11 @@ div v = sum_j dv_j / dx_j                    (the trace of the Jacobian J = dv/d
 div v ~ mean over probes eps of eps^T J eps, E[eps eps^T] = I
 d/dt log p_t(x(t)) = -div v(t, x(t))
 d/dt [x, l] = [v, div v] from [x_1, 0] at t = 1 to t = 0:   log p_1(x_1) = log p_0(x(0)) + l(0)""", (
-        Exercise("divergence", "likelihood", "divergence", 2,
+        Exercise("divergence", "core/likelihood", "divergence", 2,
                  "the exact divergence, one vjp per coordinate (vjp, v, n and d are given)."),
-        Exercise("hutchinson", "likelihood", "divergence", 1,
+        Exercise("hutchinson", "core/likelihood", "divergence", 1,
                  "Hutchinson's estimate of the divergence from the fixed probes (vjp is given)."),
-        Exercise("log_likelihood", "likelihood", "log_likelihood", 2,
+        Exercise("log_likelihood", "core/likelihood", "log_likelihood", 2,
                  "log p_1(x) by the augmented reverse ODE (n, d and the probes eps, None for the exact "
                  "divergence, are given).", ("divergence",)),
     )),
@@ -120,11 +123,11 @@ C_ij = |x_0[i] - x_1[j]|^2 = |x_0[i]|^2 + |x_1[j]|^2 - 2 x_0[i] . x_1[j]
 P = diag(u) K diag(v),  K_ij = exp((f_i + g_j - C_ij) / eps)
 u = (1/n) / (K v),   v = (1/m) / (K^T u)      (rows sum to 1/n, then columns to 1/m)
 reflow: x_0 ~ p_0,  x_1 = x_0 + integral from 0 to 1 of v(t, x(t)) dt""", (
-        Exercise("squared_distances", "couplings", "squared_distances", 1,
+        Exercise("squared_distances", "core/couplings", "squared_distances", 1,
                  "the (n, m) matrix of squared distances with one matrix product."),
-        Exercise("sinkhorn_update", "couplings", "_fit_potentials", 2,
+        Exercise("sinkhorn_update", "core/couplings", "_fit_potentials", 2,
                  "one Sinkhorn iteration on the scalings u and v, with K, n and m given."),
-        Exercise("reflow_pair", "reflow", "reflow_pairs", 1, "the pairs a trained flow makes.", ("generate",)),
+        Exercise("reflow_pair", "runs/reflow", "reflow_pairs", 1, "the pairs a trained flow makes.", ("generate",)),
     )),
     Assignment(6, "Diffusion beside flow matching", """\
 On a Gaussian path the velocity, the noise prediction, the data prediction and the score are
@@ -136,10 +139,10 @@ dx = [v + g^2 / 2 score] dt + g dW  (same marginals p_t as dx = v dt, for any g)
 Euler-Maruyama: x_next = x + h [v + g^2 / 2 score](t, x) + g sqrt(h) z
 ancestral: x_t = alpha_t x1_hat + sigma_t (sqrt(1 - c^2) x0_hat + c z),
            c = eta sqrt(1 - r^2),  r = (alpha_s sigma_t) / (sigma_s alpha_t)""", (
-        Exercise("velocity_to_score", "views", "velocity_to_score", 2, "the score from the velocity."),
-        Exercise("euler_maruyama_step", "stochastic", "euler_maruyama_step", 2,
+        Exercise("velocity_to_score", "core/views", "velocity_to_score", 2, "the score from the velocity."),
+        Exercise("euler_maruyama_step", "diffusion/stochastic", "euler_maruyama_step", 2,
                  "one Euler-Maruyama step of the SDE, v = f(t, x) given.", ("velocity_to_score",)),
-        Exercise("ancestral_step", "stochastic", "ancestral_step", 2,
+        Exercise("ancestral_step", "diffusion/stochastic", "ancestral_step", 2,
                  "one ancestral step, DDIM (eta = 0) to DDPM (eta = 1); alpha_s, sigma_s, alpha_t and "
                  "sigma_t are given."),
     )),
@@ -149,8 +152,8 @@ also learns the unconditional field, and classifier-free guidance extrapolates f
 other. You write the label dropout of training and the guided field of sampling.""", """\
 training: y <- NO_LABEL with probability p_uncond, independently per point
 v_w = (1 + w) v(t, x, y) - w v(t, x, no label)      w = 0 conditional, w = -1 unconditional""", (
-        Exercise("label_dropout", "guidance", "drop_labels", 1, "label dropout from one uniform draw per label."),
-        Exercise("guided_velocity", "guidance", "guided_velocity", 1, "the guided field v_w."),
+        Exercise("label_dropout", "guidance/labels", "drop_labels", 1, "label dropout from one uniform draw per label."),
+        Exercise("guided_velocity", "guidance/conditional", "guided_velocity", 1, "the guided field v_w."),
     )),
     Assignment(8, "One step: MeanFlow", """\
 An average velocity u(x, s, e) jumps from time s to time e in one step. The MeanFlow identity
@@ -158,7 +161,7 @@ gives its training target from the network itself, through a derivative along th
 forward-mode chain rule (a Jacobian-vector product) computes. You write that target.""", """\
 x_e = x_s + (e - s) u(x_s, s, e),   u(x, s, s) = v(x, s)
 u_tgt = v_s + (e - s) du/ds,   du/ds = (grad_x u) v_s + d_s u   (the JVP with tangent (v_s, 1, 0) on (x, s, e))""", (
-        Exercise("meanflow_target", "meanflow", "meanflow_target", 2, "the MeanFlow target by one JVP."),
+        Exercise("meanflow_target", "meanflow/loss", "meanflow_target", 2, "the MeanFlow target by one JVP."),
     )),
 )
 

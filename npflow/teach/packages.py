@@ -75,7 +75,7 @@ def load_package(directory, overrides=None, name=None, lazy=False):
     if _FINDER not in sys.meta_path:
         sys.meta_path.insert(0, _FINDER)
     for module_name, text_and_file in (overrides or {}).items():
-        _Overrides.texts[f"{name}.{module_name}"] = text_and_file
+        _Overrides.texts[f"{name}.{module_name.replace('/', '.')}"] = text_and_file
     spec = importlib.util.spec_from_file_location(name, init, submodule_search_locations=[os.path.dirname(init)])
     package = importlib.util.module_from_spec(spec)
     sys.modules[name] = package  # the package's relative imports find it here
@@ -98,5 +98,5 @@ def unload(package):
 
 
 def module(package, name):
-    """The submodule ``name`` of a package (``module(pkg, "mlp")``: ``pkg.mlp`` is the function)."""
-    return importlib.import_module(f"{package.__name__}.{name}")
+    """The submodule ``name`` of a package, named by its path (``module(pkg, "core/mlp")`` is ``pkg.core.mlp``)."""
+    return importlib.import_module(f"{package.__name__}.{name.replace('/', '.')}")

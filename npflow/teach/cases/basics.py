@@ -30,7 +30,7 @@ def _call_path(pkg, case):
 
 def path_moves_at_its_velocity(pkg):
     """u_t is the time derivative of x_t (central differences); x_t is the noise at t = 0, the data at t = 1."""
-    paths, rng, h = module(pkg, "paths"), np.random.default_rng(7), 1e-6
+    paths, rng, h = module(pkg, "core/paths"), np.random.default_rng(7), 1e-6
     x_0, x_1, t = rng.standard_normal((4, 2)), 3 * rng.standard_normal((4, 2)), rng.uniform(0.1, 0.9, 4)
     for path in (paths.LinearPath(0.1), paths.VPPath()):
         slope = (path.sample(x_0, x_1, t + h)[0] - path.sample(x_0, x_1, t - h)[0]) / (2 * h)
@@ -57,7 +57,7 @@ def _call_velocity_from_x_t(pkg, case):
 
 def velocity_from_x_t_agrees_with_sample(pkg):
     """The velocity written through x_t is the path's own u_t at the x_t the path gives."""
-    paths, rng = module(pkg, "paths"), np.random.default_rng(8)
+    paths, rng = module(pkg, "core/paths"), np.random.default_rng(8)
     x_0, x_1, t = rng.standard_normal((5, 2)), 3 * rng.standard_normal((5, 2)), rng.uniform(0, 0.9, 5)
     for path in (paths.LinearPath(0.2), paths.VPPath()):
         x_t, u_t = path.sample(x_0, x_1, t)
@@ -78,8 +78,8 @@ def _draw_exact_velocity(rng, size):
 
 
 def _call_exact_velocity(pkg, case):
-    gmm = module(pkg, "gmm").GaussianMixture(case["means"], std=case["stds"], weights=case["weights"])
-    return {"v": module(pkg, "oracle").exact_velocity(gmm, path=make_path(pkg, case))(case["t"], case["x"])}
+    gmm = module(pkg, "core/gmm").GaussianMixture(case["means"], std=case["stds"], weights=case["weights"])
+    return {"v": module(pkg, "core/oracle").exact_velocity(gmm, path=make_path(pkg, case))(case["t"], case["x"])}
 
 
 # --- 2. the MLP, Adam, one training step -----------------------------------------------------------
@@ -92,7 +92,7 @@ def _draw_mlp(rng, size):
 
 
 def _call_mlp(pkg, case):
-    return {"output": module(pkg, "mlp").mlp(case["params"], case["inputs"], case["activation"])}
+    return {"output": module(pkg, "core/mlp").mlp(case["params"], case["inputs"], case["activation"])}
 
 
 def _draw_adam(rng, size):
@@ -108,7 +108,7 @@ def _draw_adam(rng, size):
 
 
 def _call_adam(pkg, case):
-    optim = module(pkg, "optim")
+    optim = module(pkg, "core/optim")
     adam, params = optim.Adam(lr=case["lr"], beta1=case["beta1"], beta2=case["beta2"], eps=case["eps"]), case["params"]
     for grads in case["grads"]:
         params = adam.step(params, grads)
@@ -122,7 +122,7 @@ def adam_agrees_with_autograd(pkg):
     rng = np.random.default_rng(0)
     params = [rng.standard_normal((3, 2)), rng.standard_normal(2)]
     grads = [[rng.standard_normal(p.shape) for p in params] for _ in range(5)]
-    opt, ours = module(pkg, "optim").Adam(lr=0.01), params
+    opt, ours = module(pkg, "core/optim").Adam(lr=0.01), params
     for g in grads:
         ours = opt.step(ours, g)
     expected = adam(lambda x, i: grads[i], params, num_iters=5, step_size=0.01)
@@ -169,7 +169,7 @@ def _draw_training_step(rng, size):
 
 
 def _call_training_step(pkg, case):
-    train, optim = module(pkg, "train"), module(pkg, "optim")
+    train, optim = module(pkg, "core/training"), module(pkg, "core/optim")
     params, loss = train.training_step(case["params"], optim.SGD(lr=case["lr"]), _StandInPath(), case["x_0"],
                                        case["x_1"], case["t"], case["activation"], _stand_in_gradient(case["trouble"]),
                                        case["z"])
@@ -185,21 +185,21 @@ def _draw_step(rng, size):
 
 
 def _call_euler(pkg, case):
-    return {"x_next": module(pkg, "solvers").euler_step(field(case), case["t"], case["x"], case["h"])}
+    return {"x_next": module(pkg, "core/solvers").euler_step(field(case), case["t"], case["x"], case["h"])}
 
 
 def _call_midpoint(pkg, case):
-    return {"x_next": module(pkg, "solvers").midpoint_step(field(case), case["t"], case["x"], case["h"])}
+    return {"x_next": module(pkg, "core/solvers").midpoint_step(field(case), case["t"], case["x"], case["h"])}
 
 
 def _call_rk4(pkg, case):
-    k = module(pkg, "solvers").rk4_stages(field(case), case["t"], case["x"], case["h"])
+    k = module(pkg, "core/solvers").rk4_stages(field(case), case["t"], case["x"], case["h"])
     return {f"k{i}": k_i for i, k_i in enumerate(k, start=1)}
 
 
 def _order_of(pkg, method, f, exact):
     """The observed order of ``method`` on dx/dt = f(t, x) from x(0) = 1 to t = 1: log2 of the error ratio."""
-    integrate = module(pkg, "solvers").integrate
+    integrate = module(pkg, "core/solvers").integrate
     errors = [abs(integrate(f, np.ones((1, 1)), 0.0, 1.0, method, steps=n).x[-1, 0, 0] - exact) for n in (16, 32)]
     return np.log2(errors[0] / errors[1])
 
@@ -220,7 +220,7 @@ def rk4_is_simpson_on_a_cubic(pkg):
     def cubic(t, x):
         return np.full_like(x, 4 * t**3 - 3 * t**2 + 1)
 
-    got = module(pkg, "solvers").rk4_step(cubic, 0.5, np.zeros((1, 1)), 1.5)
+    got = module(pkg, "core/solvers").rk4_step(cubic, 0.5, np.zeros((1, 1)), 1.5)
     close("one RK4 step of dx/dt = 4t^3 - 3t^2 + 1 from t = 0.5 to 2", got, [[2.0**4 - 2.0**3 + 2 - 0.4375]],
            1e-12, 1e-12)
 
@@ -238,7 +238,7 @@ def _draw_generate(rng, size):
 def _call_generate(pkg, case):
     seen = []
     callback = (lambda step: seen.append(step.t)) if case["callback"] else None
-    trajectory = module(pkg, "sampling").generate(field(case), case["x_0"], case["method"], steps=case["steps"],
+    trajectory = module(pkg, "core/sampling").generate(field(case), case["x_0"], case["method"], steps=case["steps"],
                                                   rtol=case["rtol"], atol=case["atol"], callback=callback)
     result = {"trajectory.t": trajectory.t, "trajectory.x": trajectory.x}
     return {**result, "t seen by the callback": np.array(seen)} if callback else result

@@ -41,4 +41,4 @@ def close(what, got, expected, rtol=1e-6, atol=1e-8):
 
 def make_path(pkg, case):
     """The case's path (``case["path"]``, ``case["sigma_min"]``), made by the package under test."""
-    return module(pkg, "paths").make_path(case["path"], case["sigma_min"])
+    return module(pkg, "core/paths").make_path(case["path"], case["sigma_min"])

@@ -25,12 +25,12 @@ def _draw_hutchinson(rng, size):
 
 
 def _call_divergence(pkg, case):
-    v, div = module(pkg, "likelihood").divergence(field(case), case["t"], case["x"])
+    v, div = module(pkg, "core/likelihood").divergence(field(case), case["t"], case["x"])
     return {"v": v, "div": div}
 
 
 def _call_hutchinson(pkg, case):
-    return {"div": module(pkg, "likelihood").divergence(field(case), case["t"], case["x"], case["probes"])[1]}
+    return {"div": module(pkg, "core/likelihood").divergence(field(case), case["t"], case["x"], case["probes"])[1]}
 
 
 def divergence_by_finite_differences(pkg):
@@ -39,7 +39,7 @@ def divergence_by_finite_differences(pkg):
     case = {"A": rng.standard_normal((3, 3)), "b": rng.standard_normal(3), "x": rng.standard_normal((6, 3))}
     f, x, h = field(case), case["x"], 1e-6
     expected = sum((f(0.3, x + h * e)[:, j] - f(0.3, x - h * e)[:, j]) / (2 * h) for j, e in enumerate(np.eye(3)))
-    close("div v against finite differences", module(pkg, "likelihood").divergence(f, 0.3, x)[1], expected,
+    close("div v against finite differences", module(pkg, "core/likelihood").divergence(f, 0.3, x)[1], expected,
            1e-6, 1e-6)
 
 
@@ -58,7 +58,7 @@ def _call_log_likelihood(pkg, case):
     options = {"solver": case["solver"], "steps": case["steps"], "method": case["method"]}
     if case["method"] == "hutchinson":
         options.update(probes=case["probes"], rng=np.random.default_rng(case["seed"]))
-    return {"log_p": module(pkg, "likelihood").log_likelihood(field(case), case["x"], **options)}
+    return {"log_p": module(pkg, "core/likelihood").log_likelihood(field(case), case["x"], **options)}
 
 
 # --- 5. couplings and reflow -------------------------------------------------------------------------
@@ -69,7 +69,7 @@ def _draw_squared_distances(rng, size):
 
 
 def _call_squared_distances(pkg, case):
-    return {"C": module(pkg, "couplings").squared_distances(case["x_0"], case["x_1"])}
+    return {"C": module(pkg, "core/couplings").squared_distances(case["x_0"], case["x_1"])}
 
 
 def _draw_sinkhorn(rng, size):
@@ -80,7 +80,7 @@ def _draw_sinkhorn(rng, size):
 
 
 def _call_sinkhorn(pkg, case):
-    f, g = module(pkg, "couplings").sinkhorn_potentials(case["cost"], case["epsilon"], case["tol"],
+    f, g = module(pkg, "core/couplings").sinkhorn_potentials(case["cost"], case["epsilon"], case["tol"],
                                                          case["max_iterations"])
     return {"f": f, "g": g}
 
@@ -89,7 +89,7 @@ def sinkhorn_plan_has_the_marginals(pkg):
     """The plan exp((f_i + g_j - C_ij) / eps) has columns summing to 1/m, and rows to 1/n within tol."""
     rng = np.random.default_rng(6)
     cost, epsilon = rng.uniform(0, 4, (5, 7)), 0.5
-    f, g = module(pkg, "couplings").sinkhorn_potentials(cost, epsilon, tol=1e-8)
+    f, g = module(pkg, "core/couplings").sinkhorn_potentials(cost, epsilon, tol=1e-8)
     plan = np.exp((f[:, None] + g[None, :] - cost) / epsilon)
     close("the plan's column sums", plan.sum(axis=0), np.full(7, 1 / 7), 1e-9, 1e-12)
     close("the plan's row sums", plan.sum(axis=1), np.full(5, 1 / 5), 1e-7, 1e-12)
@@ -115,7 +115,7 @@ def _draw_reflow(rng, size):
 def _call_reflow(pkg, case):
     run = SimpleNamespace(config=SimpleNamespace(source_distribution=_Source(case["mean"], case["scale"])),
                           velocity=field(case))
-    x_0, x_1 = module(pkg, "reflow").reflow_pairs(run, case["n"], np.random.default_rng(case["seed"]), case["solver"],
+    x_0, x_1 = module(pkg, "runs/reflow").reflow_pairs(run, case["n"], np.random.default_rng(case["seed"]), case["solver"],
                                                   steps=case["steps"], rtol=case["rtol"], atol=case["rtol"])
     return {"x_0": x_0, "x_1": x_1}
 
@@ -134,12 +134,12 @@ def _draw_score(rng, size):
 
 
 def _call_score(pkg, case):
-    return {"score": module(pkg, "views").velocity_to_score(case["v"], case["x_t"], case["t"], make_path(pkg, case))}
+    return {"score": module(pkg, "core/views").velocity_to_score(case["v"], case["x_t"], case["t"], make_path(pkg, case))}
 
 
 def score_converts_back_to_the_velocity(pkg):
     """score_to_velocity (given) undoes velocity_to_score: the two views are one field."""
-    views, paths, rng = module(pkg, "views"), module(pkg, "paths"), np.random.default_rng(9)
+    views, paths, rng = module(pkg, "core/views"), module(pkg, "core/paths"), np.random.default_rng(9)
     v, x = rng.standard_normal((2, 5, 2))
     for path in (paths.LinearPath(0.1), paths.VPPath()):
         for t in (0.2, 0.7):
@@ -157,7 +157,7 @@ def _draw_euler_maruyama(rng, size):
 
 
 def _call_euler_maruyama(pkg, case):
-    step = module(pkg, "stochastic").euler_maruyama_step
+    step = module(pkg, "diffusion/stochastic").euler_maruyama_step
     return {"x_next": step(field(case), make_path(pkg, case), case["g"], case["t"],
                                                                       case["x"], case["h"], case["z"])}
 
@@ -173,7 +173,7 @@ def _draw_ancestral(rng, size):
 
 
 def _call_ancestral(pkg, case):
-    return {"x_t": module(pkg, "stochastic").ancestral_step(case["x0_hat"], case["x1_hat"], case["s"], case["t"],
+    return {"x_t": module(pkg, "diffusion/stochastic").ancestral_step(case["x0_hat"], case["x1_hat"], case["s"], case["t"],
                                                             make_path(pkg, case), case["eta"], case["z"])}
 
 
@@ -186,14 +186,14 @@ def _draw_label_dropout(rng, size):
 
 def _call_label_dropout(pkg, case):
     y = case["y"].copy()
-    labels = module(pkg, "guidance").drop_labels(y, case["p_uncond"], np.random.default_rng(case["seed"]))
+    labels = module(pkg, "guidance/labels").drop_labels(y, case["p_uncond"], np.random.default_rng(case["seed"]))
     return {"labels": labels, "y after the call (it must not change)": y}
 
 
 def labels_drop_at_the_rate_asked(pkg):
     """About p_uncond of 20,000 labels are dropped (within 5 binomial standard deviations), the rest kept, and
     two seeds drop different labels."""
-    guidance = module(pkg, "guidance")
+    guidance = module(pkg, "guidance/labels")
     y, p = np.tile(np.arange(4), 5000), 0.25
     got = guidance.drop_labels(y, p, np.random.default_rng(0))
     dropped = got == guidance.NO_LABEL
@@ -214,10 +214,10 @@ def _draw_guided(rng, size):
 
 
 def _call_guided(pkg, case):
-    guidance = module(pkg, "guidance")
+    guidance = module(pkg, "guidance/conditional")
 
     def f_cond(t, x, y):
-        unlabelled = (np.asarray(y) == guidance.NO_LABEL)[:, None]
+        unlabelled = (np.asarray(y) == module(pkg, "guidance/labels").NO_LABEL)[:, None]
         return np.where(unlabelled, 0.5, y[:, None] + 2.0) * np.sin(x) + t * np.where(unlabelled, -1.0, 1.0)
 
     return {"v_w": guidance.guided_velocity(f_cond, case["y"], case["w"])(case["t"], case["x"])}
@@ -237,7 +237,7 @@ def _draw_meanflow(rng, size):
 
 
 def _call_meanflow(pkg, case):
-    return {"u_tgt": module(pkg, "meanflow").meanflow_target(case["params"], case["x_s"], case["s"], case["e"],
+    return {"u_tgt": module(pkg, "meanflow/loss").meanflow_target(case["params"], case["x_s"], case["s"], case["e"],
                                                              case["v_s"], case["activation"])}
 
 
@@ -246,11 +246,12 @@ def check_meanflow_target(pkg):
     that it is smooth): du/ds = (u(x_s + h v_s, s + h) - u(x_s - h v_s, s - h)) / 2h with e fixed."""
     rng = np.random.default_rng(0)
     case = _draw_meanflow(rng, Size(8, 2, variant=2))
-    meanflow, h = module(pkg, "meanflow"), 1e-6
+    meanflow, h = module(pkg, "meanflow/loss"), 1e-6
+    average_velocity = module(pkg, "meanflow/average").average_velocity
     params, x_s, s, e, v_s = (case[key] for key in ("params", "x_s", "s", "e", "v_s"))
 
     def u(x, start):
-        return meanflow.average_velocity(params, x, start, e, "tanh")
+        return average_velocity(params, x, start, e, "tanh")
 
     du_ds = (u(x_s + h * v_s, s + h) - u(x_s - h * v_s, s - h)) / (2 * h)
     close("u_tgt = v_s + (e - s) du/ds", meanflow.meanflow_target(params, x_s, s, e, v_s, "tanh"),

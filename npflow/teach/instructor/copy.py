@@ -36,9 +36,9 @@ PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__
 #: chain rule by hand) and the in-place field (for sampling) are the MLP's forward pass written out again; in a
 #: copy the field is the student's own ``velocity``. The likelihood's closed form is the forward pass and the
 #: divergence at once; without it the likelihood takes the student's own ``divergence``.
-_NO_CLOSED_FORM = ("plumbing/mlp_divergence", "mlp_divergence", "return None")
-COMPANIONS = {"mlp_forward": [("backprop", "forward", None),
-                              ("plumbing/in_place", "in_place_velocity",
+_NO_CLOSED_FORM = ("core/mlp_divergence", "mlp_divergence", "return None")
+COMPANIONS = {"mlp_forward": [("core/backprop", "forward", None),
+                              ("core/in_place", "in_place_velocity",
                                "return lambda t, x: velocity(params, t, x, activation)"),
                               _NO_CLOSED_FORM],
               "divergence": [_NO_CLOSED_FORM]}

@@ -1,0 +1,91 @@
+import numpy as np
+
+__all__ = ["NO_LABEL", "check_labels", "label_inputs", "drop_labels", "equal_shares"]
+
+#: The label meaning "no label" in a label array; its one-hot is the last slot, index K.
+NO_LABEL = -1
+
+
+def check_labels(y, num_classes=None):
+    """Return ``y`` as an integer array of shape (n,), or raise ValueError in one line.
+
+    Parameters
+    ----------
+    y : array_like of int, shape (n,)
+        Labels in 0 .. K - 1, or ``NO_LABEL``.
+    num_classes : int, optional
+        K; when given, every label must be below it.
+    """
+    y = np.asarray(y)
+    if y.ndim != 1 or not np.issubdtype(y.dtype, np.signedinteger):
+        raise ValueError(f"labels must be a 1-D array of signed integers, got shape {y.shape} and dtype {y.dtype}")
+    top = np.inf if num_classes is None else num_classes
+    outside = (y < NO_LABEL) | (y >= top)
+    if outside.any():
+        allowed = "0 or more" if num_classes is None else f"in 0..{num_classes - 1}"
+        raise ValueError(f"labels must be {allowed} or NO_LABEL ({NO_LABEL}), got {y[outside][0]}")
+    return y
+
+
+def label_inputs(y, num_classes, dtype=float):
+    """The one-hot of each label, with slot K for "no label": shape (n, K + 1).
+
+    Parameters
+    ----------
+    y : array_like of int, shape (n,)
+        Labels in 0 .. K - 1, or ``NO_LABEL``.
+    num_classes : int
+        K, the number of classes.
+    dtype : dtype
+        Of the result; the network's input dtype, so float32 stays float32.
+
+    Returns
+    -------
+    ndarray, shape (n, K + 1)
+
+    Examples
+    --------
+    >>> label_inputs([2, NO_LABEL], num_classes=3)
+    array([[0., 0., 1., 0.],
+           [0., 0., 0., 1.]])
+    """
+    y = check_labels(y, num_classes)
+    slot = np.where(y == NO_LABEL, num_classes, y)  # (n,): "no label" is slot K
+    return (slot[:, None] == np.arange(num_classes + 1)).astype(dtype)
+
+
+def drop_labels(y, p_uncond, rng):
+    """Label dropout: each label becomes ``NO_LABEL`` with probability ``p_uncond``, independently.
+
+    Parameters
+    ----------
+    y : ndarray of int, shape (n,)
+    p_uncond : float
+        In [0, 1]; 0 keeps every label, 1 drops them all.
+    rng : numpy.random.Generator
+        One uniform draw per label.
+
+    Returns
+    -------
+    ndarray of int, shape (n,)
+        A new array; ``y`` is left as it was.
+    """
+    y = check_labels(y)
+    if not 0.0 <= p_uncond <= 1.0:
+        raise ValueError(f"p_uncond must be a probability in [0, 1], got {p_uncond!r}")
+    # >>> exercise label_dropout: one uniform draw u per label from rng; where u < p_uncond the label becomes NO_LABEL
+    dropped = rng.random(y.shape) < p_uncond  # (n,) booleans, each True with probability p_uncond
+    return np.where(dropped, NO_LABEL, y)
+    # <<< exercise
+
+
+def equal_shares(classes, n):
+    """n labels that share ``classes`` equally, in blocks: point i asks for ``classes[i * C // n]`` (C classes).
+
+    Examples
+    --------
+    >>> equal_shares([0, 1, 2], 7)
+    array([0, 0, 0, 1, 1, 2, 2])
+    """
+    classes = np.asarray(classes)
+    return classes[np.arange(n) * len(classes) // n]
