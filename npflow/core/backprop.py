@@ -23,22 +23,18 @@ It is also the fast path: ``npflow train --grad backprop`` trains with it, for M
 """
 import numpy as np
 
-from .mlp import ACTIVATIONS, layer_input
+from .mlp import ACTIVATIONS, layer_input, sigmoid
 from .optim import tree_flatten, tree_unflatten
 
 __all__ = ["ACTIVATION_DERIVATIVES", "forward", "backward", "loss_and_grad", "squared_error_and_grad",
            "numerical_gradient"]
 
 
-def _sigmoid(z):
-    return 1.0 / (1.0 + np.exp(-z))
-
-
 #: act'(z) for each of ``npflow.core.mlp.ACTIVATIONS``, written from the formula. (relu's derivative
 #: is a boolean mask, which multiplies as 0 and 1, one pass cheaper than a float copy.)
 ACTIVATION_DERIVATIVES = {
     "relu": lambda z: z > 0,
-    "silu": lambda z: _sigmoid(z) * (1 + z * (1 - _sigmoid(z))),
+    "silu": lambda z: sigmoid(z) * (1 + z * (1 - sigmoid(z))),  # s (1 + z (1 - s)), s = sigmoid(z)
     "tanh": lambda z: 1 - np.tanh(z) ** 2,
 }
 

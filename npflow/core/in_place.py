@@ -46,9 +46,11 @@ def _relu(z, c):
 
 def _silu(z, b):
     z += b
-    denominator = np.exp(-z)
-    denominator += 1.0
-    np.divide(z, denominator, out=z)  # z / (1 + exp(-z)), as npflow.core.mlp.silu
+    s = np.multiply(z, 0.5)
+    np.tanh(s, out=s)
+    s += 1.0
+    s *= 0.5  # sigmoid(z) = (1 + tanh(z / 2)) / 2, as npflow.core.mlp.sigmoid
+    z *= s
 
 
 def _tanh(z, b):

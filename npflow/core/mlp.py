@@ -32,7 +32,7 @@ import numpy as np
 
 from .primitives import affine, relu
 
-__all__ = ["ACTIVATIONS", "init_mlp", "mlp", "velocity", "layer_input", "layer_sizes"]
+__all__ = ["ACTIVATIONS", "init_mlp", "mlp", "velocity", "layer_input", "layer_sizes", "sigmoid", "silu"]
 
 
 def init_mlp(sizes, rng):
@@ -137,9 +137,20 @@ def layer_sizes(dim, hidden):
     return [1 + dim, *hidden, dim]
 
 
+def sigmoid(z):
+    """sigmoid(z) = 1 / (1 + exp(-z)) = (1 + tanh(z / 2)) / 2.
+
+    The second form is the one computed: it cannot overflow, while exp(-z) does below
+    z = -710 or so, which a field queried far from the data (in a likelihood solve) can reach.
+    Its error is at rounding level in absolute terms (for z below about -37 it gives 0, not
+    a number below 1e-16).
+    """
+    return 0.5 * (1 + anp.tanh(0.5 * z))
+
+
 def silu(z):
-    """SiLU (swish): z * sigmoid(z) = z / (1 + exp(-z))."""
-    return z / (1.0 + anp.exp(-z))
+    """SiLU (swish): z * sigmoid(z)."""
+    return z * sigmoid(z)
 
 
 #: Activation functions by name. ``relu`` is the tutorial's.

@@ -47,9 +47,11 @@ import autograd
 import autograd.numpy as anp
 import numpy as np
 
-from ..core.mlp import init_mlp
+from ..core.backprop import ACTIVATION_DERIVATIVES
+from ..core.mlp import init_mlp, silu
+from ..core.primitives import mean_squared_error
 
-__all__ = ["TIME_FREQUENCIES", "time_features", "init_resnet", "sigmoid", "silu", "silu_derivative", "resnet",
+__all__ = ["TIME_FREQUENCIES", "time_features", "init_resnet", "resnet",
            "cfm_loss", "loss_and_grad", "forward", "backward", "loss_and_grad_by_hand"]
 
 #: omega_1..omega_F of the time features: 16 frequencies spaced evenly in log from 1 to 1000.
@@ -110,28 +112,6 @@ def init_resnet(dim, width, blocks, rng, labels=0):
     return [input_layer, block_list, output_layer]
 
 
-def sigmoid(z):
-    """sigmoid(z) = 1 / (1 + exp(-z)) = (1 + tanh(z / 2)) / 2.
-
-    The second form is the one computed: it cannot overflow, while exp(-z) does below
-    z = -710 or so, which a field queried far from the data (in a likelihood solve) can reach.
-    Its error is at rounding level in absolute terms (for z below about -37 it gives 0, not
-    a number below 1e-16).
-    """
-    return 0.5 * (1 + anp.tanh(0.5 * z))
-
-
-def silu(z):
-    """SiLU (swish): act(z) = z sigmoid(z)."""
-    return z * sigmoid(z)
-
-
-def silu_derivative(z):
-    """act'(z) = s (1 + z (1 - s)) with s = sigmoid(z)."""
-    s = sigmoid(z)
-    return s * (1 + z * (1 - s))
-
-
 def network_input(t, x, y=None):
     """The first layer's input ``[phi(t), x, y]``, shape (n, 2F + d (+ K + 1)); y may be None."""
     parts = [time_features(t, x.shape[0], x.dtype), x] + ([] if y is None else [y])
@@ -178,24 +158,25 @@ def _check_input_width(W_in, x, y):
         raise ValueError(f"the network takes {expected} for x of {x.shape[1]} columns, got y of {given} columns")
 
 
-def cfm_loss(params, x_t, u_t, t, y=None):
-    """The CFM loss ``L = mean((v_theta(t, x_t, y) - u_t)^2)`` over points and coordinates.
+def cfm_loss(params, t, x_t, u_t, y=None):
+    """The CFM loss ``L = mean((v_theta(t, x_t, y) - u_t)^2)`` over points and coordinates, as
+    ``npflow.core.training.cfm_loss`` with this network.
 
     Parameters
     ----------
     params : list
-    x_t, u_t : ndarray, shape (n, d)
     t : ndarray, shape (n,)
+    x_t, u_t : ndarray, shape (n, d)
     y : ndarray of shape (n, K + 1), optional
 
     Returns
     -------
     loss : float
     """
-    return anp.mean((resnet(params, t, x_t, y) - u_t) ** 2)
+    return mean_squared_error(resnet(params, t, x_t, y), u_t)
 
 
-#: (params, x_t, u_t, t, y=None) -> (loss, dL/dparams), by reverse-mode autograd.
+#: (params, t, x_t, u_t, y=None) -> (loss, dL/dparams), by reverse-mode autograd.
 loss_and_grad = autograd.value_and_grad(cfm_loss)
 
 
@@ -237,11 +218,11 @@ def backward(params, cache, d_v):
     (W_in, _), blocks, (W_out, _) = params
     inputs, block_cache, h_B = cache
     d_out = (silu(h_B).T @ d_v, d_v.sum(axis=0))
-    d_h = d_v @ W_out.T * silu_derivative(h_B)  # dL/dh_B, (n, width)
+    d_h = d_v @ W_out.T * ACTIVATION_DERIVATIVES["silu"](h_B)  # dL/dh_B, (n, width)
     d_blocks = []
     for ((W_1, _), (W_2, _)), (h, z, r) in zip(reversed(blocks), reversed(block_cache)):
         d_2 = (r.T @ d_h, d_h.sum(axis=0))
-        d_z = d_h @ W_2.T * silu_derivative(z)  # back through the branch
+        d_z = d_h @ W_2.T * ACTIVATION_DERIVATIVES["silu"](z)  # back through the branch
         d_1 = (h.T @ d_z, d_z.sum(axis=0))
         d_h = d_h + d_z @ W_1.T  # the skip passes d_h on unchanged; the branch adds its share
         d_blocks.append((d_1, d_2))
@@ -249,7 +230,7 @@ def backward(params, cache, d_v):
     return [d_in, d_blocks[::-1], d_out]
 
 
-def loss_and_grad_by_hand(params, x_t, u_t, t, y=None):
+def loss_and_grad_by_hand(params, t, x_t, u_t, y=None):
     """The CFM loss and its gradient by ``forward`` and ``backward``; the same as ``loss_and_grad``.
 
     Returns

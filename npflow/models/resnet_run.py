@@ -84,7 +84,7 @@ def resnet_gradient(grad, y=None, num_classes=0):
 
     def step_gradient(params, t, x_t, u_t, activation):
         condition = None if y is None else label_inputs(y, num_classes, x_t.dtype)
-        loss, grads = gradient(nest(params), x_t, u_t, t, condition)
+        loss, grads = gradient(nest(params), t, x_t, u_t, condition)
         return loss, flatten(grads)
 
     return step_gradient
