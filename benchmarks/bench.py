@@ -40,7 +40,8 @@ import npflow  # noqa: E402
 from npflow.core.couplings import ot
 from npflow.core.metrics import wasserstein2
 from npflow.runs.scoring import scoring_field
-from npflow.data.digits import load_digits, to_model
+from npflow.data.digits import load_digits
+from npflow.images.pixels import to_model
 from npflow.plumbing import threads
 from npflow.plumbing.cli import main as npflow_command
 from npflow.plumbing.evaluate import evaluate

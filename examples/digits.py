@@ -32,7 +32,7 @@ matplotlib.use("Agg")
 import numpy as np
 
 import npflow
-from npflow.data.digits import to_pixels
+from npflow.images.pixels import to_pixels
 from npflow.plumbing.evaluate_images import evaluate_images, format_images
 from npflow.plumbing.labels import GUIDANCE_WEIGHTS
 from npflow.plumbing.plot import image_animation, image_grid, image_grids, times_to_show, weight_title

@@ -3,7 +3,8 @@ import pytest
 from autograd.test_util import check_grads
 
 from npflow.core.mlp import init_mlp
-from npflow.data.digits import CLASSES, load_digits
+from npflow.data.digits import load_digits
+from npflow.images.pixels import CLASSES
 from npflow.images.classifier import cross_entropy, features, logits, predict, train_classifier
 
 

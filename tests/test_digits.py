@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 from scipy.stats import norm
 
-from npflow.data.digits import CLASSES, DIM, LEVELS, bits_per_dim, load_digits, to_model, to_pixels
+from npflow.data.digits import load_digits
+from npflow.images.pixels import CLASSES, DIM, LEVELS, bits_per_dim, to_model, to_pixels
 
 
 def test_splits_are_disjoint_and_cover_the_data():

@@ -5,7 +5,8 @@ import pytest
 import scipy.linalg
 from scipy.stats import multivariate_normal
 
-from npflow.data.digits import DIM, LEVELS, load_digits, to_model
+from npflow.data.digits import load_digits
+from npflow.images.pixels import DIM, LEVELS, to_model
 from npflow.images.image_metrics import (frechet_distance, gaussian_baselines, gaussian_frechet_distance,
                                          gaussian_log_density, nearest_distances)
 

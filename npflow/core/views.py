@@ -52,7 +52,7 @@ singular conversion: x1_hat is finite for every t, and x0_hat and the score for 
 where they evaluate f.
 
 A *trained* noise prediction is the hard case, measured in ``examples/diffusion_vs_flow.py``
-and the README. Its own error is about flat in t, but turned into a velocity it is multiplied
+(docs/chapters/diffusion.md). Its own error is about flat in t, but turned into a velocity it is multiplied
 by D_t / alpha_t: on vp and two_gaussians, a noise error of 0.14 (root mean square) at
 t = 0.001 became a velocity error of 138, and the ODE from t = 0 carries that into every
 sample. So a run that predicts the noise reads its network only from t = ``MARGIN`` on, and

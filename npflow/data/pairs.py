@@ -1,3 +1,4 @@
+"""Tables of pairs (x_0, x_1): read from an ``.npz`` file, and drawn whole, as reflow trains on them."""
 import numpy as np
 
 from .files import read_archive

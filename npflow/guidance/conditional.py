@@ -1,25 +1,4 @@
-"""Conditioning and classifier-free guidance: a field told which class to draw.
-
-**The label enters the network as a one-hot.** With K classes, label y becomes a vector of
-K + 1 slots, the last one meaning "no label" (``NO_LABEL`` in a label array), appended to the
-network's input::
-
-    v_theta(t, x, y) = MLP([t, x, onehot(y)])          input width 1 + d + K + 1
-
-Why a one-hot and not an embedding table: the first layer multiplies the one-hot by the rows
-of W_1 that face it, and ``onehot(y) @ W_1[1 + d:] = W_1[1 + d + y]``, a single row picked by
-y. That row is what an embedding lookup ``E[y]`` would add to the first layer, so for the
-K = 2 to 10 classes here **the one-hot is an embedding with its table folded into W_1: those
-K + 1 rows of W_1 ARE the embedding**, learned by the same gradient. An embedding of its own
-width e followed by the first layer would only factor that table as (K + 1, e) @ (e, h_1),
-which for K + 1 <= 11 rows buys nothing. It pays off for thousands of classes, where a narrow
-table saves parameters and a lookup saves the (n, K + 1) product; that is why image models use
-``nn.Embedding`` (DiT's label embedder keeps one extra row for its dropped labels, as the
-"no label" slot here).
-
-**Label dropout** trains one network to be both conditional and unconditional: each label of a
-batch is replaced by ``NO_LABEL`` with probability ``p_uncond`` (``drop_labels``), so the "no
-label" slot learns the unconditional field ``v(t, x, no label)``.
+"""The conditional field and classifier-free guidance: a field told which class to draw.
 
 **Guidance** (Ho & Salimans, 2022, "Classifier-free diffusion guidance", arXiv:2207.12598; their
 form for noise predictions, written here for velocities)::
@@ -40,20 +19,12 @@ cfg_scale * condition_free``: its ``cfg_scale`` is this w (0 for none). diffuser
 guidance_scale > 1", and its pipelines compute ``uncond + guidance_scale * (cond - uncond)``:
 its ``guidance_scale`` is 1 + w (1 for none; the usual 7.5 is w = 6.5).
 
-**The exact answer.** For a Gaussian-mixture target with one label per component, the target
-given label k is component k alone, N(m_k, s_k^2 I), so the exact conditional field is the
-exact field (``npflow.core.oracle``) of that one component, and without a label it is the exact
-field of the whole mixture. The exact guided field follows from the formula above.
-
-**A conditional run** (``TrainConfig(conditional=True)``, ``npflow train --conditional``) draws
-each batch as an unconditional run does, to the bit, with the labels of its x_1 beside it
-(``labelled_batch_sampler``), drops labels, and couples the batch within each label, "no label"
-being one more (``pair_within_labels``: OT must not pair class k's data with the noise that
-suits class j). The labels then enter through the gradient (``labelled_gradient``), autograd's
-or the hand-written one. A table of pairs (``coupling="pairs"``, reflow) has no labels, so it
-cannot train a conditional run. A trained network gives its guided field by
-``learned_guided_velocity``; ``class_measures`` and ``label_field_errors`` measure it class by
-class, against the modes and against the exact field.
+**A conditional run** (``npflow train --conditional``; ``npflow.models.cfm``) draws each batch
+as an unconditional run does, to the bit, with the labels of its x_1 beside it, drops labels
+(``npflow.guidance.labels``), and couples the batch within each label, "no label" being one
+more (``pair_within_labels``: OT must not pair class k's data with the noise that suits class
+j). A table of pairs (``coupling="pairs"``, reflow) has no labels, so it cannot train a
+conditional run. A trained network gives its guided field by ``learned_guided_velocity``.
 
 Label arrays are data, never differentiated: plain NumPy. What autograd traces (the network and
 the loss) uses ``autograd.numpy``, without in-place updates or index assignment.

@@ -1,3 +1,10 @@
+"""The exact conditional and guided fields of a Gaussian-mixture target, one label per component.
+
+**The exact answer.** For a Gaussian-mixture target with one label per component, the target
+given label k is component k alone, N(m_k, s_k^2 I), so the exact conditional field is the
+exact field (``npflow.core.oracle``) of that one component, and without a label it is the exact
+field of the whole mixture. The exact guided field follows from the formula above.
+"""
 import numpy as np
 
 from ..core.gmm import GaussianMixture

@@ -1,3 +1,28 @@
+"""Labels as a network sees them: a one-hot with a slot for "no label", and label dropout.
+
+**The label enters the network as a one-hot.** With K classes, label y becomes a vector of
+K + 1 slots, the last one meaning "no label" (``NO_LABEL`` in a label array), appended to the
+network's input::
+
+    v_theta(t, x, y) = MLP([t, x, onehot(y)])          input width 1 + d + K + 1
+
+Why a one-hot and not an embedding table: the first layer multiplies the one-hot by the rows
+of W_1 that face it, and ``onehot(y) @ W_1[1 + d:] = W_1[1 + d + y]``, a single row picked by
+y. That row is what an embedding lookup ``E[y]`` would add to the first layer, so for the
+K = 2 to 10 classes here **the one-hot is an embedding with its table folded into W_1: those
+K + 1 rows of W_1 ARE the embedding**, learned by the same gradient. An embedding of its own
+width e followed by the first layer would only factor that table as (K + 1, e) @ (e, h_1),
+which for K + 1 <= 11 rows buys nothing. It pays off for thousands of classes, where a narrow
+table saves parameters and a lookup saves the (n, K + 1) product; that is why image models use
+``nn.Embedding`` (DiT's label embedder keeps one extra row for its dropped labels, as the
+"no label" slot here).
+
+**Label dropout** trains one network to be both conditional and unconditional: each label of a
+batch is replaced by ``NO_LABEL`` with probability ``p_uncond`` (``drop_labels``), so the "no
+label" slot learns the unconditional field ``v(t, x, no label)``.
+
+Label arrays are data, never differentiated: plain NumPy.
+"""
 import numpy as np
 
 __all__ = ["NO_LABEL", "check_labels", "label_inputs", "drop_labels", "equal_shares"]

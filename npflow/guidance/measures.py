@@ -1,3 +1,9 @@
+"""What guidance does, measured class by class: where the samples land, and how far the field is from the exact one.
+
+``class_measures`` says, for the samples asked for each class, the share that lands in it,
+their spread and how far their centre sits from the mode; ``label_field_errors`` the mean
+squared gap between a learned (or guided) field and the exact one, given each label.
+"""
 import numpy as np
 
 from ..core.metrics import field_error, nearest_mode

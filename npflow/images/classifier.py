@@ -21,7 +21,7 @@ from autograd.scipy.special import logsumexp
 
 from ..core.mlp import init_mlp
 from ..core.optim import Adam
-from ..data.digits import CLASSES, DIM, LEVELS
+from .pixels import CLASSES, DIM, LEVELS
 
 __all__ = ["features", "logits", "cross_entropy", "train_classifier", "predict"]
 

@@ -24,7 +24,7 @@ import numpy as np
 import scipy.linalg
 from scipy.spatial.distance import cdist
 
-from ..data.digits import bits_per_dim
+from .pixels import bits_per_dim
 
 __all__ = ["gaussian_frechet_distance", "frechet_distance", "nearest_distances", "gaussian_log_density",
            "gaussian_baselines"]
