@@ -23,13 +23,13 @@ def one_hots(rng, n, slots):
 def batch(request, rng):
     """A small network and a batch (x_t, u_t, t, y); y is None for an unconditional network."""
     labels = request.param
-    params = init_resnet(3, 6, 2, rng, labels=labels)
+    params = init_resnet(3, 6, 2, rng, label_width=labels)
     y = one_hots(rng, 5, labels) if labels else None
     return params, rng.standard_normal((5, 3)), rng.standard_normal((5, 3)), rng.random(5), y
 
 
 def test_layout(rng):
-    params = init_resnet(64, 32, 3, rng, labels=11)
+    params = init_resnet(64, 32, 3, rng, label_width=11)
     (W_in, b_in), blocks, (W_out, b_out) = params
     assert W_in.shape == (2 * F + 64 + 11, 32) and b_in.shape == (32,)
     assert [(W_1.shape, W_2.shape) for (W_1, _), (W_2, _) in blocks] == [((32, 32), (32, 32))] * 3
@@ -52,7 +52,7 @@ def test_scalar_time_is_a_time_per_point(rng):
 
 
 def test_label_changes_the_field(rng):
-    params, x = init_resnet(3, 8, 1, rng, labels=3), rng.standard_normal((2, 3))
+    params, x = init_resnet(3, 8, 1, rng, label_width=3), rng.standard_normal((2, 3))
     assert not np.allclose(resnet(params, 0.5, x, np.eye(3)[[0, 0]]), resnet(params, 0.5, x, np.eye(3)[[2, 2]]))
 
 
@@ -68,7 +68,7 @@ def test_a_block_with_zero_output_is_the_identity(rng):
 @pytest.mark.parametrize("y_columns, message", [(None, "y of 4 columns for x of 3 columns, got y of 0"),
                                                (5, "y of 4 columns for x of 3 columns, got y of 5")])
 def test_wrong_label_width_is_refused(rng, y_columns, message):
-    params, x = init_resnet(3, 8, 1, rng, labels=4), rng.standard_normal((2, 3))
+    params, x = init_resnet(3, 8, 1, rng, label_width=4), rng.standard_normal((2, 3))
     y = None if y_columns is None else np.ones((2, y_columns))
     for network in (resnet, forward):
         with pytest.raises(ValueError, match=message):

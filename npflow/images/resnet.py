@@ -79,7 +79,7 @@ def time_features(t, n, dtype=np.float64):
     return np.concatenate([np.sin(angles), np.cos(angles)], axis=1)
 
 
-def init_resnet(dim, width, blocks, rng, labels=0):
+def init_resnet(dim, width, blocks, rng, label_width=0):
     """Draw the parameters, each layer with PyTorch's default ``nn.Linear`` initialisation.
 
     Parameters
@@ -91,7 +91,7 @@ def init_resnet(dim, width, blocks, rng, labels=0):
     blocks : int
         Number of residual blocks B (0 gives a network with one hidden layer).
     rng : numpy.random.Generator
-    labels : int
+    label_width : int
         Length of the label one-hot y (K + 1 for K classes); 0 for an unconditional field.
 
     Returns
@@ -101,11 +101,11 @@ def init_resnet(dim, width, blocks, rng, labels=0):
 
     Examples
     --------
-    >>> params = init_resnet(64, 128, 2, np.random.default_rng(0), labels=11)
+    >>> params = init_resnet(64, 128, 2, np.random.default_rng(0), label_width=11)
     >>> params[0][0].shape, len(params[1]), params[1][0][0][0].shape, params[2][0].shape
     ((107, 128), 2, (128, 128), (128, 64))
     """
-    fan_in = 2 * len(TIME_FREQUENCIES) + dim + labels  # [phi(t), x, y]
+    fan_in = 2 * len(TIME_FREQUENCIES) + dim + label_width  # [phi(t), x, y]
     (input_layer,) = init_mlp([fan_in, width], rng)
     block_list = [tuple(init_mlp([width, width, width], rng)) for _ in range(blocks)]
     (output_layer,) = init_mlp([width, dim], rng)
@@ -129,7 +129,7 @@ def resnet(params, t, x, y=None):
         Time, 0 (noise) to 1 (data).
     x : ndarray, shape (n, d)
     y : ndarray of shape (n, K + 1), optional
-        Label one-hots, for a network made with ``labels=K + 1``.
+        Label one-hots, for a network made with ``label_width=K + 1``.
 
     Returns
     -------
@@ -151,10 +151,10 @@ def resnet(params, t, x, y=None):
 
 def _check_input_width(W_in, x, y):
     """One clear line when y is missing, extra or the wrong length for the network."""
-    labels = W_in.shape[0] - 2 * len(TIME_FREQUENCIES) - x.shape[1]
+    label_width = W_in.shape[0] - 2 * len(TIME_FREQUENCIES) - x.shape[1]
     given = 0 if y is None else y.shape[1]
-    if given != labels:
-        expected = "no label (an unconditional network)" if labels == 0 else f"y of {labels} columns"
+    if given != label_width:
+        expected = "no label (an unconditional network)" if label_width == 0 else f"y of {label_width} columns"
         raise ValueError(f"the network takes {expected} for x of {x.shape[1]} columns, got y of {given} columns")
 
 

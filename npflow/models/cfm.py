@@ -71,7 +71,7 @@ def _check(config):
                              "conditional")
 
 
-def _labels(config):
+def _label_width(config):
     """The one-hot inputs of a conditional network: K + 1 (the last for "no label"), else 0."""
     return config.num_classes + 1 if config.options.conditional else 0
 
@@ -123,8 +123,8 @@ def _batches(config):
 CFM = register(Objective(
     name="cfm", summary="the velocity by flow matching (the tutorial's), or the noise or the data it predicts",
     options=CFMOptions, check=_check,
-    sizes=lambda config: network_of(config).sizes(config.dim, config.hidden, _labels(config)),
-    init=lambda config, rng: network_of(config).init(config.dim, config.hidden, rng, _labels(config)),
+    sizes=lambda config: network_of(config).sizes(config.dim, config.hidden, _label_width(config)),
+    init=lambda config, rng: network_of(config).init(config.dim, config.hidden, rng, _label_width(config)),
     batches=_batches, gradients=_gradients, output=_output, velocity=_velocity,
     predict=lambda config: config.options.predict, labelled=lambda config: config.options.conditional,
     guided=_guided, divergence=_divergence))

@@ -1,8 +1,8 @@
 """MeanFlow, as a registered objective: the average velocity over an interval, sampled in a few jumps.
 
-A MeanFlow step draws its batch as flow matching does, then the intervals (s, e), and regresses
+A MeanFlow step draws its batch as flow matching does, then the intervals (s, t), and regresses
 the network on the MeanFlow target (``npflow.meanflow``). Its network is the MLP on
-[s, e - s, x]; the field the samplers see is u(x, t, t) = v(x, t), but such a run samples by its
+[s, t - s, x]; the field the samplers see is u(t, t, x) = v(t, x), but such a run samples by its
 jumps, and has no likelihood (the density of a jump's output would need the log-determinant of
 the jump's Jacobian).
 """
@@ -25,21 +25,22 @@ class MeanFlowOptions:
     Attributes
     ----------
     share_equal : float
-        The share of a batch's intervals with s = e, in [0, 1]: those pairs are flow matching's
+        The share of a batch's intervals with s = t, in [0, 1]: those pairs are flow matching's
         (``npflow.meanflow.loss.draw_times``).
     """
 
     share_equal: float = field(default=0.5, metadata={"metavar": "SHARE", "help": (
-        "with --objective meanflow: the share of a batch's intervals with s = e (plain flow matching)")})
+        "with --objective meanflow: the share of a batch's intervals with s = t (plain flow matching)")})
 
 
 def meanflow_objective(grad="autograd", dtype="float64", share_equal=0.5):
     """What MeanFlow changes in a training step of ``npflow.train``: the times, and the loss.
 
-    ``npflow.train.training_step`` samples the path at the times it is given and then calls
+    ``npflow.core.training.training_step`` samples the path at the times it is given and then calls
     ``gradient(params, t, x_t, u_t, activation)``. A MeanFlow step gives it the starts s, so that
-    (x_t, u_t) are (x_s, v_s), and a gradient of the MeanFlow loss with the ends e bound in. The
-    rest of the step (the path, the checks for NaN, the optimizer) is flow matching's.
+    (x_t, u_t) are (x_s, v_s), and a gradient ``gradient(params, s, x_s, v_s, activation)`` of the
+    MeanFlow loss with the ends t bound in. The rest of the step (the path, the checks for NaN,
+    the optimizer) is flow matching's.
 
     Parameters
     ----------
@@ -48,21 +49,22 @@ def meanflow_objective(grad="autograd", dtype="float64", share_equal=0.5):
     dtype : str
         The dtype of the times, as of the batches.
     share_equal : float
-        The share of pairs with s = e, as for ``draw_times``.
+        The share of pairs with s = t, as for ``draw_times``.
 
     Returns
     -------
     callable
-        ``objective(t, rng) -> (s, gradient)``. The batch's own times t (from ``npflow.train.draw_batch``)
-        give only their count n: (s, e) are drawn from ``rng`` by ``draw_times``, after the batch.
+        ``objective(batch_t, rng) -> (s, gradient)``. The batch's own times ``batch_t`` (from
+        ``npflow.core.training.draw_batch``) give only their count n: (s, t) are drawn from ``rng``
+        by ``draw_times``, after the batch.
     """
     loss_and_grad = meanflow_loss_and_grad_by_hand if grad == "backprop" else meanflow_loss_and_grad
 
-    def objective(t, rng):
-        s, e = (times.astype(dtype) for times in draw_times(len(t), rng, share_equal))  # (n,) each
+    def objective(batch_t, rng):
+        s, t = (times.astype(dtype) for times in draw_times(len(batch_t), rng, share_equal))  # (n,) each
 
         def gradient(params, s, x_s, v_s, activation):  # training_step's order (params, t, x_t, u_t, activation)
-            return loss_and_grad(params, x_s, s, e, v_s, activation)
+            return loss_and_grad(params, s, t, x_s, v_s, activation)
 
         return s, gradient
 
@@ -79,8 +81,8 @@ def _check(config):
 
 
 def _average(config, params):
-    """``u(x, s, e)``: the run's average velocity."""
-    return lambda x, s, e: average_velocity(params, x, s, e, config.activation)
+    """``u(s, t, x)``: the run's average velocity."""
+    return lambda s, t, x: average_velocity(params, s, t, x, config.activation)
 
 
 MEANFLOW = register(Objective(

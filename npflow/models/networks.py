@@ -18,10 +18,10 @@ from .resnet_run import init_resnet_run, resnet_gradient, resnet_guided_velocity
 __all__ = ["MLP", "RESNET", "mlp_sizes", "mlp_velocity", "mlp_gradient", "mlp_closed_divergence"]
 
 
-def mlp_sizes(dim, hidden, labels=0):
-    """``[1 + d + labels, *hidden, d]``: the tutorial's MLP, with ``labels`` one-hot inputs more."""
+def mlp_sizes(dim, hidden, label_width=0):
+    """``[1 + d + label_width, *hidden, d]``: the tutorial's MLP, with a label's one-hot of that width as more inputs."""
     first, *rest = layer_sizes(dim, hidden)
-    return [first + labels, *rest]
+    return [first + label_width, *rest]
 
 
 def mlp_velocity(params, activation, num_classes=0):
@@ -74,7 +74,7 @@ def _check_resnet(config):
 
 MLP = register(Network(
     name="mlp", summary="the MLP of --hidden on [t, x]", check=_any_mlp, sizes=mlp_sizes,
-    init=lambda dim, hidden, rng, labels=0: init_mlp(mlp_sizes(dim, hidden, labels), rng),
+    init=lambda dim, hidden, rng, label_width=0: init_mlp(mlp_sizes(dim, hidden, label_width), rng),
     velocity=mlp_velocity, guided=learned_guided_velocity, gradient=mlp_gradient, divergence=mlp_closed_divergence))
 
 RESNET = register(Network(

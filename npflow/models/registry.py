@@ -41,10 +41,10 @@ class Network:
     check : callable
         ``check(config)``: raise ``ValueError`` in one line for a recipe this network cannot take.
     sizes : callable
-        ``sizes(dim, hidden, labels) -> list of int``: the widths of its flat list of (W, b), for
-        points of dimension d and ``labels`` one-hot inputs (0 for none).
+        ``sizes(dim, hidden, label_width) -> list of int``: the widths of its flat list of (W, b),
+        for points of dimension d and a label's one-hot of ``label_width`` columns (0 for none).
     init : callable
-        ``init(dim, hidden, rng, labels) -> list of (W, b)``: the first weights.
+        ``init(dim, hidden, rng, label_width) -> list of (W, b)``: the first weights.
     velocity : callable
         ``velocity(params, activation) -> f(t, x)``: its field; a conditional network's at no label.
     guided : callable

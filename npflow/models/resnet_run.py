@@ -21,12 +21,12 @@ __all__ = ["resnet_sizes", "nest", "flatten", "init_resnet_run", "resnet_velocit
            "resnet_guided_velocity"]
 
 
-def resnet_sizes(dim, hidden, labels=0):
-    """The widths of the flat weights: ``[2F + d + labels, w, ..., w (2B + 1 times), d]``, B = len(hidden), w = hidden[0].
+def resnet_sizes(dim, hidden, label_width=0):
+    """The widths of the flat weights: ``[2F + d + label_width, w, ..., w (2B + 1 times), d]``, B = len(hidden), w = hidden[0].
 
     Every block has the same width (``TrainConfig`` checks that the widths of ``hidden`` agree).
     """
-    return [2 * len(TIME_FREQUENCIES) + dim + labels, *[hidden[0]] * (2 * len(hidden) + 1), dim]
+    return [2 * len(TIME_FREQUENCIES) + dim + label_width, *[hidden[0]] * (2 * len(hidden) + 1), dim]
 
 
 def nest(params):
@@ -40,16 +40,16 @@ def flatten(nested):
     return [first, *[layer for block in blocks for layer in block], last]
 
 
-def init_resnet_run(dim, hidden, rng, labels=0):
+def init_resnet_run(dim, hidden, rng, label_width=0):
     """``npflow.images.resnet.init_resnet`` of B = len(hidden) blocks of width hidden[0], flattened."""
-    return flatten(init_resnet(dim, hidden[0], len(hidden), rng, labels))
+    return flatten(init_resnet(dim, hidden[0], len(hidden), rng, label_width))
 
 
 def _classes(params):
     """K of a conditional network: its input takes [phi(t), x, onehot(y)], 2F + d + K + 1 columns; 0 without labels."""
     (W_in, _), (_, b_out) = params[0], params[-1]
-    labels = W_in.shape[0] - 2 * len(TIME_FREQUENCIES) - b_out.shape[0]
-    return labels - 1 if labels else 0
+    label_width = W_in.shape[0] - 2 * len(TIME_FREQUENCIES) - b_out.shape[0]
+    return label_width - 1 if label_width else 0
 
 
 def resnet_velocity(params):
