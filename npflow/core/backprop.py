@@ -34,7 +34,7 @@ __all__ = ["ACTIVATION_DERIVATIVES", "forward", "backward", "loss_and_grad", "sq
 #: is a boolean mask, which multiplies as 0 and 1, one pass cheaper than a float copy.)
 ACTIVATION_DERIVATIVES = {
     "relu": lambda z: z > 0,
-    "silu": lambda z: sigmoid(z) * (1 + z * (1 - sigmoid(z))),  # s (1 + z (1 - s)), s = sigmoid(z)
+    "silu": lambda z: sigmoid(z) * (1 + z * (1 - sigmoid(z))),
     "tanh": lambda z: 1 - np.tanh(z) ** 2,
 }
 

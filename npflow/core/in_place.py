@@ -46,11 +46,11 @@ def _relu(z, c):
 
 def _silu(z, b):
     z += b
-    s = np.multiply(z, 0.5)
-    np.tanh(s, out=s)
-    s += 1.0
-    s *= 0.5  # sigmoid(z) = (1 + tanh(z / 2)) / 2, as npflow.core.mlp.sigmoid
-    z *= s
+    sigmoid_z = np.multiply(z, 0.5)
+    np.tanh(sigmoid_z, out=sigmoid_z)
+    sigmoid_z += 1.0
+    sigmoid_z *= 0.5  # sigmoid(z) = (1 + tanh(z / 2)) / 2, as npflow.core.mlp.sigmoid
+    z *= sigmoid_z
 
 
 def _tanh(z, b):

@@ -202,7 +202,7 @@ def score_to_velocity(score, x_t, t, path):
 
 
 def score_from_velocity(f, path):
-    """The score field ``s(t, x) = grad_x log p_t(x)`` of a velocity field f on ``path``.
+    """The score field ``score(t, x) = grad_x log p_t(x)`` of a velocity field f on ``path``.
 
     Parameters
     ----------
@@ -213,7 +213,7 @@ def score_from_velocity(f, path):
     Returns
     -------
     callable
-        ``s(t, x) -> score``, shape (n, d). It raises ``ValueError`` where sigma_t = 0.
+        ``score(t, x)``, shape (n, d). It raises ``ValueError`` where sigma_t = 0.
 
     Examples
     --------
@@ -221,8 +221,8 @@ def score_from_velocity(f, path):
     >>> from npflow.core.oracle import exact_velocity, marginal_at
     >>> from npflow.core.paths import LinearPath
     >>> gmm, x = GaussianMixture([[2.0]], std=0.5), np.array([[0.0]])
-    >>> s = score_from_velocity(exact_velocity(gmm), LinearPath())
-    >>> print(s(0.5, x), marginal_at(gmm, 0.5).score(x))  # p_0.5 = N(1, 0.3125): (1 - 0) / 0.3125
+    >>> score = score_from_velocity(exact_velocity(gmm), LinearPath())
+    >>> print(score(0.5, x), marginal_at(gmm, 0.5).score(x))  # p_0.5 = N(1, 0.3125): (1 - 0) / 0.3125
     [[3.2]] [[3.2]]
     """
     def score(t, x):
@@ -231,14 +231,14 @@ def score_from_velocity(f, path):
     return score
 
 
-def velocity_from_score(s, path):
-    """The velocity field of a score field s on ``path``: ``v = score_to_velocity(s(t, x), x, t, path)``.
+def velocity_from_score(score, path):
+    """The velocity field of a score field on ``path``: ``v = score_to_velocity(score(t, x), x, t, path)``.
 
     The returned ``v(t, x)`` raises ``ValueError`` at t = 0 (alpha_0 = 0). Shapes as in
     ``score_from_velocity``.
     """
     def velocity(t, x):
-        return score_to_velocity(s(t, x), x, t, path)
+        return score_to_velocity(score(t, x), x, t, path)
 
     return velocity
 
@@ -282,14 +282,14 @@ def velocity_from_prediction(f, path, predict, margin=0.0):
 
     def velocity(t, x):
         if predict == "noise":
-            s = np.maximum(t, margin)  # the network is read at s >= margin
-            x0_hat = f(s, x)
-            held = data_to_velocity(noise_to_data(x0_hat, x, s, path), x, np.minimum(t, margin), path)
-            return _choose(np.less(t, margin), held, noise_to_velocity(x0_hat, x, s, path))
-        s = np.minimum(t, 1.0 - margin)  # the network is read at s <= 1 - margin
-        x1_hat = f(s, x)
-        held = noise_to_velocity(data_to_noise(x1_hat, x, s, path), x, np.maximum(t, 1.0 - margin), path)
-        return _choose(np.greater(t, 1.0 - margin), held, data_to_velocity(x1_hat, x, s, path))
+            t_read = np.maximum(t, margin)  # the network is read at t_read >= margin
+            x0_hat = f(t_read, x)
+            held = data_to_velocity(noise_to_data(x0_hat, x, t_read, path), x, np.minimum(t, margin), path)
+            return _choose(np.less(t, margin), held, noise_to_velocity(x0_hat, x, t_read, path))
+        t_read = np.minimum(t, 1.0 - margin)  # the network is read at t_read <= 1 - margin
+        x1_hat = f(t_read, x)
+        held = noise_to_velocity(data_to_noise(x1_hat, x, t_read, path), x, np.maximum(t, 1.0 - margin), path)
+        return _choose(np.greater(t, 1.0 - margin), held, data_to_velocity(x1_hat, x, t_read, path))
 
     return velocity
 
