@@ -424,3 +424,14 @@ def test_a_noise_predicting_run_on_the_vp_path_reaches_the_target():
               generate(run.velocity, x_0, "rk4", steps=50).x[-1]):
         assert np.all(np.abs(mode_fractions(x, TWO_GAUSSIANS.means) - 0.5) < 0.05)
         assert energy_distance(x, target) < 0.05
+
+
+@pytest.mark.parametrize("config", [TrainConfig(), TrainConfig(dataset="gmm", steps=500, hidden=(64, 64)),
+                                    TrainConfig(options={"conditional": True, "p_uncond": 0.3}, dataset="moons"),
+                                    TrainConfig(objective="meanflow", options={"share_equal": 0.75}, lr=3e-3)])
+def test_a_recipe_and_a_run_print_on_one_line_as_the_call_that_makes_them(config):
+    text = repr(config)
+    assert "\n" not in text and len(text) < 200
+    assert eval(text, {"TrainConfig": TrainConfig}) == config  # noqa: S307 - our own repr, read back
+    run = start_run(config)
+    assert repr(run) == f"Run({text}, step 0/{config.steps})"

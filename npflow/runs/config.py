@@ -169,10 +169,18 @@ class TrainConfig:
         return {**{name: getattr(self, name) for name in _SHARED}, "hidden": list(self.hidden), **asdict(self.options)}
 
     def __repr__(self):
-        """The settings that differ from the defaults, on one line: ``TrainConfig(dataset='moons', steps=500)``."""
-        defaults = {**_SHARED, "hidden": list(_SHARED["hidden"]), **asdict(type(self.options)())}
-        changed = [f"{name}={value!r}" for name, value in self.to_dict().items() if value != defaults[name]]
-        return f"TrainConfig({', '.join(changed)})"
+        """The settings that differ from the defaults, as the call that makes this recipe, on one line.
+
+        Examples
+        --------
+        >>> TrainConfig(dataset="gmm", steps=500, hidden=(64, 64), options={"conditional": True})
+        TrainConfig(dataset='gmm', steps=500, hidden=(64, 64), options={'conditional': True})
+        """
+        shared = [f"{name}={getattr(self, name)!r}" for name, default in _SHARED.items()
+                  if getattr(self, name) != default]
+        options = {name: value for name, value in asdict(self.options).items()
+                   if value != asdict(type(self.options)())[name]}
+        return f"TrainConfig({', '.join(shared + ([f'options={options!r}'] if options else []))})"
 
 
 #: The settings every run shares, with their defaults (the tutorial's): every field but the objective's options.
