@@ -16,7 +16,7 @@
 #   lines, much.
 #
 # And one way to need no straight paths at all: **MeanFlow** (`--objective meanflow`) learns the
-# average velocity over an interval, u(x, s, e), so that a jump x + (e - s) u(x, s, e) of any
+# average velocity over an interval, u(s, t, x), so that a jump x + (t - s) u(s, t, x) of any
 # length lands where the flow does; with independent pairs, and one step from noise to data.
 #
 # This example trains all five on eight Gaussians and on moons, then measures the W2 distance

@@ -19,7 +19,8 @@ from npflow.core.paths import LinearPath
 from npflow.core.primitives import mean_squared_error
 from npflow.core.training import draw_batch
 from npflow.data.datasets import TWO_GAUSSIANS, two_gaussians
-from npflow.meanflow.average import average_velocity, average_velocity_jvp, meanflow_sizes, network_input
+from npflow.meanflow.average import (average_velocity, average_velocity_jvp, instantaneous_velocity, meanflow_sizes,
+                                     network_input)
 from npflow.meanflow.exact import exact_average_velocity
 from npflow.meanflow.jumps import meanflow_sample
 from npflow.meanflow.loss import (draw_times, meanflow_loss, meanflow_loss_and_grad, meanflow_loss_and_grad_by_hand,
@@ -34,10 +35,10 @@ PLAIN_ACTIVATIONS = {"relu": lambda z: anp.maximum(z, 0.0), "silu": lambda z: z 
                      "tanh": anp.tanh}
 
 
-def tight_flow(f, x, s, e):
-    """x carried by dx/dt = f(t, x) from time s to e, by solve_ivp at 1e-12: the reference flow."""
+def tight_flow(f, s, t, x):
+    """x carried by dx/dt = f(t, x) from time s to t, by solve_ivp at 1e-12: the reference flow."""
     n, d = x.shape
-    solution = solve_ivp(lambda t, y: f(t, y.reshape(n, d)).ravel(), (s, e), x.ravel(), method="DOP853",
+    solution = solve_ivp(lambda tau, y: f(tau, y.reshape(n, d)).ravel(), (s, t), x.ravel(), method="DOP853",
                          rtol=1e-12, atol=1e-12)
     return solution.y[:, -1].reshape(n, d)
 
@@ -46,30 +47,45 @@ def tight_flow(f, x, s, e):
 
 def test_network_input_is_start_length_position():
     x = np.array([[7.0, 8.0], [9.0, 10.0]])
-    assert_allclose(network_input(x, np.array([0.1, 0.5]), np.array([0.4, 0.5])),
+    assert_allclose(network_input(np.array([0.1, 0.5]), np.array([0.4, 0.5]), x),
                     [[0.1, 0.3, 7.0, 8.0], [0.5, 0.0, 9.0, 10.0]])
     assert meanflow_sizes(3, (16, 8)) == [5, 16, 8, 3]
-    assert network_input(x.astype(np.float32), 0.25, 1.0).dtype == np.float32
+    assert network_input(0.25, 1.0, x.astype(np.float32)).dtype == np.float32
 
 
 @pytest.mark.parametrize("activation", ["relu", "silu", "tanh"])
 def test_forward_chain_rule_matches_autograd_forward_mode(rng, activation):
     params = init_mlp(meanflow_sizes(2, (16, 16)), rng)
     x, dx = rng.standard_normal((2, 10, 2))
-    s, e = np.sort(rng.random((2, 10)), axis=0)
-    ds, de = rng.standard_normal((2, 10))
+    s, t = np.sort(rng.random((2, 10)), axis=0)
+    ds, dt = rng.standard_normal((2, 10))
 
-    def network(z):  # z = [x, s, e] in columns; the same network, traced by autograd
-        h = anp.concatenate([z[:, 2:3], z[:, 3:4] - z[:, 2:3], z[:, :2]], axis=1)
+    def network(z):  # z = [s, t, x] in columns; the same network, traced by autograd
+        h = anp.concatenate([z[:, 0:1], z[:, 1:2] - z[:, 0:1], z[:, 2:]], axis=1)
         for W, b in params[:-1]:
             h = PLAIN_ACTIVATIONS[activation](h @ W + b)
         return h @ params[-1][0] + params[-1][1]
 
-    u_expected, du_expected = autograd.make_jvp(network)(np.column_stack([x, s, e]))(np.column_stack([dx, ds, de]))
-    u, du = average_velocity_jvp(params, x, s, e, dx, ds, de, activation)
+    u_expected, du_expected = autograd.make_jvp(network)(np.column_stack([s, t, x]))(np.column_stack([ds, dt, dx]))
+    u, du = average_velocity_jvp(params, s, t, x, ds, dt, dx, activation)
     assert_allclose(u, u_expected, rtol=1e-12, atol=1e-12)
     assert_allclose(du, du_expected, rtol=1e-12, atol=1e-12)
-    assert_allclose(average_velocity(params, x, s, e, activation), u_expected, rtol=1e-12, atol=1e-12)
+    assert_allclose(average_velocity(params, s, t, x, activation), u_expected, rtol=1e-12, atol=1e-12)
+
+
+# --- the convention: u(params, s, t, x) in npflow's time -------------------------------------------
+
+def test_u_over_no_time_is_the_field_and_one_jump_goes_where_the_flow_does(rng):
+    """u(params, t, t, x) = v(params, t, x), and x_t = x_s + (t - s) u(s, t, x_s) for s <= t."""
+    params = init_mlp(meanflow_sizes(2, (16, 16)), rng)
+    t, x = rng.random(10), rng.standard_normal((10, 2))
+    assert_allclose(average_velocity(params, t, t, x, "silu"), instantaneous_velocity(params, t, x, "silu"),
+                    rtol=0, atol=0)
+    v, u = exact_velocity(GMM, 0.05), exact_average_velocity(GMM, 0.05)
+    s, t, x_s = 0.2, 0.7, rng.standard_normal((30, 2)) * 2
+    x_t = tight_flow(v, s, t, x_s)
+    assert np.max(np.abs(x_t - x_s - (t - s) * v(s, x_s))) > 0.1  # one Euler step of the field would miss
+    assert_allclose(x_s + (t - s) * u(s, t, x_s), x_t, rtol=1e-8, atol=1e-8)
 
 
 # --- the target and the loss ---------------------------------------------------------------------
@@ -82,8 +98,8 @@ def test_the_target_is_an_exercise_and_its_check_can_fail(monkeypatch):
     with open(npflow.meanflow.loss.__file__) as file:
         assert strip_exercises(file.read())[1] == ["meanflow_target"]
 
-    def paper_sign(params, x_s, s, e, v_s, activation="relu"):  # v_s - (e - s) du/ds: the sign not reversed
-        return 2 * v_s - meanflow_target(params, x_s, s, e, v_s, activation)
+    def paper_sign(params, s, t, x_s, v_s, activation="relu"):  # v_s - (t - s) du/ds: the sign not reversed
+        return 2 * v_s - meanflow_target(params, s, t, x_s, v_s, activation)
 
     monkeypatch.setattr(npflow.meanflow.loss, "meanflow_target", paper_sign)
     with pytest.raises(AssertionError, match="u_tgt"):
@@ -94,39 +110,39 @@ def test_target_and_loss_are_flow_matching_where_the_interval_is_empty(rng):
     params = init_mlp(meanflow_sizes(2, (16,)), rng)
     x_s, v_s = rng.standard_normal((2, 12, 2))
     s = rng.random(12)
-    assert_allclose(meanflow_target(params, x_s, s, s, v_s), v_s, rtol=0, atol=0)
-    cfm = np.mean((average_velocity(params, x_s, s, s) - v_s) ** 2)
-    assert meanflow_loss(params, x_s, s, s, v_s) == pytest.approx(cfm, rel=1e-14)
+    assert_allclose(meanflow_target(params, s, s, x_s, v_s), v_s, rtol=0, atol=0)
+    cfm = np.mean((average_velocity(params, s, s, x_s) - v_s) ** 2)
+    assert meanflow_loss(params, s, s, x_s, v_s) == pytest.approx(cfm, rel=1e-14)
 
 
 def test_loss_gradient_stops_at_the_target(rng):
     params = init_mlp(meanflow_sizes(2, (8,)), rng)
     x_s, v_s = rng.standard_normal((2, 12, 2))
-    s, e = draw_times(12, rng, share_equal=0.25)
-    u_tgt = meanflow_target(params, x_s, s, e, v_s, "tanh")
+    s, t = draw_times(12, rng, share_equal=0.25)
+    u_tgt = meanflow_target(params, s, t, x_s, v_s, "tanh")
 
     def loss_given_target(p):  # the same loss with the target a constant, as stop_gradient makes it
-        return mean_squared_error(average_velocity(p, x_s, s, e, "tanh"), u_tgt)
+        return mean_squared_error(average_velocity(p, s, t, x_s, "tanh"), u_tgt)
 
     check_grads(loss_given_target, modes=["rev"], order=1)(params)
-    loss, grads = meanflow_loss_and_grad(params, x_s, s, e, v_s, "tanh")
+    loss, grads = meanflow_loss_and_grad(params, s, t, x_s, v_s, "tanh")
     assert loss == pytest.approx(loss_given_target(params), rel=1e-14)
     assert_allclose(tree_flatten(grads), tree_flatten(autograd.grad(loss_given_target)(params)), rtol=1e-12, atol=1e-14)
     # The stop matters: differentiating the target too would give another gradient.
-    whole = numerical_gradient(lambda p: meanflow_loss(p, x_s, s, e, v_s, "tanh"), params)
+    whole = numerical_gradient(lambda p: meanflow_loss(p, s, t, x_s, v_s, "tanh"), params)
     assert not np.allclose(tree_flatten(whole), tree_flatten(grads), rtol=1e-2, atol=1e-4)
 
 
 # --- times and sampling --------------------------------------------------------------------------
 
 def test_draw_times_gives_ordered_intervals_with_the_share_of_empty_ones():
-    s, e = draw_times(1000, np.random.default_rng(3), share_equal=0.75)
-    assert s.shape == e.shape == (1000,)
-    assert np.all((0 <= s) & (s <= e) & (e <= 1))
-    assert np.sum(s == e) == 750
-    assert np.mean(e[s < e] - s[s < e]) == pytest.approx(1 / 3, abs=0.05)  # |U - U'| has mean 1/3
+    s, t = draw_times(1000, np.random.default_rng(3), share_equal=0.75)
+    assert s.shape == t.shape == (1000,)
+    assert np.all((0 <= s) & (s <= t) & (t <= 1))
+    assert np.sum(s == t) == 750
+    assert np.mean(t[s < t] - s[s < t]) == pytest.approx(1 / 3, abs=0.05)  # |U - U'| has mean 1/3
     again = draw_times(1000, np.random.default_rng(3), share_equal=0.75)
-    assert_allclose(again, (s, e), rtol=0, atol=0)
+    assert_allclose(again, (s, t), rtol=0, atol=0)
     assert np.sum(np.equal(*draw_times(100, np.random.default_rng(0), share_equal=0.0))) == 0
     assert np.sum(np.equal(*draw_times(100, np.random.default_rng(0), share_equal=1.0))) == 100
     with pytest.raises(ValueError, match=r"^share_equal must be in \[0, 1\], got 1.5$"):
@@ -134,8 +150,8 @@ def test_draw_times_gives_ordered_intervals_with_the_share_of_empty_ones():
 
 
 def test_sampler_is_exact_for_any_steps_with_the_exact_average_velocity():
-    def u(x, s, e):  # dx/dt = -x: x_e = x_s exp(-(e - s)), so u = x_s (exp(-(e - s)) - 1) / (e - s)
-        return x * (math.expm1(-(e - s)) / (e - s))  # a Python float, so float32 stays float32
+    def u(s, t, x):  # dx/dt = -x: x_t = x_s exp(-(t - s)), so u = x_s (exp(-(t - s)) - 1) / (t - s)
+        return x * (math.expm1(-(t - s)) / (t - s))  # a Python float, so float32 stays float32
 
     x_0 = np.array([[1.0, -2.0], [0.5, 3.0]], dtype=np.float32)
     for steps in (1, 2, 5):
@@ -153,35 +169,35 @@ def test_sampler_is_exact_for_any_steps_with_the_exact_average_velocity():
 def test_exact_average_velocity_over_an_empty_interval_is_the_exact_field(rng):
     x = rng.standard_normal((20, 2)) * 3
     s = rng.random(20)
-    assert_allclose(exact_average_velocity(GMM, 0.05)(x, s, s), exact_velocity(GMM, 0.05)(s, x), rtol=1e-12)
+    assert_allclose(exact_average_velocity(GMM, 0.05)(s, s, x), exact_velocity(GMM, 0.05)(s, x), rtol=1e-12)
 
 
 def test_exact_average_velocity_jumps_where_the_tight_ode_goes(rng):
     v, u = exact_velocity(GMM, 0.05), exact_average_velocity(GMM, 0.05)
     x_0 = rng.standard_normal((30, 2))
-    x_1 = tight_flow(v, x_0, 0.0, 1.0)
-    assert_allclose(x_0 + u(x_0, 0.0, 1.0), x_1, rtol=1e-8, atol=1e-8)
+    x_1 = tight_flow(v, 0.0, 1.0, x_0)
+    assert_allclose(x_0 + u(0.0, 1.0, x_0), x_1, rtol=1e-8, atol=1e-8)
     for steps in (2, 3):  # exact for any number of steps
         assert_allclose(meanflow_sample(u, x_0, steps).x[-1], x_1, rtol=1e-8, atol=1e-8)
     # a different interval for every point
     s = rng.random(5) * 0.8
-    e = s + rng.random(5) * (1 - s)
-    jumps = [tight_flow(v, x_0[i:i + 1], s[i], e[i])[0] - x_0[i] for i in range(5)]
-    assert_allclose(u(x_0[:5], s, e) * (e - s)[:, None], jumps, rtol=1e-8, atol=1e-9)
+    t = s + rng.random(5) * (1 - s)
+    jumps = [tight_flow(v, s[i], t[i], x_0[i:i + 1])[0] - x_0[i] for i in range(5)]
+    assert_allclose(u(s, t, x_0[:5]) * (t - s)[:, None], jumps, rtol=1e-8, atol=1e-9)
 
 
 def test_exact_average_velocity_satisfies_the_meanflow_identity(rng):
-    """u = v + (e - s) du/ds, with du/ds = (grad_x u) v + d_s u by central differences along (v, 1, 0)."""
+    """u = v + (t - s) du/ds, with du/ds = d_s u + (grad_x u) v by central differences along (1, 0, v)."""
     v, u = exact_velocity(TWO_GAUSSIANS), exact_average_velocity(TWO_GAUSSIANS)
     x = rng.standard_normal((20, 2)) * 2
     s = rng.random(20) * 0.6
-    e = s + 0.2 + rng.random(20) * 0.2
+    t = s + 0.2 + rng.random(20) * 0.2
     v_s, h = v(s, x), 1e-4
-    du_ds = (u(x + h * v_s, s + h, e) - u(x - h * v_s, s - h, e)) / (2 * h)  # (n, d)
-    correction = (e - s)[:, None] * du_ds
+    du_ds = (u(s + h, t, x + h * v_s) - u(s - h, t, x - h * v_s)) / (2 * h)  # (n, d)
+    correction = (t - s)[:, None] * du_ds
     assert np.max(np.abs(correction)) > 0.5  # the identity is not u = v
-    assert_allclose(u(x, s, e), v_s + correction, rtol=0, atol=1e-5)
-    assert not np.allclose(u(x, s, e), v_s - correction, atol=1e-2)  # the paper's sign, without its time reversal
+    assert_allclose(u(s, t, x), v_s + correction, rtol=0, atol=1e-5)
+    assert not np.allclose(u(s, t, x), v_s - correction, atol=1e-2)  # the paper's sign, without its time reversal
 
 
 # --- training ------------------------------------------------------------------------------------
@@ -194,24 +210,24 @@ def test_training_brings_the_learned_average_velocity_near_the_exact_one():
     x_0, x_1 = rng.standard_normal((200, 2)), two_gaussians(200, rng)
     s_short = rng.random(200) * 0.9
     x_s, v_s = path.sample(x_0=x_0, x_1=x_1, t=s_short)
-    u_short, u_long = u_exact(x_s, s_short, s_short + 0.1), u_exact(x_0, 0.0, 1.0)
+    u_short, u_long = u_exact(s_short, s_short + 0.1, x_s), u_exact(0.0, 1.0, x_0)
 
     def errors(p):  # mean squared error against the exact u, short and long intervals
-        return (np.mean((average_velocity(p, x_s, s_short, s_short + 0.1) - u_short) ** 2),
-                np.mean((average_velocity(p, x_0, 0.0, 1.0) - u_long) ** 2))
+        return (np.mean((average_velocity(p, s_short, s_short + 0.1, x_s) - u_short) ** 2),
+                np.mean((average_velocity(p, 0.0, 1.0, x_0) - u_long) ** 2))
 
     # The MeanFlow loss itself need not fall: its target moves with the network, and the variance
-    # that the conditional v_s brings into the JVP grows as the network learns. Where s = e it is
+    # that the conditional v_s brings into the JVP grows as the network learns. Where s = t it is
     # the CFM loss, whose target stays put: that part must fall.
     def flow_matching_loss(p):
-        return meanflow_loss(p, x_s, s_short, s_short, v_s)
+        return meanflow_loss(p, s_short, s_short, x_s, v_s)
 
     before, cfm_before, optimizer = errors(params), flow_matching_loss(params), Adam(lr=3e-3)
     for _ in range(400):
-        s, e = draw_times(128, rng)
+        s, t = draw_times(128, rng)
         x_1 = two_gaussians(128, rng)
-        x_t, v_t = path.sample(x_0=rng.standard_normal(x_1.shape), x_1=x_1, t=s)
-        params = optimizer.step(params, meanflow_loss_and_grad(params, x_t, s, e, v_t)[1])
+        x_batch, v_batch = path.sample(x_0=rng.standard_normal(x_1.shape), x_1=x_1, t=s)  # at the starts s
+        params = optimizer.step(params, meanflow_loss_and_grad(params, s, t, x_batch, v_batch)[1])
     after = errors(params)
     assert flow_matching_loss(params) < 0.5 * cfm_before
     assert after[0] < 0.3 * before[0] and after[1] < 0.3 * before[1], (before, after)
@@ -223,13 +239,13 @@ def test_training_brings_the_learned_average_velocity_near_the_exact_one():
 def test_loss_and_gradient_by_hand_are_autograds(rng, activation):
     params = init_mlp(meanflow_sizes(2, (16, 8)), rng)
     x_s, v_s = rng.standard_normal((2, 20, 2))
-    s, e = draw_times(20, rng)
-    loss, grads = meanflow_loss_and_grad_by_hand(params, x_s, s, e, v_s, activation)
-    expected_loss, expected = meanflow_loss_and_grad(params, x_s, s, e, v_s, activation)
+    s, t = draw_times(20, rng)
+    loss, grads = meanflow_loss_and_grad_by_hand(params, s, t, x_s, v_s, activation)
+    expected_loss, expected = meanflow_loss_and_grad(params, s, t, x_s, v_s, activation)
     assert loss == pytest.approx(expected_loss, rel=1e-13)
     assert_allclose(tree_flatten(grads), tree_flatten(expected), rtol=1e-11, atol=1e-14)
     single = [(W.astype(np.float32), b.astype(np.float32)) for W, b in params]
-    as_32 = (a.astype(np.float32) for a in (x_s, s, e, v_s))
+    as_32 = (a.astype(np.float32) for a in (s, t, x_s, v_s))
     loss_32, grads_32 = meanflow_loss_and_grad_by_hand(single, *as_32, activation)
     assert np.asarray(loss_32).dtype == np.float32 and tree_flatten(grads_32).dtype == np.float32
 
@@ -239,13 +255,13 @@ CONFIG = npflow.TrainConfig(dataset="eight_gaussians", steps=12, batch_size=32, 
 
 
 def test_a_run_step_is_the_meanflow_step_on_its_draws():
-    """train's first step, against the step written out: the batch, then (s, e), the path at s, the loss, Adam."""
+    """train's first step, against the step written out: the batch, then (s, t), the path at s, the loss, Adam."""
     rng = np.random.default_rng(CONFIG.seed)
     params = init_mlp(meanflow_sizes(2, CONFIG.hidden), rng)
-    x_0, x_1, t = draw_batch(npflow.get_dataset("eight_gaussians").sample, 32, rng)
-    s, e = draw_times(32, rng)
+    x_0, x_1, _ = draw_batch(npflow.get_dataset("eight_gaussians").sample, 32, rng)  # the batch's own times go unused
+    s, t = draw_times(32, rng)
     x_s, v_s = LinearPath(0.0).sample(x_0=x_0, x_1=x_1, t=s)
-    loss, grads = meanflow_loss_and_grad(params, x_s, s, e, v_s)
+    loss, grads = meanflow_loss_and_grad(params, s, t, x_s, v_s)
     expected = Adam(lr=CONFIG.lr).step(params, grads)
     run = npflow.train(replace(CONFIG, steps=1), stream=None)
     assert run.losses[0] == loss
@@ -269,11 +285,11 @@ def test_a_run_trains_alike_by_autograd_and_by_hand_and_in_float32(monkeypatch):
 def test_a_meanflow_run_samples_by_its_jumps_and_its_field_is_u_over_no_time(rng):
     run = npflow.train(replace(CONFIG, ema=0.9), stream=None)
     x_0, t = rng.standard_normal((9, 2)), rng.random(9)
-    assert_allclose(run.velocity(t, x_0), average_velocity(run.ema, x_0, t, t), rtol=0, atol=0)
-    assert_allclose(run.average_velocity(x_0, 0.0, 1.0), average_velocity(run.ema, x_0, 0.0, 1.0), rtol=0, atol=0)
+    assert_allclose(run.velocity(t, x_0), average_velocity(run.ema, t, t, x_0), rtol=0, atol=0)
+    assert_allclose(run.average_velocity(0.0, 1.0, x_0), average_velocity(run.ema, 0.0, 1.0, x_0), rtol=0, atol=0)
     for steps in (1, 3):
         traj = run.sample(x_0, steps=steps)
-        expected = meanflow_sample(lambda x, s, e: average_velocity(run.ema, x, s, e), x_0, steps)
+        expected = meanflow_sample(lambda s, t, x: average_velocity(run.ema, s, t, x), x_0, steps)
         assert traj.method == "meanflow" and traj.nfe == steps
         assert_allclose(traj.x, expected.x, rtol=0, atol=0)
     assert_allclose(run.sample(x_0, "meanflow", steps=2).x, run.sample(x_0, steps=2).x, rtol=0, atol=0)
@@ -284,7 +300,7 @@ def test_a_meanflow_run_samples_by_its_jumps_and_its_field_is_u_over_no_time(rng
     with pytest.raises(ValueError, match="^solver 'meanflow' takes the jumps of a MeanFlow run"):
         flow.sample(x_0, "meanflow")
     with pytest.raises(ValueError, match="^only a MeanFlow run has an average velocity; this run's objective is 'cfm'"):
-        flow.average_velocity(x_0, 0.0, 1.0)
+        flow.average_velocity(0.0, 1.0, x_0)
     with pytest.raises(ValueError, match=r"^objective must be one of cfm, meanflow, got 'mean_flow'$"):
         replace(CONFIG, objective="mean_flow")
 

@@ -115,7 +115,7 @@ def squared_error_and_grad(params, inputs, target, activation="relu"):
     """``L = mean((MLP(inputs) - target)^2)`` and dL/dparams, by hand, for a target that does not depend on params.
 
     The CFM loss is this with inputs [t, x_t] and target u_t; MeanFlow's is this with inputs
-    [s, e - s, x_s] and its target, whose gradient is stopped (``npflow.meanflow``).
+    [s, t - s, x_s] and its target, whose gradient is stopped (``npflow.meanflow``).
 
     Parameters
     ----------

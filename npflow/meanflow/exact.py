@@ -9,8 +9,8 @@ __all__ = ["exact_average_velocity"]
 def exact_average_velocity(gmm, sigma_min=0.0, rtol=1e-10, atol=1e-10):
     """The exact average velocity of the linear path towards a Gaussian mixture, by (4).
 
-    ``u(x, s, e) = (psi_{s->e}(x) - x) / (e - s)``, with psi the flow of ``exact_velocity(gmm,
-    sigma_min)``, and ``u(x, s, s) = v(x, s)``; solved as (4) by DOP853 at tight tolerances.
+    ``u(s, t, x) = (psi_{s->t}(x) - x) / (t - s)``, with psi the flow of ``exact_velocity(gmm,
+    sigma_min)``, and ``u(t, t, x) = v(t, x)``; solved as (4) by DOP853 at tight tolerances.
 
     Parameters
     ----------
@@ -24,21 +24,21 @@ def exact_average_velocity(gmm, sigma_min=0.0, rtol=1e-10, atol=1e-10):
     Returns
     -------
     u : callable
-        ``u(x, s, e)`` with x of shape (n, d) and s, e floats or arrays of shape (n,); returns
+        ``u(s, t, x)`` with s <= t floats or arrays of shape (n,) and x of shape (n, d); returns
         shape (n, d).
 
     Examples
     --------
     >>> from npflow.core.gmm import GaussianMixture
     >>> u = exact_average_velocity(GaussianMixture([[4.0, 0.0]], std=1.0))
-    >>> u(np.zeros((1, 2)), 0.0, 1.0).round(6)   # N(0, I) to N((4, 0), I): a shift, so u = (4, 0)
+    >>> u(0.0, 1.0, np.zeros((1, 2))).round(6)   # N(0, I) to N((4, 0), I): a shift, so u = (4, 0)
     array([[4., 0.]])
     """
     v = exact_velocity(gmm, sigma_min)
 
-    def u(x, s, e):
-        s, e = np.broadcast_to(s, len(x)), np.broadcast_to(e, len(x))  # (n,) each
-        interval = np.reshape(e - s, (-1, 1))  # (n, 1)
+    def u(s, t, x):
+        s, t = np.broadcast_to(s, len(x)), np.broadcast_to(t, len(x))  # (n,) each
+        interval = np.reshape(t - s, (-1, 1))  # (n, 1)
 
         def dw_dlam(lam, w):  # (4): w is the average velocity so far, lam the share of the interval done
             return v(s + lam * interval[:, 0], x + interval * w)

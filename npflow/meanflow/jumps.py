@@ -10,17 +10,17 @@ JUMPS = "meanflow"
 
 
 def meanflow_sample(u, x_0, steps=1):
-    """Jump from noise to data in ``steps`` equal steps: ``x_{i+1} = x_i + (t_{i+1} - t_i) u(x_i, t_i, t_{i+1})``.
+    """Jump from noise to data in ``steps`` equal steps: ``x_{i+1} = x_i + (t_{i+1} - t_i) u(t_i, t_{i+1}, x_i)``.
 
     Parameters
     ----------
     u : callable
-        An average velocity ``u(x, s, e)``, x of shape (n, d), s and e floats; e.g.
-        ``lambda x, s, e: average_velocity(params, x, s, e)`` or ``exact_average_velocity(gmm)``.
+        An average velocity ``u(s, t, x)``, s <= t floats, x of shape (n, d); e.g.
+        ``lambda s, t, x: average_velocity(params, s, t, x)`` or ``exact_average_velocity(gmm)``.
     x_0 : ndarray, shape (n, d)
         Noise at t = 0.
     steps : int
-        k >= 1; one step is x_1 = x_0 + u(x_0, 0, 1).
+        k >= 1; one step is x_1 = x_0 + u(0, 1, x_0).
 
     Returns
     -------
@@ -29,8 +29,8 @@ def meanflow_sample(u, x_0, steps=1):
 
     Examples
     --------
-    >>> def u(x, s, e):   # the exact average velocity of dx/dt = -x: x (exp(-(e - s)) - 1) / (e - s)
-    ...     return x * np.expm1(-(e - s)) / (e - s)
+    >>> def u(s, t, x):   # the exact average velocity of dx/dt = -x: x (exp(-(t - s)) - 1) / (t - s)
+    ...     return x * np.expm1(-(t - s)) / (t - s)
     >>> traj = meanflow_sample(u, np.ones((1, 1)), steps=3)
     >>> traj.t.tolist(), traj.nfe, bool(np.isclose(traj.x[-1, 0, 0], np.exp(-1.0)))
     ([0.0, 0.3333333333333333, 0.6666666666666666, 1.0], 3, True)
@@ -40,8 +40,8 @@ def meanflow_sample(u, x_0, steps=1):
     x_0 = check_points(x_0, "x_0")
     times = np.linspace(0.0, 1.0, steps + 1).tolist()  # Python floats, so float32 points stay float32
     points = [x_0]
-    for s, e in zip(times[:-1], times[1:]):
-        points.append(points[-1] + (e - s) * u(points[-1], s, e))
+    for s, t in zip(times[:-1], times[1:]):
+        points.append(points[-1] + (t - s) * u(s, t, points[-1]))
     return Trajectory(t=np.array(times), x=np.stack(points), nfe=steps, method=JUMPS)
 
 
@@ -51,6 +51,21 @@ def sample_by_jumps(u, x_0, solver=None, steps=100):
     A MeanFlow run samples one way, by its jumps; ``solver`` must be ``"meanflow"`` or None.
     An ODE solver is refused rather than run on ``instantaneous_velocity``: that would sample
     another model than the one the run's figures (``npflow evaluate``) describe.
+
+    Parameters
+    ----------
+    u : callable
+        The run's average velocity ``u(s, t, x)`` (``npflow.Run.average_velocity``).
+    x_0 : ndarray, shape (n, d)
+        Noise at t = 0.
+    solver : str or None
+    steps : int
+        k >= 1 jumps.
+
+    Returns
+    -------
+    Trajectory
+        As ``meanflow_sample``'s.
 
     Raises
     ------

@@ -102,7 +102,7 @@ class Objective:
     guided : callable or None
         ``guided(config, params, label, w) -> f(t, x)``: the guided field of a conditional run.
     average : callable or None
-        ``average(config, params) -> u(x, s, e)``: the average velocity of an objective that learns one.
+        ``average(config, params) -> u(s, t, x)``: the average velocity of an objective that learns one.
     sample : callable or None
         ``sample(u, x_0, solver, steps) -> Trajectory``: an objective's own sampler (MeanFlow's
         jumps of its average velocity u); None for one whose velocity the ODE solvers and SDE

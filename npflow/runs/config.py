@@ -2,7 +2,7 @@
 
 A recipe is a value: making one checks its names, types and ranges and reads no file. The
 settings every run shares are its fields; what belongs to one objective (a conditional run's
-labels, MeanFlow's share of s = e pairs) lives in that objective's ``options``
+labels, MeanFlow's share of s = t pairs) lives in that objective's ``options``
 (``npflow.models``), which the objective checks. The data files a recipe names (a dataset, a
 source, a table of pairs) are read and checked where a run starts, by ``check_data_files``.
 """
@@ -81,8 +81,8 @@ class TrainConfig:
         squared distance (0 would be exact OT, large values the independent coupling).
     objective : str
         What the network learns, a key of ``npflow.models.OBJECTIVES``: ``"cfm"``, the velocity v_theta(t, x) by flow matching (the
-        tutorial's), or ``"meanflow"``, the average velocity u_theta(x, s, e) over an interval
-        [s, e], on the input [s, e - s, x], which samples in a few jumps, even one (``npflow.meanflow``).
+        tutorial's), or ``"meanflow"``, the average velocity u_theta(s, t, x) over an interval
+        [s, t], on the input [s, t - s, x], which samples in a few jumps, even one (``npflow.meanflow``).
         MeanFlow goes with every path, coupling and source: its identity holds for the flow of
         any field, and its target, affine in the conditional velocity, has the marginal one's mean.
     network : str

@@ -90,7 +90,7 @@ def train(config=None, *, resume=None, callback: Optional[Callable] = None, log_
     Every random draw comes, in a fixed order, from ``numpy.random.default_rng(config.seed)``:
     first the initial parameters, then per step t, x_1 and x_0 (the tutorial's order; with
     ``coupling="pairs"``, t and the rows of the table), then the path's blur z for a path
-    that has one (icfm), and last, for MeanFlow, the intervals (s, e). The same config therefore
+    that has one (icfm), and last, for MeanFlow, the intervals (s, t). The same config therefore
     gives bit-identical parameters on one machine, and so does a run that was stopped and resumed.
 
     Parameters

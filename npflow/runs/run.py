@@ -96,7 +96,7 @@ class Run:
     def prediction(self, t, x):
         """What the network outputs at (t, x): v, x0_hat or x1_hat as its objective says; shape (n, d).
 
-        For a conditional run, at no label; for a MeanFlow run, u_theta(x, t, t).
+        For a conditional run, at no label; for a MeanFlow run, u_theta(t, t, x).
         """
         self._check_points(x)
         return self.objective.output(self.config, self.field_params)(t, x)
@@ -105,7 +105,7 @@ class Run:
         """The learned field v_theta(t, x): t a float or shape (n,), x of shape (n, d); returns (n, d).
 
         For a conditional run, its unconditional field v_theta(t, x, no label); ``guided_velocity`` gives the
-        others. For a MeanFlow run, the average velocity over no time, u_theta(x, t, t) = v(x, t). A
+        others. For a MeanFlow run, the average velocity over no time, u_theta(t, t, x) = v(t, x). A
         network that predicts the noise or the data is turned into the velocity by
         ``npflow.core.views.velocity_from_prediction`` (see ``npflow.models.cfm``).
         """
@@ -131,13 +131,13 @@ class Run:
             raise ValueError(f"objective {self.config.objective!r} learns no classes to guide towards")
         return self.objective.guided(self.config, self.field_params, label, guidance)
 
-    def average_velocity(self, x, s, e):
-        """A MeanFlow run's u_theta(x, s, e): x of shape (n, d), s and e floats or shape (n,); returns (n, d)."""
+    def average_velocity(self, s, t, x):
+        """A MeanFlow run's u_theta(s, t, x): s <= t floats or shape (n,), x of shape (n, d); returns (n, d)."""
         if self.objective.average is None:
             raise ValueError(f"only a MeanFlow run has an average velocity; this run's objective is "
                              f"{self.config.objective!r}")
         self._check_points(x)
-        return self.objective.average(self.config, self.field_params)(x, s, e)
+        return self.objective.average(self.config, self.field_params)(s, t, x)
 
     def sample(self, x_0, solver=None, steps=100, rtol=1e-5, atol=1e-5, level=1.0, rng=None):
         """Carry x_0 from t = 0 to t = 1 as the run samples: by its ODE, by a stochastic sampler, or by

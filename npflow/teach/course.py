@@ -156,11 +156,11 @@ v_w = (1 + w) v(t, x, y) - w v(t, x, no label)      w = 0 conditional, w = -1 un
         Exercise("guided_velocity", "guidance/conditional", "guided_velocity", 1, "the guided field v_w."),
     )),
     Assignment(8, "One step: MeanFlow", """\
-An average velocity u(x, s, e) jumps from time s to time e in one step. The MeanFlow identity
+An average velocity u(s, t, x) jumps from time s to time t in one step. The MeanFlow identity
 gives its training target from the network itself, through a derivative along the path that a
 forward-mode chain rule (a Jacobian-vector product) computes. You write that target.""", """\
-x_e = x_s + (e - s) u(x_s, s, e),   u(x, s, s) = v(x, s)
-u_tgt = v_s + (e - s) du/ds,   du/ds = (grad_x u) v_s + d_s u   (the JVP with tangent (v_s, 1, 0) on (x, s, e))""", (
+x_t = x_s + (t - s) u(s, t, x_s),   u(t, t, x) = v(t, x)
+u_tgt = v_s + (t - s) du/ds,   du/ds = d_s u + (grad_x u) v_s   (the JVP with tangent (1, 0, v_s) on (s, t, x))""", (
         Exercise("meanflow_target", "meanflow/loss", "meanflow_target", 2, "the MeanFlow target by one JVP."),
     )),
 )

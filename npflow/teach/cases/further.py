@@ -228,34 +228,34 @@ def _call_guided(pkg, case):
 def _draw_meanflow(rng, size):
     n, d, dtype, width = size.n, size.d, size.dtype, int(rng.integers(3, 6))
     s = rng.random(n)
-    e = s + (1 - s) * rng.random(n)
-    e[: n // 2] = s[: n // 2]  # some empty intervals, where the target is v_s itself
+    t = s + (1 - s) * rng.random(n)
+    t[: n // 2] = s[: n // 2]  # some empty intervals, where the target is v_s itself
     params = [(normal(rng, (2 + d, width), dtype), normal(rng, width, dtype)),
               (normal(rng, (width, d), dtype), normal(rng, d, dtype))]
-    return {"activation": ACTIVATIONS[size.variant % 3], "params": params, "x_s": normal(rng, (n, d), dtype),
-            "s": s.astype(dtype), "e": e.astype(dtype), "v_s": normal(rng, (n, d), dtype)}
+    return {"activation": ACTIVATIONS[size.variant % 3], "params": params, "s": s.astype(dtype),
+            "t": t.astype(dtype), "x_s": normal(rng, (n, d), dtype), "v_s": normal(rng, (n, d), dtype)}
 
 
 def _call_meanflow(pkg, case):
-    return {"u_tgt": module(pkg, "meanflow/loss").meanflow_target(case["params"], case["x_s"], case["s"], case["e"],
+    return {"u_tgt": module(pkg, "meanflow/loss").meanflow_target(case["params"], case["s"], case["t"], case["x_s"],
                                                              case["v_s"], case["activation"])}
 
 
 def check_meanflow_target(pkg):
-    """The target against central differences of the network ``average_velocity`` along (v_s, 1, 0) (tanh, so
-    that it is smooth): du/ds = (u(x_s + h v_s, s + h) - u(x_s - h v_s, s - h)) / 2h with e fixed."""
+    """The target against central differences of the network ``average_velocity`` along (1, 0, v_s) (tanh, so
+    that it is smooth): du/ds = (u(s + h, x_s + h v_s) - u(s - h, x_s - h v_s)) / 2h with t fixed."""
     rng = np.random.default_rng(0)
     case = _draw_meanflow(rng, Size(8, 2, variant=2))
     meanflow, h = module(pkg, "meanflow/loss"), 1e-6
     average_velocity = module(pkg, "meanflow/average").average_velocity
-    params, x_s, s, e, v_s = (case[key] for key in ("params", "x_s", "s", "e", "v_s"))
+    params, s, t, x_s, v_s = (case[key] for key in ("params", "s", "t", "x_s", "v_s"))
 
-    def u(x, start):
-        return average_velocity(params, x, start, e, "tanh")
+    def u(start, x):
+        return average_velocity(params, start, t, x, "tanh")
 
-    du_ds = (u(x_s + h * v_s, s + h) - u(x_s - h * v_s, s - h)) / (2 * h)
-    close("u_tgt = v_s + (e - s) du/ds", meanflow.meanflow_target(params, x_s, s, e, v_s, "tanh"),
-           v_s + (e - s)[:, None] * du_ds, 1e-6, 1e-7)
+    du_ds = (u(s + h, x_s + h * v_s) - u(s - h, x_s - h * v_s)) / (2 * h)
+    close("u_tgt = v_s + (t - s) du/ds", meanflow.meanflow_target(params, s, t, x_s, v_s, "tanh"),
+           v_s + (t - s)[:, None] * du_ds, 1e-6, 1e-7)
 
 
 #: The checks of chapters 4 to 8, by exercise.

@@ -348,18 +348,18 @@ CATALOGUE = {
             """),
     ),
     "meanflow_target": _mistakes(
-        ("npflow's time runs from noise (0) to data (1): u_tgt = v_s + (e - s) du/ds; the paper's minus sign "
+        ("npflow's time runs from noise (0) to data (1): u_tgt = v_s + (t - s) du/ds; the paper's minus sign "
          "belongs to its reversed time", """
-            _, du_ds = average_velocity_jvp(params, x_s, s, e, v_s, 1.0, 0.0, activation)
-            return v_s - np.reshape(e - s, (-1, 1)) * du_ds
+            _, du_ds = average_velocity_jvp(params, s, t, x_s, 1.0, 0.0, v_s, activation)
+            return v_s - np.reshape(t - s, (-1, 1)) * du_ds
             """),
-        ("s moves along the path too: the tangent on (x, s, e) is (v_s, 1, 0)", """
-            _, du_ds = average_velocity_jvp(params, x_s, s, e, v_s, 0.0, 0.0, activation)
-            return v_s + np.reshape(e - s, (-1, 1)) * du_ds
+        ("s moves along the path too: the tangent on (s, t, x) is (1, 0, v_s)", """
+            _, du_ds = average_velocity_jvp(params, s, t, x_s, 0.0, 0.0, v_s, activation)
+            return v_s + np.reshape(t - s, (-1, 1)) * du_ds
             """),
-        ("e is fixed: the tangent's de is 0", """
-            _, du_ds = average_velocity_jvp(params, x_s, s, e, v_s, 1.0, 1.0, activation)
-            return v_s + np.reshape(e - s, (-1, 1)) * du_ds
+        ("t is fixed: the tangent's dt is 0", """
+            _, du_ds = average_velocity_jvp(params, s, t, x_s, 1.0, 1.0, v_s, activation)
+            return v_s + np.reshape(t - s, (-1, 1)) * du_ds
             """),
     ),
 }
