@@ -4,10 +4,13 @@ import numpy as np
 import pytest
 
 from npflow.core.gmm import GaussianMixture
+from npflow.core.likelihood import log_likelihood
 from npflow.core.oracle import exact_velocity, marginal_at
 from npflow.core.paths import ICFMPath, LinearPath, VPPath
-from npflow.core.views import (data_to_noise, noise_to_data, prediction_target, score_from_velocity,
+from npflow.core.sampling import generate
+from npflow.core.views import (MARGIN, data_to_noise, noise_to_data, prediction_target, score_from_velocity,
                                velocity_from_prediction, velocity_from_score, velocity_to_data, velocity_to_score)
+from npflow.data.datasets import get_dataset
 
 GMM_2D = GaussianMixture([[-3.0, 1.0], [2.0, -1.0], [0.5, 2.5]], std=[0.6, 1.2, 0.3], weights=[0.3, 0.5, 0.2])
 PATHS = [LinearPath(0.0), LinearPath(0.1), VPPath()]
@@ -200,3 +203,24 @@ def test_a_held_field_takes_a_time_per_point_and_keeps_float32(x):
     np.testing.assert_allclose(held(t, x), one_by_one, rtol=1e-12, atol=1e-12)
     x32 = x.astype(np.float32)
     assert velocity_from_prediction(lambda t, y: y, path, "noise", margin=0.1)(0.0, x32).dtype == np.float32
+
+
+@pytest.mark.parametrize("name", ["two_gaussians", "eight_gaussians"])
+def test_the_default_margin_keeps_a_perfect_noise_predictors_likelihood_and_spread(name):
+    """With MARGIN, the exact noise predictor x0_hat = -sigma_t score (Tweedie) on the vp path gives E[log p]
+    within 0.005 nats of the exact field's and a spread within 0.5 %; a margin of 0.1 does not."""
+    gmm, path = get_dataset(name).mixture, VPPath()
+    exact = exact_velocity(gmm, path=path)
+    noise = lambda t, x: -path.sigma(t) * marginal_at(gmm, t, path=path).score(x)  # noqa: E731
+    rng = np.random.default_rng(0)
+    x, x_0 = gmm.sample(500, rng), rng.standard_normal((2000, 2))
+    exact_log_p, exact_spread = log_likelihood(exact, x, steps=100).mean(), generate(exact, x_0).x[-1].std(axis=0)
+
+    def gaps(margin):
+        v = velocity_from_prediction(noise, path, "noise", margin)
+        spread = generate(v, x_0).x[-1].std(axis=0)
+        return abs(log_likelihood(v, x, steps=100).mean() - exact_log_p), abs(spread.mean() / exact_spread.mean() - 1)
+
+    log_p_gap, spread_gap = gaps(MARGIN)
+    assert log_p_gap < 0.005 and spread_gap < 0.005
+    assert gaps(0.1)[1] > 0.01  # the check can tell a margin that costs the spread
