@@ -43,7 +43,7 @@ from npflow.runs.scoring import scoring_field
 from npflow.data.digits import load_digits
 from npflow.images.pixels import to_model
 from npflow.plumbing import threads
-from npflow.plumbing.cli import main as npflow_command
+from npflow.cli import main as npflow_command
 from npflow.plumbing.evaluate import evaluate
 from npflow.plumbing.io import save_run
 from npflow.plumbing.memory import keep_freed_memory

@@ -35,7 +35,8 @@ import npflow
 from npflow.images.pixels import to_pixels
 from npflow.plumbing.evaluate_images import evaluate_images, format_images
 from npflow.plumbing.labels import GUIDANCE_WEIGHTS
-from npflow.plumbing.plot import image_animation, image_grid, image_grids, times_to_show, weight_title
+from npflow.plumbing.plot import weight_title
+from npflow.plumbing.plot_images import image_animation, image_grid, image_grids, times_to_show
 from npflow.plumbing.threads import use_threads
 from npflow.models.registry import RECIPES
 

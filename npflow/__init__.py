@@ -14,7 +14,7 @@ Layout: the modules of ``npflow`` itself are the method, what a student reads wi
 beside them. ``npflow.plumbing`` holds the rest (the command line, run files, checks, figures,
 memory settings, the PyTorch bridge), which a student can skip.
 """
-__version__ = "0.1.0"
+from .version import __version__
 
 from .core.gmm import GaussianMixture
 from .core.likelihood import log_likelihood
@@ -43,6 +43,7 @@ from .runs.reflow import reflow_config, reflow_pairs
 from .runs.run import Run, start_run
 
 __all__ = [
+    "__version__",
     "DATASETS", "get_dataset", "two_gaussians", "GaussianMixture",
     "NO_LABEL", "conditional_velocity", "drop_labels", "exact_conditional_velocity", "exact_guided_velocity",
     "guided_velocity",

@@ -1,7 +1,7 @@
 """``python -m npflow`` is the ``npflow`` command."""
 import sys
 
-from .plumbing.cli import main
+from .cli import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from npflow import load_run
-from npflow.plumbing.cli import main
+from npflow.cli import main
 
 TINY = ["--steps", "30", "--hidden", "8", "--batch-size", "16", "--quiet"]
 
@@ -190,7 +190,7 @@ def test_module_entry_point_reports_without_traceback(tmp_path, argv):
 
 def train_options():
     """The options of ``npflow train``, by their dest (the TrainConfig field each sets)."""
-    from npflow.plumbing.cli import build_parser
+    from npflow.cli import build_parser
 
     commands = next(action for action in build_parser()._actions if action.dest == "command")
     return {action.dest: action for action in commands.choices["train"]._actions}
@@ -601,7 +601,7 @@ def test_a_failed_start_leaves_nothing_behind(tmp_path, capsys, monkeypatch):
     def blank(*args, **kwargs):
         raise NotImplementedError("exercise training_step: x_t and u_t by path.sample")
 
-    monkeypatch.setattr(importlib.import_module("npflow.runs.loop"), "train", blank)
+    monkeypatch.setattr(importlib.import_module("npflow.cli.train"), "train", blank)
     assert main(["train", *TINY, "--out", str(tmp_path / "run")]) == 1
     assert capsys.readouterr().err == ("npflow train: error: NotImplementedError: exercise training_step: x_t and u_t "
                                        "by path.sample\n")
@@ -612,7 +612,7 @@ def test_a_run_that_fails_after_a_checkpoint_keeps_it_and_says_how_it_ended(tmp_
     import importlib
     from dataclasses import replace
 
-    training = importlib.import_module("npflow.runs.loop")
+    training = importlib.import_module("npflow.cli.train")
     real_train = training.train
 
     def fails_after_the_first_checkpoint(config, **kwargs):

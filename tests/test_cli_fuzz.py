@@ -10,7 +10,7 @@ import tempfile
 import numpy as np
 import pytest
 
-from npflow.plumbing.cli import main
+from npflow.cli import main
 
 TINY = ["--steps", "20", "--hidden", "8", "--batch-size", "16", "--quiet"]
 
@@ -119,7 +119,7 @@ def hashes(folder):
 
 
 def test_the_table_covers_every_command_with_forty_rows():
-    from npflow.plumbing.cli import build_parser
+    from npflow.cli import build_parser
 
     commands = next(action for action in build_parser()._actions if action.dest == "command").choices
     assert len(BAD) >= 40 and set(commands) <= {row[0] for row in BAD if row}

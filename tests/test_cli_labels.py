@@ -7,7 +7,7 @@ import pytest
 from npflow import load_run
 from npflow.core.sampling import generate
 from npflow.guidance.labels import equal_shares
-from npflow.plumbing.cli import main
+from npflow.cli import main
 
 TINY = ["--steps", "30", "--hidden", "8", "--batch-size", "16", "--quiet"]
 

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from npflow.data.datasets import get_dataset
-from npflow.data.digits import LEVELS, load_digits, to_model, to_pixels
+from npflow.data.digits import load_digits
+from npflow.images.pixels import LEVELS, to_model, to_pixels
 from npflow.images.resnet import init_resnet, resnet
 from npflow.models.resnet_run import flatten, nest, resnet_gradient, resnet_sizes
 from npflow.models.registry import RECIPES
@@ -29,9 +30,9 @@ def test_a_draw_of_digits_is_a_dequantized_train_image_with_its_label():
 
 
 def test_flat_weights_nest_back_to_the_network_and_have_the_recipes_widths():
-    nested = init_resnet(64, 16, 2, np.random.default_rng(0), labels=11)
+    nested = init_resnet(64, 16, 2, np.random.default_rng(0), label_width=11)
     flat = flatten(nested)
-    sizes = resnet_sizes(64, (16, 16), labels=11)
+    sizes = resnet_sizes(64, (16, 16), label_width=11)
     assert [W.shape for W, _ in flat] == list(zip(sizes[:-1], sizes[1:]))
     x = np.random.default_rng(1).standard_normal((3, 64))
     y = np.eye(11)[[0, 4, 10]]
@@ -50,7 +51,7 @@ def test_the_hand_written_gradient_trains_to_autograds_numbers(conditional):
 
 def test_the_step_gradient_is_the_flat_gradient_of_the_loss_by_central_differences():
     rng = np.random.default_rng(2)
-    params = flatten(init_resnet(64, 8, 1, rng, labels=11))
+    params = flatten(init_resnet(64, 8, 1, rng, label_width=11))
     x_t, u_t, t, y = rng.standard_normal((5, 64)), rng.standard_normal((5, 64)), rng.random(5), np.array([1, 2, 3, 9, -1])
     gradient = resnet_gradient("backprop", y, 10)
     _, grads = gradient(params, t, x_t, u_t, "silu")
@@ -133,7 +134,7 @@ def test_evaluate_measures_a_digits_run_as_an_image_model():
 
 
 def test_plot_samples_of_a_digits_run_draws_a_row_of_images_per_class(tmp_path):
-    from npflow.plumbing.plot import image_grid
+    from npflow.plumbing.plot_images import image_grid
 
     fig = image_grid({"3": np.zeros((4, 64)), "7": np.full((2, 64), 16.0)})
     axes = fig.get_axes()
@@ -160,14 +161,14 @@ def test_export_refuses_a_resnet_run_in_one_line(tmp_path):
 
 
 def _plot_args(*flags):
-    from npflow.plumbing.cli import build_parser
+    from npflow.cli import build_parser
 
     return build_parser().parse_args(["plot", "run", "--out", "unused.png", "--steps", "3", *flags])
 
 
 def test_image_trajectories_run_from_the_noise_to_the_flows_end_one_class_a_row():
     from npflow import generate
-    from npflow.plumbing.cli import IMAGE_FIGURES
+    from npflow.cli.plot import IMAGE_FIGURES
 
     run = train(TrainConfig.from_settings({**SMALL, "conditional": True}), stream=None)
     args = _plot_args("--kind", "trajectories", "--seed", "7", "--label", "all", "--guidance", "2")
@@ -182,11 +183,12 @@ def test_image_trajectories_run_from_the_noise_to_the_flows_end_one_class_a_row(
 
 def test_image_guidance_draws_a_grid_per_weight_each_of_that_weights_field():
     from npflow import generate
-    from npflow.plumbing.cli import IMAGE_FIGURES
+    from npflow.cli.plot import IMAGE_FIGURES
     from npflow.plumbing.labels import GUIDANCE_WEIGHTS
 
     run = train(TrainConfig.from_settings({**SMALL, "conditional": True}), stream=None)
-    fig = IMAGE_FIGURES["guidance"](run, _plot_args("--kind", "guidance", "--label", "2", "--label", "5"), None)
+    args = _plot_args("--kind", "guidance", "--label", "2", "--label", "5", "--seed", "0")
+    fig = IMAGE_FIGURES["guidance"](run, args, None)
     assert [sub.get_suptitle() for sub in fig.subfigs][:3] == ["w = -1 (unconditional)", "w = 0 (conditional)",
                                                                 "w = 0.5"]
     x_0 = run.config.source_distribution.sample(8, np.random.default_rng(0))  # 2 classes x 4 columns, --seed 0
@@ -199,7 +201,7 @@ def test_image_guidance_draws_a_grid_per_weight_each_of_that_weights_field():
 def test_the_image_animation_writes_every_frame_and_ends_on_the_last(tmp_path):
     from PIL import Image
 
-    from npflow.plumbing.plot import image_animation
+    from npflow.plumbing.plot_images import image_animation
 
     frames = np.random.default_rng(0).integers(0, LEVELS, (5, 2, 3, 64)).astype(float)  # 5 times of a 2 x 3 grid
     fig = image_animation(frames, np.linspace(0, 1, 5), tmp_path / "a.gif", names=["a", "b"])

@@ -5,7 +5,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from npflow.plumbing.io import RunError, load_run, save_array, save_checkpoint, save_run
+from npflow.plumbing.io import RunError, load_run, save_checkpoint, save_run
+from npflow.plumbing.outputs import save_array
 from npflow.runs.config import TrainConfig
 from npflow.runs.loop import train
 from npflow.runs.run import Run

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from npflow import load_run
-from npflow.plumbing.cli import main
+from npflow.cli import main
 from npflow.plumbing.lock import LOCK_FILE, RunBusy, RunLock, is_locked, lock_holder
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="runs are locked with flock, which Windows lacks")

@@ -3,7 +3,7 @@ import os
 import pytest
 
 from npflow.plumbing import memory
-from npflow.plumbing.cli import main
+from npflow.cli import main
 
 
 def on_glibc():

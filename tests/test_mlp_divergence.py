@@ -7,7 +7,7 @@ from npflow.core.likelihood import divergence, log_likelihood
 from npflow.core.mlp import ACTIVATIONS, init_mlp, layer_sizes, velocity
 from npflow.core.mlp_divergence import mlp_divergence
 from npflow.runs.scoring import scoring_field
-from npflow.plumbing.cli import main
+from npflow.cli import main
 from npflow.runs.config import TrainConfig
 from npflow.runs.run import start_run
 

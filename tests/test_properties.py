@@ -12,7 +12,7 @@ from hypothesis.extra.numpy import arrays
 from npflow.core.optim import Adam, tree_leaves
 from npflow.core.paths import LinearPath
 from npflow.core.solvers import integrate
-from npflow.plumbing.cli import main
+from npflow.cli import main
 from npflow.plumbing.io import load_run, save_run
 from npflow.runs.config import TrainConfig
 from npflow.runs.loop import train

@@ -3,7 +3,7 @@ import pytest
 
 from npflow.core.metrics import straightness, wasserstein2
 from npflow.core.sampling import generate
-from npflow.plumbing.cli import main
+from npflow.cli import main
 from npflow.plumbing.io import load_run, save_pairs
 from npflow.runs.config import TrainConfig
 from npflow.runs.loop import train
@@ -18,6 +18,7 @@ def test_pairs_are_the_flow_of_source_points():
     np.testing.assert_allclose(x_1, exact, atol=1e-4)  # RK45 at 1e-6 by default
 
 
+@pytest.mark.slow
 def test_reflow_straightens_the_flow(tmp_path):
     """Reflowed on its own pairs, a flow's paths get straighter and one Euler step lands near its samples."""
     first = train(TrainConfig(dataset="eight_gaussians", steps=1500, batch_size=256, grad="backprop"), stream=None)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from npflow.plumbing import threads
-from npflow.plumbing.cli import main
+from npflow.cli import main
 from npflow.plumbing.io import save_run
 from npflow.runs.config import TrainConfig
 from npflow.runs.loop import train

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from npflow.core.mlp import init_mlp, layer_input, mlp
-from npflow.plumbing.cli import main
+from npflow.cli import main
 from npflow.plumbing.io import load_run
 from npflow.plumbing.torch_bridge import from_state_dict, import_state_dict, to_state_dict
 

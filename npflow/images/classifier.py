@@ -17,8 +17,8 @@ compares samples with real digits.
 import autograd
 import autograd.numpy as anp
 import numpy as np
-from autograd.scipy.special import logsumexp
 
+from ..core.gmm import logsumexp
 from ..core.mlp import init_mlp
 from ..core.optim import Adam
 from .pixels import CLASSES, DIM, LEVELS

@@ -21,9 +21,8 @@ independent pixels (a diagonal covariance) and a full covariance, which knows ho
 move together but nothing of strokes.
 """
 import numpy as np
-import scipy.linalg
-from scipy.spatial.distance import cdist
 
+from ..core.metrics import cdist
 from .pixels import bits_per_dim
 
 __all__ = ["gaussian_frechet_distance", "frechet_distance", "nearest_distances", "gaussian_log_density",
@@ -125,7 +124,7 @@ def gaussian_log_density(x_fit, x, full=True):
     if not full:
         cov = np.diag(np.diag(cov))
     L = np.linalg.cholesky(cov)  # (d, d), lower triangular
-    z = scipy.linalg.solve_triangular(L, (x - mu).T, lower=True)  # (d, n): L^-1 (x - mu)
+    z = np.linalg.solve(L, (x - mu).T)  # (d, n): L^-1 (x - mu)
     d = x.shape[1]
     return -0.5 * d * np.log(2 * np.pi) - np.sum(np.log(np.diag(L))) - 0.5 * np.sum(z**2, axis=0)
 

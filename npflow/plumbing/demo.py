@@ -20,7 +20,9 @@ from ..core.sampling import generate, noise, tutorial_generate
 from ..data.datasets import get_dataset
 from ..runs.config import TrainConfig
 from ..runs.loop import train
-from .io import atomic_directory, save_run
+from . import plot
+from .io import save_run
+from .outputs import atomic_directory
 
 __all__ = ["run_demo"]
 
@@ -85,9 +87,6 @@ def run_demo(out, steps=None, n=4000, force=False, seed=None, stream=sys.stderr)
                    f"{n} samples each\n\n" + "\n".join(rows) + "\n")
         with open(os.path.join(tmp, "summary.txt"), "w") as file:
             file.write(summary)
-
-        from . import plot
-
         plot.samples(target, generated, title="two Gaussians: samples over the target").savefig(
             os.path.join(tmp, "samples.png"), dpi=110)
         plot.loss(run.losses).savefig(os.path.join(tmp, "loss.png"), dpi=110)

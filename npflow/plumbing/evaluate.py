@@ -26,7 +26,7 @@ warning that says so and names the flags that fix it (``warnings``).
 
 A run is sampled as it samples (``Run.sample``): a MeanFlow run by its K jumps, and then it has
 no NLL or KL (the reverse ODE gives the density of an ODE's samples, not of jumps); its field
-error is that of u_theta(x, t, t), the field it learns where s = e.
+error is that of u_theta(t, t, x), the field it learns where s = t.
 
 Samples may also come from a stochastic sampler (``npflow.diffusion.stochastic.SAMPLERS``:
 ``euler-maruyama``, ``ddpm``). Its paths are noise, not a flow, so the report then leaves out the

@@ -17,10 +17,11 @@
 import numpy as np
 
 from ..core.sampling import generate
-from ..data.digits import DIM, bits_per_dim, load_digits, to_model, to_pixels
+from ..data.digits import load_digits
 from ..guidance.labels import equal_shares
 from ..images.classifier import features, predict, train_classifier
 from ..images.image_metrics import frechet_distance, gaussian_baselines, nearest_distances
+from ..images.pixels import DIM, bits_per_dim, to_model, to_pixels
 from .chunks import log_likelihood_in_chunks, sample_in_chunks, source_draws
 from .memory import chunk_rows
 

@@ -1,4 +1,4 @@
-"""Runs on disk: save a training run, load it back, and never leave a half-written file.
+"""Runs on disk: save a training run and load it back, every array checked.
 
 A run directory holds two files, and copies of the data files its recipe names:
 
@@ -25,36 +25,31 @@ Loading trusts nothing: arrays are read by ``npflow.data.files``, which never un
 pickle can run code), and every key, shape, dtype and value is checked against the config. A
 bad directory raises ``RunError`` with one line that says what is wrong.
 
-Writing is atomic: each file is written under a temporary name and moved into place with
-``os.replace`` (a new directory is built aside and renamed), so a crash mid-write leaves the
-previous checkpoint intact. A write the system refuses (a read-only folder, a full disk, a name
-too long) raises an ``OSError`` whose one line names the file npflow meant to write, not its
-temporary name. While a command trains a run, it holds the run's lock
-(``npflow.plumbing.lock``), and the directory holds a third file, ``lock``.
+Writing is atomic (``npflow.plumbing.outputs``): each file is written under a temporary name
+and moved into place, so a crash mid-write leaves the previous checkpoint intact. While a
+command trains a run, it holds the run's lock (``npflow.plumbing.lock``), and the directory
+holds a third file, ``lock``.
 """
 import json
 import math
 import os
-import shutil
-import tempfile
-from contextlib import contextmanager
 
 import numpy as np
 
-from .. import __version__
+from ..version import __version__
 from ..core.checks import check_points
-from ..data.pairs import load_pairs
 from ..core.optim import Adam, tree_flatten, tree_unflatten
 from ..data.datasets import is_data_file, load_data_file
+from ..data.files import read_archive, read_array
+from ..data.pairs import load_pairs
 from ..runs.config import TrainConfig, check_data_files
 from ..runs.run import Run
-from ..data.files import read_archive, read_array
+from .outputs import CHECKPOINT_FILE, CONFIG_FILE, atomic_directory, atomic_file, check_output_path
 
-__all__ = ["FORMAT_VERSION", "RunError", "WriteError", "check_output_path", "check_not_an_input", "atomic_directory", "atomic_file",
-           "save_array", "save_pairs", "load_points", "save_run", "save_checkpoint", "set_status", "load_run"]
+__all__ = ["FORMAT_VERSION", "STATUSES", "RunError", "save_pairs", "load_points", "save_run", "save_checkpoint",
+           "set_status", "read_header", "load_run"]
 
 FORMAT_VERSION = 1
-CONFIG_FILE, CHECKPOINT_FILE = "config.json", "checkpoint.npz"
 #: How a run's training ended, as ``config.json`` records it (see the module docstring).
 STATUSES = ("running", "finished", "interrupted", "diverged", "failed", "stopped")
 
@@ -62,153 +57,12 @@ STATUSES = ("running", "finished", "interrupted", "diverged", "failed", "stopped
 KEPT_FILES = {"dataset": "data.npy", "source": "source.npy", "pairs_file": "pairs.npz"}
 
 
-def _umask_mode(path, mode):
-    """Give a temporary file or directory the permissions a plain open/mkdir would have.
-
-    ``tempfile`` makes them private (0600/0700); a saved run should not be.
-    """
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(path, mode & ~umask)
-
-
 class RunError(ValueError):
     """A run directory that is missing, incomplete or corrupt."""
 
 
-def check_output_path(path, force, marker=None):
-    """Refuse to write over ``path`` unless ``force``; raise ``FileExistsError`` saying why.
-
-    With ``force``, a file may only replace a file (``marker=None``), and a directory only an
-    empty directory or one holding the file ``marker`` (e.g. ``config.json`` for a run), so a
-    slip of the keyboard cannot wipe a folder of other work. Call it before long work, so a
-    refusal costs nothing and changes nothing.
-    """
-    path = os.fspath(path)
-    parent = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(parent):
-        raise FileNotFoundError(f"cannot write {path!r}: the folder {parent!r} does not exist")
-    if not os.path.lexists(path):
-        return
-    if not force:
-        raise FileExistsError(f"{path!r} already exists; pass --force to replace it")
-    if marker is None and not os.path.isfile(path):
-        raise FileExistsError(f"refusing to replace {path!r}: it is not a file")
-    if marker is not None and not (os.path.isdir(path) and (
-            os.path.isfile(os.path.join(path, marker)) or not os.listdir(path))):
-        raise FileExistsError(f"refusing to replace {path!r}: it is not a directory that npflow wrote")
-
-
-def is_run_directory(path):
-    """Whether ``path`` is a directory holding a run's two files."""
-    return all(os.path.isfile(os.path.join(path, name)) for name in (CONFIG_FILE, CHECKPOINT_FILE))
-
-
-def check_not_an_input(path, inputs=()):
-    """Refuse an output ``path`` that is one of the command's ``inputs`` or lies inside a run directory.
-
-    ``--force`` replaces what npflow wrote, and a run's own files are that too: without this
-    check, ``npflow sample RUN --out RUN/checkpoint.npz --force`` would destroy the run it
-    samples. Symbolic links are followed, so another name for the same file is refused too.
-
-    Raises
-    ------
-    ValueError
-        Naming the input, or the run directory, that ``path`` would overwrite.
-    """
-    target = os.path.realpath(path)
-    for given in inputs:
-        if os.path.realpath(given) == target:
-            raise ValueError(f"--out {os.fspath(path)!r} is this command's own input; write the output elsewhere")
-    folder = os.path.dirname(target)
-    while True:
-        if is_run_directory(folder):
-            raise ValueError(f"--out {os.fspath(path)!r} lies inside the run directory {folder!r}; write it "
-                             "elsewhere (a run's folder holds only what training writes)")
-        folder, child = os.path.dirname(folder), folder
-        if folder == child:  # the root
-            return
-
-
-class WriteError(OSError):
-    """The system refused a write; the one line names the file npflow meant to write and the reason."""
-
-
-def _cannot_write(path, error):
-    """``error`` as a ``WriteError`` naming ``path`` (the file meant, not a temporary name) and the system's reason."""
-    if isinstance(error, WriteError):  # already names its file
-        return error
-    return WriteError(f"cannot write {os.fspath(path)!r}: {error.strerror or error}")
-
-
-@contextmanager
-def atomic_directory(path, force=False, marker=CONFIG_FILE):
-    """Build a directory in a temporary sibling and move it to ``path`` only when it is whole.
-
-    Yields the temporary directory to write into. If the block raises (or is interrupted), the
-    temporary directory is removed and ``path`` is untouched. An existing ``path`` is checked
-    with ``check_output_path(path, force, marker)`` on entry and swapped out only at the end.
-    """
-    path = os.path.abspath(os.fspath(path))
-    check_output_path(path, force, marker)
-    parent, name = os.path.split(path)
-    try:
-        tmp = tempfile.mkdtemp(prefix=f".{name}.tmp-", dir=parent)
-    except OSError as error:
-        raise _cannot_write(path, error) from None
-    try:
-        _umask_mode(tmp, 0o777)
-        yield tmp
-        if os.path.lexists(path):
-            old = tempfile.mkdtemp(prefix=f".{name}.old-", dir=parent)
-            os.rename(path, os.path.join(old, name))
-            os.rename(tmp, path)
-            shutil.rmtree(old)
-        else:
-            os.rename(tmp, path)
-    except BaseException as error:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if isinstance(error, OSError) and not isinstance(error, (FileExistsError, FileNotFoundError)):
-            raise _cannot_write(path, error) from None  # (those two already name their file, and say what to do)
-        raise
-
-
-@contextmanager
-def atomic_file(path):
-    """Yield a temporary path beside ``path``; on success move it over ``path`` with ``os.replace``.
-
-    If the block raises (or is interrupted), the temporary file is removed and ``path`` keeps
-    whatever it held before.
-    """
-    path = os.path.abspath(os.fspath(path))
-    extension = os.path.splitext(path)[1]  # kept, for writers that choose the format by it (.png, .gif)
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=f".tmp{extension}",
-                                   dir=os.path.dirname(path))
-    except OSError as error:
-        raise _cannot_write(path, error) from None
-    os.close(fd)
-    try:
-        _umask_mode(tmp, 0o666)
-        yield tmp
-        os.replace(tmp, path)
-    except BaseException as error:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        if isinstance(error, OSError):
-            raise _cannot_write(path, error) from None
-        raise
-
-
-def save_array(path, array, force=False):
-    """Write one array as ``.npy``, atomically, refusing to replace a file unless ``force``."""
-    check_output_path(path, force)
-    with atomic_file(path) as tmp, open(tmp, "wb") as file:
-        np.save(file, np.asarray(array), allow_pickle=False)
-
-
 def save_pairs(path, x_0, x_1, force=False):
-    """Write a table of pairs (``npflow.core.couplings.load_pairs`` reads it) as ``.npz``, atomically.
+    """Write a table of pairs (``npflow.data.pairs.load_pairs`` reads it) as ``.npz``, atomically.
 
     Parameters
     ----------

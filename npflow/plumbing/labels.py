@@ -21,7 +21,7 @@ from ..guidance.labels import equal_shares
 from ..guidance.measures import class_measures, label_field_errors
 from ..runs.field_error import exact_mixture
 from .chunks import source_draws
-from .io import atomic_file, check_output_path
+from .outputs import atomic_file, check_output_path
 
 __all__ = ["GUIDANCE_WEIGHTS", "add_label_options", "asked_classes", "asked_field", "save_labelled",
            "evaluate_labels", "format_labels", "conditional_export_note"]

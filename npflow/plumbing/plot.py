@@ -1,21 +1,26 @@
-"""Figures. Each function returns a ``matplotlib.figure.Figure``; save it with ``fig.savefig``.
+"""Figures of 2-D points and fields. Each function returns a ``matplotlib.figure.Figure``; save it with
+``fig.savefig``.
 
-The figures are built without ``pyplot``, so they need no display and leave no global state;
-matplotlib is imported only when a figure is drawn, which keeps ``import npflow`` and the CLI
-quick to start. They draw 2-D data, except the ``image_*`` figures, which draw images
-(the digits) as grids.
+Samples over the target, the paths of the ODE, the vector field as arrows, a density as a heat
+map, the training loss, histograms of x_t over time, a GIF of the flow, and the samples of a
+guided field per guidance weight. ``npflow.plumbing.plot_images`` draws images (the digits) as
+grids with the panels made here.
+
+The figures are built without ``pyplot``, so they need no display and leave no global state.
+matplotlib is imported inside the functions that draw, not at the top: importing it takes
+about 0.6 s, and every ``npflow`` command, even ``--help``, imports this module.
 """
 import numpy as np
 
-__all__ = ["STILL_FORMATS", "bounds_around", "samples", "trajectories", "field", "density", "loss", "plain_log_ticks",
-           "time_slices", "times_to_show", "animation", "guidance", "weight_title", "image_grid", "image_grids",
-           "image_animation"]
+__all__ = ["STILL_FORMATS", "figure", "write_gif", "bounds_around", "samples", "trajectories", "field", "density",
+           "loss", "plain_log_ticks", "time_slices", "animation", "guidance", "weight_title"]
 
 #: The file names a still figure can be saved under: matplotlib chooses the format by the suffix.
 STILL_FORMATS = (".png", ".svg", ".pdf", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".eps", ".ps")
 
 
-def _figure(ncols, nrows=1, width=4.0, height=4.0):
+def figure(ncols, nrows=1, width=4.0, height=4.0):
+    """A figure of ``nrows`` x ``ncols`` panels of ``width`` x ``height`` inches each, and its axes, shape (nrows, ncols)."""
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(width * ncols, height * nrows), layout="constrained")
@@ -100,15 +105,6 @@ def trajectories(trajectory, n_paths=200, target=None):
     return fig
 
 
-def times_to_show(t, count):
-    """Indices of the recorded times ``t`` nearest to ``count`` even steps from t[0] to t[-1], each once, in order.
-
-    Fewer than ``count`` when fewer were recorded (3 solver steps give 4 times at most).
-    """
-    nearest = np.abs(t[:, None] - np.linspace(t[0], t[-1], count)).argmin(axis=0)
-    return np.unique(nearest)
-
-
 def _at_time(trajectory, t):
     """The step of a trajectory nearest to time t: its time and its points, shape (n, 2)."""
     k = int(np.argmin(np.abs(trajectory.t - t)))
@@ -122,7 +118,7 @@ def _slide_panels(ncols, nrows, limits, width=12.5):
     """
     extent = np.ptp(np.asarray(limits, dtype=float), axis=0)  # (width, height) of the region
     panel = width / ncols
-    return _figure(ncols, nrows, width=panel + 0.25, height=panel * extent[1] / extent[0] + 0.45)
+    return figure(ncols, nrows, width=panel + 0.25, height=panel * extent[1] / extent[0] + 0.45)
 
 
 def field(f, times=(0.0, 0.5, 1.0), limits=((-7.0, -4.0), (7.0, 4.0)), resolution=21, exact=None,
@@ -238,7 +234,7 @@ def loss(losses, window=100, field_errors=None):
     """
     if len(losses) == 0:
         raise ValueError("there is no loss to draw: the run has taken no training steps")
-    fig, axes = _figure(1, width=6.0, height=3.5)
+    fig, axes = figure(1, width=6.0, height=3.5)
     ax = axes[0, 0]
     steps = np.arange(1, len(losses) + 1)
     ax.plot(steps, losses, c="0.8", lw=0.5, label="loss per step")
@@ -314,9 +310,7 @@ def animation(trajectory, path, frames=40, n_points=1000, fps=12):
     -------
     matplotlib.figure.Figure
     """
-    from matplotlib.animation import FuncAnimation, PillowWriter
-
-    fig, axes = _figure(1, width=4.5, height=4.0)
+    fig, axes = figure(1, width=4.5, height=4.0)
     ax = axes[0, 0]
     x = trajectory.x[:, :n_points]  # (k, n, 2)
     box = bounds_around(x.reshape(-1, 2), margin=0.5)
@@ -329,8 +323,26 @@ def animation(trajectory, path, frames=40, n_points=1000, fps=12):
         ax.set_title(f"t = {trajectory.t[k]:.2f}")
         return (dots,)
 
-    FuncAnimation(fig, draw, frames=steps, blit=False).save(path, writer=PillowWriter(fps=fps))
+    write_gif(fig, draw, steps, path, fps)
     return fig
+
+
+def write_gif(fig, draw, frames, path, fps):
+    """Write a GIF of ``fig`` to ``path``: ``draw(k)`` updates it to frame k, for each k of ``frames``.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+    draw : callable
+        ``draw(k) -> tuple of Artist``: the artists it changed.
+    frames : sequence of int
+    path : str or path
+        Where to write the GIF (matplotlib's Pillow writer).
+    fps : int
+    """
+    from matplotlib.animation import FuncAnimation, PillowWriter
+
+    FuncAnimation(fig, draw, frames=frames, blit=False).save(path, writer=PillowWriter(fps=fps))
 
 
 def guidance(target, rows, y, means=None):
@@ -352,7 +364,7 @@ def guidance(target, rows, y, means=None):
     matplotlib.figure.Figure
     """
     weights = list(next(iter(rows.values())))
-    fig, axes = _figure(len(weights), nrows=len(rows), width=2.6, height=2.7)
+    fig, axes = figure(len(weights), nrows=len(rows), width=2.6, height=2.7)
     box = bounds_around(np.concatenate([target, *(x for row in rows.values() for x in row.values())]), margin=0.3)
     colours = _label_colours(int(y.max()) + 1 if means is None else len(means))
     for panels, (row, samples) in zip(axes, rows.items()):
@@ -383,119 +395,3 @@ def _label_colours(num_classes):
     return colormaps["viridis"](np.linspace(0.0, 1.0, num_classes))
 
 
-def image_grid(rows, side=8, levels=17, titles=None):
-    """Images in a grid, one row of panels per entry of ``rows``: e.g. a row of samples per class.
-
-    Parameters
-    ----------
-    rows : dict of str to ndarray of shape (m, side * side)
-        Each row's name (written at its left) and its images, pixels 0..levels - 1 in row-major order.
-    side : int
-        Images are side x side pixels.
-    levels : int
-        Pixel values 0..levels - 1, drawn from white (0) to black.
-    titles : sequence of str, optional
-        One per column, written above the top row (e.g. the time of each column).
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-    """
-    ncols = max(len(images) for images in rows.values())
-    fig, axes = _figure(ncols, len(rows), width=0.8, height=0.8)
-    _draw_images(axes, rows, side, levels, titles)
-    return fig
-
-
-def image_grids(grids, side=8, levels=17):
-    """Image grids side by side under their titles: e.g. a grid of samples per guidance weight.
-
-    Parameters
-    ----------
-    grids : dict of str to dict
-        Each grid's title and its rows, as ``image_grid`` takes them (the same shape in every grid).
-    side, levels : int
-        As for ``image_grid``.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-    """
-    from matplotlib.figure import Figure
-
-    first = next(iter(grids.values()))
-    nrows, ncols = len(first), max(len(images) for images in first.values())
-    fig = Figure(figsize=(0.8 * ncols * len(grids) + 0.3, 0.8 * nrows + 0.4), layout="constrained")
-    for subfig, (title, rows) in zip(np.atleast_1d(fig.subfigures(1, len(grids))), grids.items()):
-        _draw_images(subfig.subplots(nrows, ncols, squeeze=False), rows, side, levels)
-        subfig.suptitle(title)
-    return fig
-
-
-def image_animation(frames, times, path, names=None, side=8, levels=17, frame_count=40, fps=12):
-    """Write a GIF of an image grid changing over time (images from noise to data), and return its figure.
-
-    The grid is drawn as one mosaic image (the images with a white pixel between them), so
-    that a frame redraws one picture, not one per panel.
-
-    Parameters
-    ----------
-    frames : ndarray, shape (k, rows, columns, side * side)
-        The grid at each of k times, pixels 0..levels - 1.
-    times : ndarray, shape (k,)
-    path : str or path
-        Where to write the GIF (matplotlib's Pillow writer).
-    names : sequence of str, optional
-        Each row's name.
-    side, levels : int
-        As for ``image_grid``.
-    frame_count : int
-        At most this many frames, spread evenly over the k times.
-    fps : int
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-    """
-    from matplotlib.animation import FuncAnimation, PillowWriter
-
-    k, rows, columns = frames.shape[:3]
-    names = names or [str(i + 1) for i in range(rows)]
-    fig, axes = _figure(1, width=0.45 * columns + 0.6, height=0.45 * rows + 0.4)
-    ax = axes[0, 0]
-    picture = ax.imshow(_mosaic(frames[0], side), cmap="gray_r", vmin=0, vmax=levels - 1)
-    ax.set_xticks([])
-    ax.set_yticks((side + 1) * np.arange(rows) + side / 2, names)
-    shown = np.unique(np.linspace(0, k - 1, frame_count).round().astype(int))
-
-    def draw(j):
-        picture.set_data(_mosaic(frames[j], side))
-        ax.set_title(f"t = {times[j]:.2f}")
-        return (picture,)
-
-    FuncAnimation(fig, draw, frames=shown, blit=False).save(path, writer=PillowWriter(fps=fps))
-    return fig
-
-
-def _mosaic(grid, side):
-    """Images of shape (rows, columns, side * side) as one array, shape (rows (side + 1) - 1, columns (side + 1) - 1),
-    with a NaN (drawn white) line between neighbours."""
-    rows, columns = grid.shape[:2]
-    padded = np.full((rows, side + 1, columns, side + 1), np.nan)
-    padded[:, :side, :, :side] = grid.reshape(rows, columns, side, side).transpose(0, 2, 1, 3)
-    return padded.reshape(rows * (side + 1), columns * (side + 1))[:-1, :-1]
-
-
-def _draw_images(axes, rows, side, levels, titles=None):
-    """Fill a grid of axes, shape (len(rows), columns), with the images of ``rows`` (see ``image_grid``)."""
-    for ax_row, (name, images) in zip(axes, rows.items()):
-        for j, ax in enumerate(ax_row):
-            ax.set_xticks([])
-            ax.set_yticks([])
-            if j < len(images):
-                ax.imshow(images[j].reshape(side, side), cmap="gray_r", vmin=0, vmax=levels - 1)
-            else:
-                ax.set_axis_off()
-        ax_row[0].set_ylabel(name, rotation=0, ha="right", va="center")
-    for ax, title in zip(axes[0], titles or ()):
-        ax.set_title(title, fontsize="small")

@@ -40,6 +40,8 @@ import ctypes
 import json
 import os
 
+from .outputs import CONFIG_FILE
+
 __all__ = ["PAYS_FROM", "SETTING", "use_threads", "threads_for", "requested", "command_work", "free_cores",
            "set_blas_threads", "blas_threads"]
 
@@ -159,8 +161,6 @@ def command_work(options):
 
 def _saved_config(run_dir):
     """The recipe saved in a run directory's config.json, as a dict; {} where there is none to read."""
-    from .io import CONFIG_FILE
-
     try:
         with open(os.path.join(run_dir, CONFIG_FILE)) as file:
             config = json.load(file).get("config", {})

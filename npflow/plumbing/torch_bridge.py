@@ -16,7 +16,7 @@ To load an exported file into the tutorial's model, in PyTorch::
 import numpy as np
 
 from ..data.files import read_archive
-from .io import atomic_file, check_output_path
+from .outputs import atomic_file, check_output_path
 
 __all__ = ["to_state_dict", "from_state_dict", "export_state_dict", "import_state_dict"]
 

@@ -13,10 +13,16 @@ import sys
 
 import numpy as np
 
-from ..plumbing.cli import OneLineErrorParser
+from ..cli.options import OneLineErrorParser
+from ..plumbing.threads import set_blas_threads
 from .course import ASSIGNMENTS, EXERCISES, exercises_of
 from .grading import grade_in_copy
 from .runner import run, summary, write_gradescope, write_json
+
+try:  # the instructor's modules, which a student copy does not hold
+    from .instructor import copy, grader
+except ImportError:
+    copy = grader = None
 
 __all__ = ["main", "build_parser"]
 
@@ -26,11 +32,7 @@ HOME = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 def _instructor():
     """The instructor's modules, or None in a student copy (which does not hold them)."""
-    try:
-        from .instructor import copy, grader
-    except ImportError:
-        return None
-    return copy, grader
+    return None if copy is None else (copy, grader)
 
 
 def build_parser(instructor=True):
@@ -100,8 +102,6 @@ def _grade(args, instructor):
         what = f"public and hidden checks, hidden seed {seed}"
     else:
         task, what = functools.partial(grade_in_copy, directory=directory), "public checks"
-    from ..plumbing.threads import set_blas_threads
-
     set_blas_threads(1)  # tiny arrays: one BLAS thread, and none running when a child is forked
     print(f"grading {len(names)} exercises of {directory or 'the reference npflow'} ({what}; "
           f"{args.timeout:g} s each)", flush=True)

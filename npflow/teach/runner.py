@@ -17,7 +17,7 @@ import sys
 import time
 from multiprocessing.connection import wait
 
-from ..plumbing.io import atomic_file
+from ..plumbing.outputs import atomic_file
 from .checks import describe_error
 from .course import CHAPTER, EXERCISES
 from .grading import Result

@@ -21,7 +21,7 @@ import os
 import shutil
 import sys
 
-from ...plumbing.io import atomic_directory
+from ...plumbing.outputs import atomic_directory
 from ..course import ASSIGNMENTS, CHAPTER, EXERCISES, exercises_of
 from ..grading import store_expected
 from ..markers import answer_lines, blank, normalise
