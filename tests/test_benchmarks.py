@@ -2,9 +2,12 @@ import pathlib
 import subprocess
 import sys
 
+import pytest
+
 BENCH = pathlib.Path(__file__).parent.parent / "benchmarks" / "bench.py"
 
 
+@pytest.mark.slow
 def test_benchmark_runs_and_writes_a_table(tmp_path):
     """A smoke test: the script runs (with or without torch) and writes its table. No time is asserted."""
     out = tmp_path / "results.md"

@@ -394,6 +394,7 @@ def test_resume_by_steps_gives_the_uninterrupted_bits(tmp_path, capsys):
     assert load_run(tmp_path / "stopped").step == 90
 
 
+@pytest.mark.slow
 def test_ctrl_c_saves_a_checkpoint_that_resumes_to_the_same_bits(tmp_path):
     import signal
 
@@ -463,7 +464,8 @@ def test_recipes_and_explicit_options(tmp_path):
     assert config.lr == 0.01 and config.ema == 0.0 and config.lr_schedule == "cosine"
 
 
-@pytest.mark.parametrize("kind", ["samples", "trajectories", "field", "density", "loss", "time_slices", "animation"])
+@pytest.mark.parametrize("kind", ["samples", "trajectories", "field", "density", "loss", "time_slices",
+                                  pytest.param("animation", marks=pytest.mark.slow)])
 def test_plot_every_kind(run_dir, tmp_path, kind):
     out = tmp_path / ("figure.gif" if kind == "animation" else "figure.png")
     assert main(["plot", str(run_dir), "--kind", kind, "--out", str(out), "--n", "100", "--steps", "10"]) == 0

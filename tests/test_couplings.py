@@ -197,6 +197,7 @@ def test_coupling_for_names_the_functions(rng):
     assert coupling_for("ot") is ot and coupling_for("independent") is independent
 
 
+@pytest.mark.slow
 def test_ot_coupling_trains_straighter_paths():
     """On eight Gaussians, pairing by OT gives a flow whose paths are straighter."""
     paths = {}

@@ -97,6 +97,7 @@ def _npflow(*args, cwd):
     return subprocess.run([sys.executable, "-m", "npflow", *args], cwd=cwd, capture_output=True, text=True)
 
 
+@pytest.mark.slow
 def test_the_cli_samples_pixels_and_refuses_what_a_64_d_run_cannot_do(tmp_path):
     done = _npflow("train", "--recipe", "digits", "--steps", "3", "--hidden", "16,16", "--out", "run", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
@@ -133,6 +134,7 @@ def test_evaluate_measures_a_digits_run_as_an_image_model():
     assert "the floor" in format_images(report)
 
 
+@pytest.mark.slow
 def test_plot_samples_of_a_digits_run_draws_a_row_of_images_per_class(tmp_path):
     from npflow.plumbing.plot_images import image_grid
 
@@ -152,6 +154,7 @@ def test_plot_samples_of_a_digits_run_draws_a_row_of_images_per_class(tmp_path):
     assert (tmp_path / "g.png").stat().st_size > 0
 
 
+@pytest.mark.slow
 def test_export_refuses_a_resnet_run_in_one_line(tmp_path):
     assert _npflow("train", "--recipe", "digits", "--steps", "2", "--hidden", "8", "--out", "run",
                    cwd=tmp_path).returncode == 0
@@ -213,6 +216,7 @@ def test_the_image_animation_writes_every_frame_and_ends_on_the_last(tmp_path):
     np.testing.assert_array_equal(mosaic[:8, 9:17], frames[-1, 0, 1].reshape(8, 8))
 
 
+@pytest.mark.slow
 def test_the_cli_draws_every_image_kind_and_refuses_the_rest_in_one_line(tmp_path):
     for flags in ([], ["--conditional"]):
         assert _npflow("train", "--recipe", "digits", "--steps", "2", "--hidden", "8", "--out", f"run{len(flags)}",

@@ -11,6 +11,7 @@ def test_there_are_examples():
     assert len(EXAMPLES) >= 2
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("script", EXAMPLES, ids=lambda p: p.name)
 def test_example_runs_quick_and_writes_figures(tmp_path, script):
     out = tmp_path / "out"

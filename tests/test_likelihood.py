@@ -41,6 +41,7 @@ def test_the_sign_of_the_divergence_term(rng):
     np.testing.assert_allclose(standard_normal_log_prob(x_0) - log_p, np.log(4.0), atol=1e-6)
 
 
+@pytest.mark.slow
 def test_hutchinson_averages_to_exact(rng):
     x = MIXTURE.sample(40, rng)
     f = exact_velocity(MIXTURE)

@@ -33,6 +33,7 @@ def run_bytes(run_dir):
     return {name: (run_dir / name).read_bytes() for name in ("config.json", "checkpoint.npz")}
 
 
+@pytest.mark.slow
 def test_a_second_writer_is_refused_naming_the_first(tmp_path, capsys):
     writer = start_training(tmp_path, "run")
     try:

@@ -186,6 +186,7 @@ def test_a_copy_says_which_exercise_a_check_waits_for(tmp_path):
         unload(package)
 
 
+@pytest.mark.slow
 def test_the_copys_command_line_grades_its_public_checks_on_its_own(tmp_path):
     copy = tmp_path / "hal"
     write_student_copy(copy, [3])
@@ -242,6 +243,7 @@ def test_grading_a_copy_writes_gradescope_results_with_every_exercise_at_zero(co
     assert json.loads((tmp_path / "all.json").read_text())["exercises"][0]["name"] == "path"
 
 
+@pytest.mark.slow
 def test_an_infinite_loop_or_a_crash_scores_zero_and_grading_goes_on(tmp_path, capsys):
     copy = tmp_path / "gus"
     write_student_copy(copy, [3])

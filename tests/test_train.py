@@ -116,6 +116,7 @@ def sample_quality(result, n=4000, seed=0):
     return x, energy_distance(x, two_gaussians(n, rng))
 
 
+@pytest.mark.slow
 def test_short_training_fills_both_modes_evenly():
     result = train(TrainConfig(steps=2000), stream=None)
     x, distance = sample_quality(result, n=2000)
@@ -124,6 +125,7 @@ def test_short_training_fills_both_modes_evenly():
     assert distance < 0.15
 
 
+@pytest.mark.slow
 def test_the_tutorial_recipe_matches_the_target():
     """The tutorial's full recipe (10,000 steps), sampled by RK4 with 100 steps: the issue's bar."""
     x, distance = sample_quality(train(TrainConfig(), stream=None))
@@ -133,6 +135,7 @@ def test_the_tutorial_recipe_matches_the_target():
     assert np.all((0.9 <= stds) & (stds <= 1.1)), stds
 
 
+@pytest.mark.slow
 def test_field_error_falls_and_logging_changes_no_bit():
     config = TrainConfig(steps=1500)
     logged = train(config, stream=None, field_error_every=500)
@@ -288,6 +291,7 @@ def test_icfm_without_blur_trains_the_same_bits_as_the_linear_path():
     assert not np.array_equal(linear.losses, blurred.losses)
 
 
+@pytest.mark.slow
 def test_data_to_data_transport_reaches_the_target():
     """A flow from two Gaussians to moons carries fresh source points onto the moons."""
     from npflow.data.datasets import get_dataset
@@ -412,6 +416,7 @@ def test_a_run_turns_its_noise_prediction_into_the_velocity(rng):
     assert np.all(np.isfinite(run.velocity(0.0, x)))
 
 
+@pytest.mark.slow
 def test_a_noise_predicting_run_on_the_vp_path_reaches_the_target():
     """DDPM's recipe in npflow's terms, short (the fast recipe): both modes filled, by the ancestral step and ODE."""
     from npflow.diffusion.stochastic import ddpm_generate

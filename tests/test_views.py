@@ -205,6 +205,7 @@ def test_a_held_field_takes_a_time_per_point_and_keeps_float32(x):
     assert velocity_from_prediction(lambda t, y: y, path, "noise", margin=0.1)(0.0, x32).dtype == np.float32
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["two_gaussians", "eight_gaussians"])
 def test_the_default_margin_keeps_a_perfect_noise_predictors_likelihood_and_spread(name):
     """With MARGIN, the exact noise predictor x0_hat = -sigma_t score (Tweedie) on the vp path gives E[log p]
