@@ -82,12 +82,13 @@ def _gradients(config):
     if not config.options.conditional:
         gradient = network.gradient(config.grad)
         return lambda t, rng: (t, gradient)
-    return lambda t, rng, y: (t, network.gradient(config.grad, y, config.num_classes))
+    num_classes = config.num_classes  # read once: for a data file, it reads the file
+    return lambda t, rng, y: (t, network.gradient(config.grad, y, num_classes))
 
 
 def _output(config, params):
     """The network's output at (t, x): v, x0_hat or x1_hat; a conditional network's at no label."""
-    return network_of(config).velocity(params, config.activation, config.num_classes)
+    return network_of(config).velocity(params, config.activation, config.options.conditional)
 
 
 def _velocity(config, params):
@@ -111,7 +112,7 @@ def _divergence(config, params):
     network = network_of(config)
     if config.options.predict != "velocity" or network.divergence is None:
         return None
-    return network.divergence(params, config.activation, config.num_classes)
+    return network.divergence(params, config.activation, config.options.conditional)
 
 
 def _batches(config):

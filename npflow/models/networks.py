@@ -24,9 +24,10 @@ def mlp_sizes(dim, hidden, label_width=0):
     return [first + label_width, *rest]
 
 
-def mlp_velocity(params, activation, num_classes=0):
-    """The MLP's field ``f(t, x)``: v_theta(t, x), or for a conditional network v_theta(t, x, no label)."""
-    if num_classes:
+def mlp_velocity(params, activation, labelled=False):
+    """The MLP's field ``f(t, x)``: v_theta(t, x), or for a ``labelled`` (conditional) network v_theta(t, x, no
+    label), K read from its weights."""
+    if labelled:
         return learned_guided_velocity(params, activation)
     return in_place_velocity(params, activation)  # velocity(params, t, x, activation), with two arrays a layer fewer
 
@@ -54,9 +55,9 @@ def mlp_gradient(grad, y=None, num_classes=0):
                                                                              activation)
 
 
-def mlp_closed_divergence(params, activation, num_classes=0):
+def mlp_closed_divergence(params, activation, labelled=False):
     """``g(t, x) -> (v, div v)`` of an unconditional MLP of two hidden layers (``mlp_divergence``); None otherwise."""
-    return mlp_divergence(params, activation) if not num_classes and len(params) == 3 else None
+    return mlp_divergence(params, activation) if not labelled and len(params) == 3 else None
 
 
 def _any_mlp(config):
@@ -80,6 +81,6 @@ MLP = register(Network(
 RESNET = register(Network(
     name="resnet", summary="residual blocks (one per --hidden width, all equal; SiLU) on sinusoidal time features",
     check=_check_resnet, sizes=resnet_sizes, init=init_resnet_run,
-    velocity=lambda params, activation, num_classes=0: resnet_velocity(params),
+    velocity=lambda params, activation, labelled=False: resnet_velocity(params),
     guided=lambda params, activation, label, guidance: resnet_guided_velocity(params, label, guidance),
     gradient=resnet_gradient))

@@ -46,15 +46,16 @@ class Network:
     init : callable
         ``init(dim, hidden, rng, label_width) -> list of (W, b)``: the first weights.
     velocity : callable
-        ``velocity(params, activation) -> f(t, x)``: its field; a conditional network's at no label.
+        ``velocity(params, activation, labelled) -> f(t, x)``: its field; a ``labelled`` (conditional)
+        network's at no label, K read from its weights.
     guided : callable
         ``guided(params, activation, label, w) -> f(t, x)``: a conditional network's guided field.
     gradient : callable
         ``gradient(grad, y, num_classes) -> g(params, t, x_t, target, activation) -> (loss, grads)``,
         ``grad`` "autograd" or "backprop", y a batch's labels or None.
     divergence : callable or None
-        ``divergence(params, activation, num_classes) -> g`` with ``g(t, x) -> (v, div v)`` where
-        its field's divergence has a closed form for these weights, else None.
+        ``divergence(params, activation, labelled) -> g`` with ``g(t, x) -> (v, div v)`` where its
+        field's divergence has a closed form for these weights, else None.
     """
 
     name: str
