@@ -1017,7 +1017,8 @@ def test_a_noise_predicting_run_samples_scores_evaluates_plots_and_exports(noise
     assert load_run(noise_run).config.options.predict == "noise"
     assert main(["sample", str(noise_run), "--n", "20", "--steps", "10", "--out", str(tmp_path / "x.npy")]) == 0
     assert np.all(np.isfinite(np.load(tmp_path / "x.npy")))  # RK4 from t = 0, where a noise prediction is singular
-    assert main(["logprob", str(noise_run), "--points", str(tmp_path / "x.npy"), "--steps", "10",
+    np.save(tmp_path / "data.npy", np.random.default_rng(0).standard_normal((20, 2)) + [4.0, 0.0])  # near the data
+    assert main(["logprob", str(noise_run), "--points", str(tmp_path / "data.npy"), "--steps", "10",
                  "--out", str(tmp_path / "lp.npy")]) == 0
     assert np.all(np.isfinite(np.load(tmp_path / "lp.npy")))
     capsys.readouterr()

@@ -1,4 +1,5 @@
 """``npflow sample``: generate samples from a trained run, as it samples or guided towards labels."""
+import sys
 import time
 
 import numpy as np
@@ -8,6 +9,7 @@ from ..diffusion.stochastic import SAMPLERS
 from ..plumbing.chunks import sample_in_chunks
 from ..plumbing.labels import add_label_options, asked_field, save_labelled
 from ..plumbing.outputs import save_array
+from ..plumbing.progress import ChunkProgress
 from .checks import check_flow_fits, check_out, read_run, rows
 from .options import add_flow_options, add_out, command, dtype, flow_ode, sampler_options, source_points
 
@@ -20,6 +22,7 @@ def add_parser(commands):
     add_flow_options(parser, n=1024, points="number of samples", draws="the source draws")
     add_label_options(parser)
     add_out(parser, "FILE.npy", "where to save the samples (with --label: FILE.npz, the samples x and their labels y)")
+    parser.add_argument("--quiet", action="store_true", help="no progress lines (shown on stderr for work of over 2 s)")
 
 
 def _sample(args):
@@ -32,22 +35,25 @@ def _sample(args):
     (ddpm), with noise from the same seed. Saves an array of
     shape (n, d). With --label (a conditional run), the field is guided towards the asked
     classes, and the .npz saved holds x (n, d), the samples, and y (n,), the label each was asked for.
+    Work of over 2 s shows its progress on stderr; an --n whose arrays would not fit in memory is
+    refused with the largest --n that would.
     """
     run = read_run(args.run_dir, args).astype(dtype(args))
     y = asked_field(run, args, args.n)[1]  # the label of each point, None without --label
     if y is not None and not args.out.lower().endswith(".npz"):
         raise ValueError(f"--label saves the samples with their labels, as an .npz of x and y; got --out {args.out!r}")
     check_out(args, (".npy",) if y is None else (".npz",))
-    check_flow_fits(run, args, args.n)
+    pixels_of = get_dataset(run.config.dataset).to_pixels
+    check_flow_fits(run, args, args.n, copies=3 if pixels_of is None else 5)  # to_pixels: a copy and a temporary
     options = sampler_options(run, args)
     if y is not None and args.solver in SAMPLERS:
         raise ValueError(f"--label samples a guided field by an ODE solver, not by --solver {args.solver}")
     rng = np.random.default_rng(args.seed)
     x_0 = source_points(run, args, args.n, rng)
     start = time.perf_counter()
-    x_1, trajectory = sample_in_chunks(_chunk_sampler(run, args, y, options, rng), x_0, rows(run))
+    progress = ChunkProgress("sample", args.n, None if args.quiet else sys.stderr)
+    x_1, trajectory = sample_in_chunks(_chunk_sampler(run, args, y, options, rng), x_0, rows(run), progress)
     seconds = time.perf_counter() - start
-    pixels_of = get_dataset(run.config.dataset).to_pixels
     x_1 = x_1 if pixels_of is None else pixels_of(x_1)  # model units back to the dataset's own
     if y is None:
         save_array(args.out, x_1, force=args.force)

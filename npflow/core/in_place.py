@@ -46,10 +46,10 @@ def _relu(z, c):
 
 def _silu(z, b):
     z += b
-    sigmoid_z = np.multiply(z, 0.5)
-    np.tanh(sigmoid_z, out=sigmoid_z)
-    sigmoid_z += 1.0
-    sigmoid_z *= 0.5  # sigmoid(z) = (1 + tanh(z / 2)) / 2, as npflow.core.mlp.sigmoid
+    sigmoid_z = np.negative(z)
+    np.logaddexp(0.0, sigmoid_z, out=sigmoid_z)
+    np.negative(sigmoid_z, out=sigmoid_z)
+    np.exp(sigmoid_z, out=sigmoid_z)  # sigmoid(z) = exp(-logaddexp(0, -z)), as npflow.core.mlp.sigmoid
     z *= sigmoid_z
 
 

@@ -138,14 +138,13 @@ def layer_sizes(dim, hidden):
 
 
 def sigmoid(z):
-    """sigmoid(z) = 1 / (1 + exp(-z)) = (1 + tanh(z / 2)) / 2.
+    """sigmoid(z) = 1 / (1 + exp(-z)) = exp(-log(1 + exp(-z))) = exp(-logaddexp(0, -z)).
 
-    The second form is the one computed: it cannot overflow, while exp(-z) does below
-    z = -710 or so, which a field queried far from the data (in a likelihood solve) can reach.
-    Its error is at rounding level in absolute terms (for z below about -37 it gives 0, not
-    a number below 1e-16).
+    The last form is the one computed: neither it nor its derivative overflows, for any z and
+    in float32 too, while exp(-z) does below z = -710 (-88 in float32), which a field queried far
+    from the data (in a likelihood solve) can reach.
     """
-    return 0.5 * (1 + anp.tanh(0.5 * z))
+    return anp.exp(-anp.logaddexp(0.0, -z))
 
 
 def silu(z):

@@ -21,18 +21,22 @@ import numpy as np
 
 from ..core.likelihood import log_likelihood
 
-__all__ = ["sample_in_chunks", "log_likelihood_in_chunks", "source_draws"]
+__all__ = ["FIRST", "sample_in_chunks", "log_likelihood_in_chunks", "source_draws"]
+
+#: Points in the first chunk, whose time estimates the whole work's.
+FIRST = 64
 
 
 def _chunks(n, rows):
-    """Slices of ``rows`` points that cover range(n); a single leftover row joins the last chunk (see above)."""
-    starts = list(range(0, n, rows))
+    """Slices that cover range(n): ``FIRST`` points, then ``rows`` at a time; a single leftover row joins the last
+    chunk (see above)."""
+    starts = [0, *range(min(FIRST, rows), n, rows)]
     if len(starts) > 1 and n - starts[-1] == 1:
         starts.pop()
     return [slice(start, end) for start, end in zip(starts, starts[1:] + [n])]
 
 
-def sample_in_chunks(sample, x_0, rows):
+def sample_in_chunks(sample, x_0, rows, progress=None):
     """The ends x(1) of the flow from x(0) = x_0, ``rows`` points at a time.
 
     Parameters
@@ -43,6 +47,8 @@ def sample_in_chunks(sample, x_0, rows):
     x_0 : ndarray, shape (n, d)
     rows : int
         Points per chunk, a multiple of 64 for the same bits as one batch (see above).
+    progress : callable, optional
+        ``progress(done)``, told the number of points done after each chunk.
 
     Returns
     -------
@@ -56,16 +62,24 @@ def sample_in_chunks(sample, x_0, rows):
     for chunk in _chunks(len(x_0), rows):
         trajectory = sample(x_0[chunk], chunk)
         x_1[chunk] = trajectory.x[-1]
+        if progress is not None:
+            progress(chunk.stop)
     return x_1, trajectory
 
 
-def log_likelihood_in_chunks(f, x, rows, **options):
-    """``npflow.log_likelihood(f, x, **options)``, ``rows`` points at a time; shape (n,).
+def log_likelihood_in_chunks(f, x, rows, progress=None, **options):
+    """``npflow.log_likelihood(f, x, **options)``, ``rows`` points at a time (after the first ``FIRST``); shape (n,).
 
     With ``method="hutchinson"`` each chunk draws its own probes from ``options["rng"]``, so the
-    estimate differs from one batch's (its distribution is the same).
+    estimate differs from one batch's (its distribution is the same). ``progress(done)``, if
+    given, is told the number of points done after each chunk.
     """
-    return np.concatenate([log_likelihood(f, x[chunk], **options) for chunk in _chunks(len(x), rows)])
+    log_p = np.empty(len(x))
+    for chunk in _chunks(len(x), rows):
+        log_p[chunk] = log_likelihood(f, x[chunk], **options)
+        if progress is not None:
+            progress(chunk.stop)
+    return log_p
 
 
 def source_draws(run, n, rng, dtype=None):

@@ -22,7 +22,8 @@ program or notebook that uses npflow as a library opts in by calling ``keep_free
 **Requests that cannot fit.** ``npflow sample --n 1000000000000`` would fail deep inside NumPy,
 and ``--n 20000000`` would fill the machine's memory until the kernel kills the process. So the
 command estimates the bytes its arrays need and refuses, before any work, a request larger
-than the memory this machine has available (``check_fits``). The estimate of a network
+than the memory this machine has available (``check_fits``), naming the largest ``--n`` that
+would fit (``largest_fitting``, rounded down to two significant digits). The estimate of a network
 evaluation is ``network_bytes``: ``NETWORK_FACTOR`` arrays the size of all the layers'
 outputs per point, an upper bound on what tracemalloc measured (2 to 4.5 times, for sampling,
 the likelihood and a training step). And points are flowed in chunks of ``chunk_rows``
@@ -32,8 +33,8 @@ network intermediates at once.
 import ctypes
 import os
 
-__all__ = ["keep_freed_memory", "wanted", "available_bytes", "check_fits", "network_bytes", "chunk_rows",
-           "CHUNK_BYTES"]
+__all__ = ["keep_freed_memory", "wanted", "available_bytes", "check_fits", "largest_fitting", "network_bytes",
+           "chunk_rows", "CHUNK_BYTES"]
 
 #: Network intermediates per point, in arrays the size of all the layers' outputs (see above).
 NETWORK_FACTOR = 8
@@ -100,7 +101,7 @@ def _size(n_bytes):
         n_bytes /= 1000
 
 
-def check_fits(needed, what, available=None):
+def check_fits(needed, what, available=None, instead=None):
     """Refuse work whose arrays need more memory than this machine has available.
 
     Parameters
@@ -111,16 +112,38 @@ def check_fits(needed, what, available=None):
         The request, for the message (``"--n 1000000000000"``).
     available : int, optional
         Bytes available; ``available_bytes()`` if None (and no check where that is unknown).
+    instead : callable, optional
+        ``instead(available) -> str``: what would fit, said after "ask for less" (``"--n 450000000 fits"``).
 
     Raises
     ------
     ValueError
-        One line with the estimate and what is available.
+        One line with the estimate, what is available, and what would fit.
     """
     available = available_bytes() if available is None else available
     if available is not None and needed > available:
+        would_fit = "" if instead is None else f": {instead(available)}"
         raise ValueError(f"{what} needs about {_size(needed)} of memory for its arrays, and this machine has "
-                         f"{_size(available)} available; ask for less")
+                         f"{_size(available)} available; ask for less{would_fit}")
+
+
+def largest_fitting(bytes_of, available, below):
+    """The largest n < ``below`` whose ``bytes_of(n)`` fits in ``available`` bytes, two significant digits; 0 if none.
+
+    ``bytes_of`` grows with n, so bisection finds the largest n, which is then rounded down to
+    a number one can type (457,142,857 to 450,000,000).
+
+    Examples
+    --------
+    >>> largest_fitting(lambda n: 48 * n + 1000, 10**9, 10**12)
+    20000000
+    """
+    low, high = 0, below  # bytes_of(low) fits (or low is 0), bytes_of(high) does not
+    while high - low > 1:
+        middle = (low + high) // 2
+        low, high = (middle, high) if bytes_of(middle) <= available else (low, middle)
+    unit = 10 ** max(len(str(low)) - 2, 0)
+    return low // unit * unit
 
 
 def network_bytes(layer_sizes, points, itemsize=8):

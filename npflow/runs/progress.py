@@ -1,7 +1,19 @@
 """Training's progress line: 'step, loss, steps/s, ETA', printed every few steps and at the end."""
 import time
 
-__all__ = ["Progress"]
+__all__ = ["Progress", "pace"]
+
+
+def pace(done, total, seconds, unit):
+    """``2,917 steps/s  ETA 3s``: the rate of ``done`` units in ``seconds``, and the time the rest of ``total`` takes.
+
+    Examples
+    --------
+    >>> pace(300, 1000, 2.0, "points")
+    '150 points/s  ETA 5s'
+    """
+    rate = done / max(seconds, 1e-9)
+    return f"{rate:,.0f} {unit}/s  ETA {(total - done) / rate:.0f}s"
 
 
 class Progress:
@@ -28,8 +40,7 @@ class Progress:
         done = step + 1
         if self.stream is None or not self.every or (done % self.every and done != self.total):
             return
-        rate = (done - self.first) / max(time.perf_counter() - self.start, 1e-9)
-        eta = (self.total - done) / rate
+        rate_and_eta = pace(done - self.first, self.total - self.first, time.perf_counter() - self.start, "steps")
         width = len(str(self.total))
-        print(f"step {done:>{width}}/{self.total}  loss {loss:.4f}{extra}  {rate:,.0f} steps/s  ETA {eta:.0f}s",
-              file=self.stream, flush=True)
+        print(f"step {done:>{width}}/{self.total}  loss {loss:.4f}{extra}  {rate_and_eta}", file=self.stream,
+              flush=True)
