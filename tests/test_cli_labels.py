@@ -67,13 +67,19 @@ def test_a_conditional_run_resumes_to_the_bits_of_an_uninterrupted_one(tmp_path)
 def test_evaluate_reports_each_label_against_the_exact_field(runs, capsys):
     assert main(["evaluate", str(runs / "cond"), "--n", "60", "--steps", "10"]) == 0
     out = capsys.readouterr().out
-    assert "label    s_k  in class  spread  shift  energy distance  field error" in out
+    lines = out.splitlines()
+    header = lines[lines.index("(60 target points, ± one standard error: sd / sqrt(n) for a mean, else a bootstrap of "
+                               "50 resamples; NFE 40, solver rk4)") + 1]
+    assert header.split() == ["label", "s_k", "in", "class", "spread", "shift", "energy", "distance", "field", "error"]
+    assert out.count("±") >= 11 + 3 * 5  # every figure, and every figure of every label
     assert "field error vs exact field" in out  # the unconditional field's, as for any run
     assert main(["evaluate", str(runs / "cond"), "--n", "60", "--steps", "10", "--label", "1", "--guidance", "3",
                  "--json"]) == 0
     labels = json.loads(capsys.readouterr().out)["labels"]
     assert labels["label"] == [1] and labels["guidance"] == 3.0 and labels["s_k"] == [0.9]
     assert 0 <= labels["share"][0] <= 1 and labels["field_error"][0] > 0
+    assert all(labels[f"{key}_stderr"][0] >= 0 for key in ("share", "spread", "shift", "energy_distance",
+                                                           "field_error"))
 
 
 def test_evaluate_an_unconditional_run_has_no_label_table(runs, capsys):
@@ -154,5 +160,41 @@ def test_evaluate_a_conditional_run_without_modes_reports_the_energy_distance_pe
     assert main(["train", *TINY, "--dataset", "checkerboard", "--conditional", "--out", str(tmp_path / "board")]) == 0
     assert main(["evaluate", str(tmp_path / "board"), "--n", "80", "--steps", "5", "--label", "0", "--label", "7"]) == 0
     out = capsys.readouterr().out
-    assert "label  energy distance\n    0" in out and "\n    7" in out and "in class" not in out
+    assert "label  energy distance\n    0  " in out and "\n    7  " in out and "in class" not in out
     assert "the energy distance of the samples asked for k to the target's class k" in out
+
+
+@pytest.fixture(scope="module")
+def ten_classes(tmp_path_factory):
+    """A conditional run with ten classes, trained on a small labelled table."""
+    folder = tmp_path_factory.mktemp("ten")
+    rng = np.random.default_rng(0)
+    y = np.arange(200) % 10
+    np.savez(folder / "data.npz", x=rng.standard_normal((200, 2)) + y[:, None], y=y)
+    assert main(["train", *TINY, "--dataset", str(folder / "data.npz"), "--conditional", "--out",
+                 str(folder / "run")]) == 0
+    return folder / "run"
+
+
+@pytest.mark.parametrize("command", ["sample", "evaluate"])
+def test_label_all_with_fewer_points_than_classes_is_refused_naming_the_smallest_n(ten_classes, tmp_path, capsys,
+                                                                                    command):
+    out = ["--out", str(tmp_path / "x.npz")] if command == "sample" else []
+    assert main([command, str(ten_classes), "--label", "all", "--n", "7", "--steps", "2", *out]) == 2
+    err = capsys.readouterr().err
+    assert err == (f"npflow {command}: error: --n 7 cannot give each of the 10 classes asked for a sample: the "
+                   "smallest --n that does is 10\n")
+    assert not (tmp_path / "x.npz").exists()
+
+
+def test_label_all_spreads_the_remainder_one_sample_a_class_and_says_so(ten_classes, tmp_path, capsys):
+    out = tmp_path / "x.npz"
+    assert main(["sample", str(ten_classes), "--label", "all", "--n", "23", "--steps", "2", "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert err == ("npflow sample: note: --n 23 does not divide among 10 classes: 3 samples each for the first 3 "
+                   "(classes 0, 1, 2), 2 for the other 7\n")
+    with np.load(out) as saved:
+        assert sorted(np.bincount(saved["y"], minlength=10)) == [2] * 7 + [3] * 3
+    assert main(["sample", str(ten_classes), "--label", "all", "--n", "30", "--steps", "2", "--out",
+                 str(tmp_path / "y.npz")]) == 0
+    assert capsys.readouterr().err == ""  # ten classes divide 30: nothing to say

@@ -122,7 +122,7 @@ def test_evaluate_measures_a_digits_run_as_an_image_model():
     run = train(TrainConfig.from_settings({**SMALL, "conditional": True}), stream=None)
     report = evaluate_images(run, n=60, rng=np.random.default_rng(0), classes=np.array([3, 4]), guidance=1.0,
                              steps=4)
-    assert report["classifier_test_accuracy"] >= 0.95  # the judge clears the bar
+    assert report["classifier_test_accuracy"] >= 0.95 and report["judge_version"] == 1  # the shipped judge
     assert 0 < report["frechet_floor"] < report["frechet_distance"]  # 4 steps of training are far from the data
     assert report["bits_per_dim"] > max(report["baselines"].values())  # and so lose to both Gaussians
     train_split, test_split = load_digits("train"), load_digits("test")
@@ -131,7 +131,12 @@ def test_evaluate_measures_a_digits_run_as_an_image_model():
     for name, bits in expected.items():
         assert abs(report["baselines"][name] - bits) < 0.02
     assert report["classes"] == [3, 4] and 0 <= report["class_accuracy"] <= 1 and report["memorization_ratio"] > 0
-    assert "the floor" in format_images(report)
+    table = format_images(report)
+    assert "its floor" in table and "judge v1" in table
+    figures = [key[:-len("_stderr")] for key in report if key.endswith("_stderr")]
+    assert len(figures) == 7 and all(np.all(np.isfinite(list(np.atleast_1d(report[f"{key}_stderr"]))))
+                                     for key in figures if key != "baselines")
+    assert all("±" in line for line in table.splitlines()[:-1])  # every figure carries its error bar
 
 
 @pytest.mark.slow

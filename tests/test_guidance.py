@@ -368,3 +368,21 @@ def test_a_short_conditional_run_puts_nearly_every_sample_in_its_class_and_w_min
     assert class_measures(conditional, y, EIGHT.means)["share"].min() > 0.9  # about 0.99
     unconditional = generate(run.guided_velocity(y, -1.0), x_0, steps=40).x[-1]
     assert np.all(np.abs(mode_fractions(unconditional, EIGHT.means) - 1 / 8) < 0.05)
+
+
+@pytest.mark.parametrize("n", [10, 23, 29, 30, 1000])
+def test_equal_shares_give_every_class_its_share_and_the_remainder_one_each(n):
+    from npflow.guidance.labels import equal_shares
+
+    y = equal_shares(np.arange(10), n)
+    shares = np.bincount(y, minlength=10)
+    assert len(y) == n and shares.sum() == n and shares.min() == n // 10 and shares.max() - shares.min() <= 1
+    assert np.all(np.diff(y) >= 0)  # in blocks
+    assert list(shares[: n % 10]) == [n // 10 + 1] * (n % 10)  # the remainder, one to each of the first classes
+
+
+def test_equal_shares_refuse_fewer_samples_than_classes():
+    from npflow.guidance.labels import equal_shares
+
+    with pytest.raises(ValueError, match="7 samples cannot give each of the 10 classes one: ask for at least 10"):
+        equal_shares(np.arange(10), 7)

@@ -105,7 +105,20 @@ def drop_labels(y, p_uncond, rng):
 
 
 def equal_shares(classes, n):
-    """n labels that share ``classes`` equally, in blocks: point i asks for ``classes[i * C // n]`` (C classes).
+    """n labels that share ``classes`` equally, in blocks; when the C classes do not divide n, the
+    remainder r = n mod C goes one sample each to the first r classes::
+
+        count_c = n // C + (1 if c < r else 0)        c = 0 .. C - 1, the position in ``classes``
+
+    Parameters
+    ----------
+    classes : array_like of int, shape (C,)
+    n : int
+        At least C: fewer would leave a class without a sample.
+
+    Returns
+    -------
+    ndarray of int, shape (n,)
 
     Examples
     --------
@@ -113,4 +126,8 @@ def equal_shares(classes, n):
     array([0, 0, 0, 1, 1, 2, 2])
     """
     classes = np.asarray(classes)
-    return classes[np.arange(n) * len(classes) // n]
+    if n < len(classes):
+        raise ValueError(f"{n} samples cannot give each of the {len(classes)} classes one: ask for at least "
+                         f"{len(classes)}")
+    shares = n // len(classes) + (np.arange(len(classes)) < n % len(classes))  # (C,) count_c
+    return np.repeat(classes, shares)

@@ -8,22 +8,26 @@ each was asked for, which is also the format ``npflow train --dataset`` reads la
 """
 import argparse
 import math
+import sys
 
 import numpy as np
 
-from ..core.metrics import energy_distance
+from ..core.gmm import GaussianMixture
+from ..core.oracle import points_on_path
 from ..core.paths import LinearPath
 from ..core.sampling import generate
 from ..data.datasets import get_dataset
 from ..guidance.conditional import classes_of
 from ..guidance.exact import exact_guided_velocity
 from ..guidance.labels import equal_shares
-from ..guidance.measures import class_measures, label_field_errors
+from ..guidance.measures import class_measures
 from ..runs.field_error import exact_mixture
 from .chunks import source_draws
+from .error_bars import RESAMPLES, bootstrap_stderr, error_note, pm, share_stderr
+from .evaluate import energy_distance_stderr, field_error_stderr
 from .outputs import atomic_file, check_output_path
 
-__all__ = ["GUIDANCE_WEIGHTS", "add_label_options", "asked_classes", "asked_field", "save_labelled",
+__all__ = ["GUIDANCE_WEIGHTS", "add_label_options", "asked_classes", "shared_labels", "asked_field", "save_labelled",
            "evaluate_labels", "format_labels", "conditional_export_note"]
 
 #: The weights ``npflow plot --kind guidance`` and ``examples/guidance.py`` compare: w = -1 is the
@@ -93,20 +97,37 @@ def asked_classes(run, args):
     return np.array(args.label)
 
 
+def shared_labels(classes, n, args):
+    """The label of each of n points, the asked classes sharing them equally (``npflow.guidance.equal_shares``).
+
+    Fewer points than classes is refused in one line that names the smallest --n that works;
+    a remainder goes one sample each to the first classes, and one line on stderr says so.
+    """
+    C = len(classes)
+    if n < C:
+        raise ValueError(f"--n {n} cannot give each of the {C} classes asked for a sample: the smallest --n that "
+                         f"does is {C}")
+    if n % C:
+        first = ("class " if n % C == 1 else "classes ") + ", ".join(str(k) for k in classes[:n % C])
+        print(f"npflow {args.command}: note: --n {n} does not divide among {C} classes: {n // C + 1} samples each for "
+              f"the first {n % C} ({first}), {n // C} for the other {C - n % C}", file=sys.stderr)
+    return equal_shares(classes, n)
+
+
 def asked_field(run, args, n=None):
     """The field a command flows, and the label of each point: ``(f, y)``.
 
     Without ``--label``, the run's field (a conditional run's unconditional one) and y None.
     With it, the field guided by ``--guidance`` towards the asked classes, shared equally
-    among n points (``npflow.guidance.equal_shares``); with n None (a grid of any size) one
-    class for every point, so only one may be asked.
+    among n points (``shared_labels``); with n None (a grid of any size) one class for every
+    point, so only one may be asked.
     """
     classes = asked_classes(run, args)
     if classes is None:
         return run.velocity, None
     if n is None and len(classes) > 1:
         raise ValueError(f"this figure draws one field at a grid of points: give one --label, got {len(classes)}")
-    y = classes[0] if n is None else equal_shares(classes, n)
+    y = classes[0] if n is None else shared_labels(classes, n, args)
     return run.guided_velocity(y, args.guidance or 0.0), y
 
 
@@ -125,15 +146,20 @@ def evaluate_labels(run, classes, guidance, n, rng, solver="rk4", dtype=None, **
     k, their spread and shift), where the target's classes are the modes of a Gaussian mixture;
     the energy distance between them and the target's class k (of n fresh labelled target
     points); and the field error of the guided field against the exact guided field on class
-    k's own path (``npflow.guidance.label_field_errors``, n points per label), where the exact
+    k's own path (as ``npflow.guidance.label_field_errors``, n points per label), where the exact
     field is the run's (``npflow.core.oracle.exact_mixture``). The samples flow in ``dtype`` (None: the
     run's own), as ``npflow.plumbing.evaluate.evaluate``'s do; the field errors in float64.
+
+    Each figure has its standard error beside it (``npflow.plumbing.error_bars``): the share's
+    closed form (``share_stderr``), the field error's sd / sqrt(n), and the bootstrap over each label's
+    samples (and target points) for the spread, the shift and the energy distance.
 
     Returns
     -------
     dict of list
         One entry per label: ``label``, ``energy_distance``; ``s_k``, ``share``, ``spread``,
-        ``shift`` for a mixture; ``field_error`` where the exact field is known; and ``guidance``.
+        ``shift`` for a mixture; ``field_error`` where the exact field is known; each figure's
+        ``<figure>_stderr``; ``guidance``, and ``resamples``, the bootstrap's.
     """
     config, dataset = run.config, get_dataset(run.config.dataset)
     y = equal_shares(classes, n)  # (n,)
@@ -141,35 +167,56 @@ def evaluate_labels(run, classes, guidance, n, rng, solver="rk4", dtype=None, **
     x = generate(sampler.guided_velocity(y, guidance), x_0, solver, **options).x[-1].astype(np.float64)
     target, target_y = dataset.sample_labelled(n, rng)  # (n, d), (n,)
     labels = np.unique(y)
-    rows = {"label": labels, "energy_distance": [
-        energy_distance(x[y == k], target[target_y == k]) if np.any(target_y == k) else np.nan for k in labels]}
-    if dataset.mixture is not None:  # its classes are its components, each around its mode
-        rows.update(s_k=dataset.mixture.stds[labels], **class_measures(x, y, dataset.means))
+    rows = {}
     mixture = exact_mixture(config, required=False)
     if mixture is not None:
-        rows["field_error"] = label_field_errors(
-            lambda k: run.guided_velocity(k, guidance),
-            lambda k: exact_guided_velocity(mixture, config.sigma_min, label=k, guidance=guidance), mixture, labels, n, rng,
-            path=LinearPath(config.sigma_min))
+        path = LinearPath(config.sigma_min)
+        errors = [field_error_stderr(run.guided_velocity(k, guidance),
+                                     exact_guided_velocity(mixture, config.sigma_min, label=k, guidance=guidance),
+                                     *points_on_path(GaussianMixture(mixture.means[k:k + 1], mixture.stds[k:k + 1])
+                                                     .sample, path, n, rng)) for k in labels]
+        rows["field_error"], rows["field_error_stderr"] = zip(*errors)
+    distances = [energy_distance_stderr(x[y == k], target[target_y == k], rng) if np.any(target_y == k)
+                 else (np.nan, np.nan) for k in labels]
+    rows["energy_distance"], rows["energy_distance_stderr"] = zip(*distances)
+    if dataset.mixture is not None:  # its classes are its components, each around its mode
+        rows.update(s_k=dataset.mixture.stds[labels], **_landing(x, y, dataset.means, rng))
     report = {name: [float(value) for value in values] for name, values in rows.items()}
-    report["label"] = [int(k) for k in labels]
-    return {**report, "guidance": float(guidance)}
+    return {"label": [int(k) for k in labels], **report, "guidance": float(guidance), "resamples": RESAMPLES}
+
+
+def _landing(x, y, means, rng):
+    """``class_measures`` (share, spread, shift per label) with standard errors: the share's closed form, and the
+    bootstrap within each label's samples for spread and shift."""
+    measures = class_measures(x, y, means)
+    asked = [np.flatnonzero(y == k) for k in measures["label"]]  # each label's samples
+
+    def resampled(*rows):
+        drawn = np.concatenate([points[r] for points, r in zip(asked, rows)])
+        found = class_measures(x[drawn], y[drawn], means)
+        return np.concatenate([found["spread"], found["shift"]])  # (2 L,)
+
+    spread_and_shift = bootstrap_stderr(resampled, [len(points) for points in asked], rng)
+    return {"share": measures["share"], "spread": measures["spread"], "shift": measures["shift"],
+            "share_stderr": [share_stderr(p, len(points)) for p, points in zip(measures["share"], asked)],
+            "spread_stderr": spread_and_shift[:len(asked)], "shift_stderr": spread_and_shift[len(asked):]}
 
 
 def format_labels(report):
-    """The report of ``evaluate_labels`` as a small text table, one row per label."""
-    columns = [("label", "label", "{:d}"), ("s_k", "s_k", "{:.3f}"), ("share", "in class", "{:.3f}"),
-               ("spread", "spread", "{:.3f}"), ("shift", "shift", "{:.3f}"),
-               ("energy_distance", "energy distance", "{:.4f}"), ("field_error", "field error", "{:.4f}")]
-    shown = [(key, title, form) for key, title, form in columns if key in report]
-    table = [[title for _, title, _ in shown]]
-    table += [[form.format(report[key][i]) for key, _, form in shown] for i in range(len(report["label"]))]
-    widths = [max(len(row[j]) for row in table) for j in range(len(shown))]
+    """The report of ``evaluate_labels`` as a small text table, one row per label, each figure with its ± ."""
+    columns = [("s_k", "s_k", 3), ("share", "in class", 3), ("spread", "spread", 3), ("shift", "shift", 3),
+               ("energy_distance", "energy distance", 4), ("field_error", "field error", 4)]
+    shown = [(key, title, digits) for key, title, digits in columns if key in report]
+    table = [["label"] + [title for _, title, _ in shown]]
+    table += [[str(label)] + [f"{report[key][i]:.{digits}f}" if key == "s_k" else pm(report, key, digits, i)
+                              for key, _, digits in shown] for i, label in enumerate(report["label"])]
+    widths = [max(len(row[j]) for row in table) for j in range(len(table[0]))]
     lines = ["  ".join(cell.rjust(width) for cell, width in zip(row, widths)) for row in table]
     notes = ("in class: the share of the samples asked for k that land nearest mode k; spread and shift (from mode "
              "k) of those that do" if "share" in report else "the energy distance of the samples asked for k to the "
              "target's class k")
-    return "\n".join(lines + [f"(per label, guided with w = {report['guidance']:g}; {notes})"])
+    return "\n".join(lines + [f"(per label, guided with w = {report['guidance']:g}; {notes}; s_k the class's own "
+                              f"spread; {error_note(report)})"])
 
 
 def conditional_export_note(run):
