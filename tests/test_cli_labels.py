@@ -110,6 +110,7 @@ BAD = [
     (["sample", "COND", "--label", "0", "--guidance", "nan"], "argument --guidance: expected a finite number, got 'nan'"),
     (["sample", "COND", "--label", "0", "--guidance", "inf"], "expected a finite number, got 'inf'"),
     (["sample", "COND", "--guidance", "1"], "--guidance guides the field towards a class: give --label K"),
+    (["sample", "PLAIN", "--guidance", "1"], "--guidance needs a conditional run (npflow train --conditional)"),
     (["sample", "COND", "--label", "-1"], "argument --label: expected a class number 0, 1, 2, ... or all, got '-1'"),
     (["sample", "COND", "--label", "all", "--label", "1"], "--label all asks for every class; give it alone"),
     (["sample", "COND", "--label", "0", "OUT=x.npy"], "--label saves the samples with their labels, as an .npz"),

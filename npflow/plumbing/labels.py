@@ -79,13 +79,14 @@ def asked_classes(run, args):
         One line: ``--guidance`` without ``--label``, ``--label`` on a run trained without
         labels, ``all`` beside other labels, or a class the run does not have.
     """
+    if (args.label is not None or args.guidance is not None) and not run.config.num_classes:
+        asked = "--label" if args.label is not None else "--guidance"
+        raise ValueError(f"{asked} needs a conditional run (npflow train --conditional); {args.run_dir!r} was "
+                         "trained without labels")
     if args.label is None:
         if args.guidance is not None:
             raise ValueError("--guidance guides the field towards a class: give --label K (or --label all) too")
         return None
-    if not run.config.num_classes:
-        raise ValueError(f"--label needs a conditional run (npflow train --conditional); {args.run_dir!r} was "
-                         "trained without labels")
     K = run.config.num_classes  # from the recipe: the weights of an MLP and of a resnet hold it differently
     if "all" in args.label:
         if len(args.label) > 1:
