@@ -46,7 +46,7 @@ __all__ = ["divergence", "log_likelihood", "standard_normal_log_prob"]
 
 
 def standard_normal_log_prob(z):
-    """log N(z; 0, I) = -(d/2) log(2 pi) - |z|^2 / 2, for z of shape (n, d); returns (n,)."""
+    """``log N(z; 0, I) = -(d/2) log(2 pi) - |z|^2 / 2``, for z of shape (n, d); returns (n,)."""
     d = z.shape[1]
     return -0.5 * d * np.log(2 * np.pi) - 0.5 * np.sum(z**2, axis=1)
 

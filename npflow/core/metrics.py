@@ -22,7 +22,7 @@ def cdist(x, y):
 def energy_distance(x, y):
     """Squared energy distance between two samples (Szekely & Rizzo, 2013).
 
-    ``D^2 = 2 E|X - Y| - E|X - X'| - E|Y - Y'|``, with |.| the Euclidean norm.
+    ``D^2 = 2 E|X - Y| - E|X - X'| - E|Y - Y'|``, with ``|.|`` the Euclidean norm.
 
     D^2 >= 0, and it is 0 only when the two distributions are equal. The expectations are
     averages over all pairs, the diagonal included (a V-statistic): this is exactly the energy
@@ -142,7 +142,7 @@ def wasserstein2(x, y):
 
 
 def mmd_rbf(x, y, bandwidth=1.0):
-    """Squared maximum mean discrepancy with the Gaussian kernel k(a, b) = exp(-|a - b|^2 / (2 h^2)).
+    """Squared maximum mean discrepancy with the Gaussian kernel ``k(a, b) = exp(-|a - b|^2 / (2 h^2))``.
 
     ``MMD^2 = mean k(x, x') + mean k(y, y') - 2 mean k(x, y)``, the unbiased estimate (the
     diagonal terms k(x_i, x_i) = 1 are left out of the first two means), so it can be slightly
@@ -215,7 +215,7 @@ def straightness(trajectory):
 def kinetic_energy(trajectory):
     """Kinetic energy of the paths: ``E = (1 / T) sum_k h_k mean_i |v_ik|^2 / 2``, names as in ``straightness``.
 
-    The mean over time and points of |dx/dt|^2 / 2, with dx/dt taken between the recorded
+    The mean over time and points of ``|dx/dt|^2 / 2``, with dx/dt taken between the recorded
     points. It is the cost optimal transport minimises: in unit time, E >= W2(p_start, p_end)^2 / 2
     (Benamou and Brenier, 2000), with equality only for straight paths at constant speed that
     pair the points optimally. Between the recorded samples it holds exactly:

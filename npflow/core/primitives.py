@@ -28,6 +28,7 @@ variants alternated in one process, and we took medians of CPU time on a busy 2-
 The gain of each is in its docstring, and ``tests/test_primitives.py`` checks each against
 autograd's own derivation of the plain expression and against finite differences. Two ideas
 were measured and dropped for paying less than that:
+
 - adding the bias in place inside ``affine``, which saved nothing in training and 6 to 9 % of
   sampling (float64 to float32);
 - folding a scalar t into the first bias, which saved 4 % of sampling.

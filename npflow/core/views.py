@@ -178,7 +178,9 @@ def noise_to_data(x0_hat, x_t, t, path):
 
 
 def noise_to_velocity(x0_hat, x_t, t, path):
-    """The velocity from the noise prediction, by (2) with x1_hat from ``noise_to_data`` (singular at alpha_t = 0)::
+    """The velocity from the noise prediction, with x1_hat from ``noise_to_data`` (singular at alpha_t = 0).
+
+    By (2)::
 
         v = d_alpha_t (x_t - sigma_t x0_hat) / alpha_t + d_sigma_t x0_hat
     """
@@ -187,7 +189,9 @@ def noise_to_velocity(x0_hat, x_t, t, path):
 
 
 def data_to_velocity(x1_hat, x_t, t, path):
-    """The velocity from the data prediction, by (2) with x0_hat from ``data_to_noise`` (singular at sigma_t = 0)::
+    """The velocity from the data prediction, with x0_hat from ``data_to_noise`` (singular at sigma_t = 0).
+
+    By (2)::
 
         v = d_alpha_t x1_hat + d_sigma_t (x_t - alpha_t x1_hat) / sigma_t
     """

@@ -21,6 +21,7 @@ as the extra drift g^2 / 2 * score gathers them up the density.
 
 **The diffusion scale.** npflow takes ``g(t) = diffusion * sigma_t``, the path's own noise
 level times a number:
+
 - it vanishes where the score blows up (sigma_t -> 0 at t = 1 on a path that ends on the
   data), and ``g^2 / 2 * score = -diffusion^2 sigma_t / 2 * x0_hat`` stays finite;
 - the score pulls points together at a rate of at most 1 / sigma_t^2 (its x-derivative is
@@ -28,6 +29,7 @@ level times a number:
   pulls by at most h diffusion^2 / 2 of the distance, the same at every t: the explicit step
   stays stable up to the data end (it needs h diffusion^2 / 2 < 2);
 - diffusion = 0 is the ODE, and the step is then Euler's.
+
 DDPM's own SDE, the time reversal of its noising process, is ``g(t)^2 = 2 sigma_t^2
 d/dt log(alpha_t / sigma_t)``: this form with a diffusion that depends on t, and that is
 infinite at t = 0 (alpha_0 = 0). The ancestral step below with eta = 1 follows it.
@@ -71,7 +73,9 @@ __all__ = ["euler_maruyama_step", "sde_generate", "ancestral_step", "ddpm_genera
 
 
 def euler_maruyama_step(f, path, g, t, x, h, z):
-    """One Euler-Maruyama step of ``dx = [v + g^2 / 2 * score] dt + g dW`` (one evaluation of f)::
+    """One Euler-Maruyama step of ``dx = [v + g^2 / 2 * score] dt + g dW`` (one evaluation of f).
+
+    In full::
 
         x_next = x + h [v + g^2 / 2 * score] + g sqrt(h) z,      v = f(t, x), score from v
 

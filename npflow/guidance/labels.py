@@ -105,8 +105,10 @@ def drop_labels(y, p_uncond, rng):
 
 
 def equal_shares(classes, n):
-    """n labels that share ``classes`` equally, in blocks; when the C classes do not divide n, the
-    remainder r = n mod C goes one sample each to the first r classes::
+    """n labels that share ``classes`` equally, in blocks.
+
+    When the C classes do not divide n, the remainder r = n mod C goes one sample each to the
+    first r classes::
 
         count_c = n // C + (1 if c < r else 0)        c = 0 .. C - 1, the position in ``classes``
 

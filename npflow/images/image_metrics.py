@@ -30,7 +30,7 @@ __all__ = ["gaussian_frechet_distance", "frechet_distance", "nearest_distances",
 
 
 def gaussian_frechet_distance(mean_a, cov_a, mean_b, cov_b):
-    """FD = |mu_a - mu_b|^2 + tr(Sigma_a + Sigma_b - 2 (Sigma_a Sigma_b)^(1/2)).
+    """``FD = |mu_a - mu_b|^2 + tr(Sigma_a + Sigma_b - 2 (Sigma_a Sigma_b)^(1/2))``.
 
     The trace of a matrix square root is the sum of the square roots of its eigenvalues, so
     tr (Sigma_a Sigma_b)^(1/2) = sum_i sqrt(lambda_i) over the eigenvalues lambda_i of
