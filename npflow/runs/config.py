@@ -121,11 +121,10 @@ class TrainConfig:
         _check_data_names(self)
         _check_optimisation(self)
         _check_path_and_pairs(self)
-        objective = objective_of(self)  # raises for an unknown objective
-        network_of(self)  # raises for an unknown network
+        objective, network = objective_of(self), network_of(self)  # each raises for an unknown name
         object.__setattr__(self, "options", _objective_options(objective, self.options))
         objective.check(self)
-        network_of(self).check(self)
+        network.check(self)
 
     @classmethod
     def from_settings(cls, settings):
@@ -142,6 +141,7 @@ class TrainConfig:
         options = {name: value for name, value in settings.items() if name not in _SHARED
                    and (name in own or _LEGACY_DEFAULTS.get(name) != value)}  # unknown names are refused below
         return cls(**shared, options=options)
+
     @property
     def dim(self):
         """Dimension d of the data (for a data file, read from the file)."""
