@@ -20,3 +20,13 @@ def test_benchmark_runs_and_writes_a_table(tmp_path):
                 "train step, batch 256, --coupling ot", "one-Euler-step W2, moons", "train step, 64-d, width 512",
                 "train step, the digits recipe", "sample 100 digits", "--recipe fast against the tutorial's"):
         assert any(line.startswith(f"| {row}") for line in table), row
+
+
+@pytest.mark.slow
+def test_the_meanflow_recipes_benchmark_runs_and_says_its_quick_mode_concludes_nothing():
+    """A smoke test of benchmarks/meanflow_recipes.py: its table, and the quick mode marked on it."""
+    script = BENCH.parent / "meanflow_recipes.py"
+    result = subprocess.run([sys.executable, str(script), "--quick"], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "too small to conclude anything" in result.stdout
+    assert any(line.startswith("| paper (all three)") for line in result.stdout.splitlines())

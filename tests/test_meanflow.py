@@ -10,9 +10,10 @@ from numpy.testing import assert_allclose
 from scipy.integrate import solve_ivp
 
 import npflow
+from npflow.cli import main as npflow_command
 from npflow.core.backprop import numerical_gradient
 from npflow.core.gmm import GaussianMixture
-from npflow.core.mlp import init_mlp
+from npflow.core.mlp import init_mlp, sigmoid
 from npflow.core.optim import Adam, tree_flatten
 from npflow.core.oracle import exact_velocity
 from npflow.core.paths import LinearPath
@@ -23,8 +24,9 @@ from npflow.meanflow.average import (average_velocity, average_velocity_jvp, ins
                                      network_input)
 from npflow.meanflow.exact import exact_average_velocity
 from npflow.meanflow.jumps import meanflow_sample
-from npflow.meanflow.loss import (draw_times, meanflow_loss, meanflow_loss_and_grad, meanflow_loss_and_grad_by_hand,
-                                  meanflow_target)
+from npflow.meanflow.loss import (adaptive_weights, draw_times, meanflow_loss, meanflow_loss_and_grad,
+                                  meanflow_loss_and_grad_by_hand, meanflow_target)
+from npflow.models.meanflow import PAPER_RECIPE, MeanFlowOptions
 from npflow.teach import check_meanflow_target, strip_exercises
 
 # Unequal weights and stds, and sigma_min > 0 where it applies: no symmetry to hide a mistake.
@@ -133,6 +135,56 @@ def test_loss_gradient_stops_at_the_target(rng):
     assert not np.allclose(tree_flatten(whole), tree_flatten(grads), rtol=1e-2, atol=1e-4)
 
 
+def weighted_case(rng, activation="tanh"):
+    """A small network, a batch on random intervals, its target and the error e = u_theta - u_tgt."""
+    params = init_mlp(meanflow_sizes(2, (8,)), rng)
+    x_s, v_s = rng.standard_normal((2, 12, 2))
+    s, t = draw_times(12, rng, share_equal=0.25)
+    u_tgt = meanflow_target(params, s, t, x_s, v_s, activation)
+    return params, (s, t, x_s, v_s), u_tgt, average_velocity(params, s, t, x_s, activation) - u_tgt
+
+
+@pytest.mark.parametrize("power", [0.0, 0.5, 1.0])
+def test_the_weighted_loss_is_its_formula(rng, power):
+    """w_i = 1 / (||e_i||^2 + c)^p and L = (1 / (n d)) sum_i w_i ||e_i||^2, written out point by point."""
+    params, batch, _, error = weighted_case(rng)
+    n, d = error.shape
+    weights = [1 / (sum(error[i, j] ** 2 for j in range(d)) + 1e-3) ** power for i in range(n)]
+    expected = sum(weights[i] * sum(error[i, j] ** 2 for j in range(d)) for i in range(n)) / (n * d)
+    assert meanflow_loss(params, *batch, "tanh", power, 1e-3) == pytest.approx(expected, rel=1e-13)
+    assert meanflow_loss_and_grad_by_hand(params, *batch, "tanh", power, 1e-3)[0] == pytest.approx(expected, rel=1e-13)
+    if power == 0.0:  # no weighting: the mean squared error
+        assert meanflow_loss(params, *batch, "tanh") == pytest.approx(np.mean(error**2), rel=1e-14)
+    assert_allclose(adaptive_weights(np.array([0.0, 1.0]), 1.0, 1e-3), [1e3, 1 / 1.001], rtol=1e-15)
+
+
+@pytest.mark.parametrize("power", [0.5, 1.0])
+def test_the_weighted_gradient_holds_the_weights_constant(rng, power):
+    """autograd and by hand against the same loss with the target and the weights fixed arrays, by check_grads and
+    central differences; and the stop matters: weights that move with theta give another gradient."""
+    params, batch, u_tgt, error = weighted_case(rng)
+    s, t, x_s, _ = batch
+    fixed_weights = adaptive_weights(np.sum(error**2, axis=1), power, 1e-3)  # (n,)
+
+    def loss_given_weights(p, weights=fixed_weights):
+        e = average_velocity(p, s, t, x_s, "tanh") - u_tgt
+        return anp.sum(weights * anp.sum(e**2, axis=1)) / e.size
+
+    check_grads(loss_given_weights, modes=["rev"], order=1)(params)
+    expected = tree_flatten(numerical_gradient(loss_given_weights, params))
+    for loss_and_grad in (meanflow_loss_and_grad, meanflow_loss_and_grad_by_hand):
+        loss, grads = loss_and_grad(params, *batch, "tanh", power, 1e-3)
+        assert loss == pytest.approx(loss_given_weights(params), rel=1e-13)
+        assert_allclose(tree_flatten(grads), expected, rtol=1e-6, atol=1e-9)
+
+    def loss_with_moving_weights(p):
+        e = average_velocity(p, s, t, x_s, "tanh") - u_tgt
+        return loss_given_weights(p, adaptive_weights(np.sum(e**2, axis=1), power, 1e-3))
+
+    moving = tree_flatten(numerical_gradient(loss_with_moving_weights, params))
+    assert not np.allclose(moving, expected, rtol=1e-2, atol=1e-4)
+
+
 # --- times and sampling --------------------------------------------------------------------------
 
 def test_draw_times_gives_ordered_intervals_with_the_share_of_empty_ones():
@@ -147,6 +199,31 @@ def test_draw_times_gives_ordered_intervals_with_the_share_of_empty_ones():
     assert np.sum(np.equal(*draw_times(100, np.random.default_rng(0), share_equal=1.0))) == 100
     with pytest.raises(ValueError, match=r"^share_equal must be in \[0, 1\], got 1.5$"):
         draw_times(10, np.random.default_rng(0), share_equal=1.5)
+
+
+def test_logit_normal_times_are_the_papers_in_npflows_time():
+    """tau = sigmoid(0.4 + z) here is 1 - tau_paper, tau_paper = sigmoid(-0.4 + z'): the paper's lognorm(-0.4, 1)."""
+    s, t = draw_times(20_000, np.random.default_rng(4), share_equal=0.0, times="logit_normal", mean=0.4, std=1.0)
+    assert np.all((0 < s) & (s <= t) & (t < 1))
+    logits = np.log(np.concatenate([s, t]) / (1 - np.concatenate([s, t])))  # sorting keeps the draws themselves
+    assert np.mean(logits) == pytest.approx(0.4, abs=0.03) and np.std(logits) == pytest.approx(1.0, abs=0.03)
+    paper_times = 1 - np.concatenate([s, t])
+    assert np.mean(np.log(paper_times / (1 - paper_times))) == pytest.approx(-0.4, abs=0.03)
+    assert np.median(np.concatenate([s, t])) == pytest.approx(sigmoid(0.4), abs=0.01)  # towards the data, at 1
+
+
+@pytest.mark.parametrize("times", ["uniform", "logit_normal"])
+def test_draw_times_draws_in_its_documented_order(times):
+    """The two times (2, n), then the permutation that places the pairs with s = t."""
+    rng = np.random.default_rng(5)
+    draws = rng.random((2, 10)) if times == "uniform" else sigmoid(-0.3 + 1.5 * rng.standard_normal((2, 10)))
+    first, second = np.sort(draws, axis=0)
+    equal = rng.permutation(10) < 3
+    s, t = draw_times(10, np.random.default_rng(5), share_equal=0.3, times=times, mean=-0.3, std=1.5)
+    assert_allclose(s, first, rtol=0, atol=0)
+    assert_allclose(t, np.where(equal, first, second), rtol=0, atol=0)
+    with pytest.raises(ValueError, match="^times must be one of uniform, logit_normal, got 'lognormal'$"):
+        draw_times(10, rng, times="lognormal")
 
 
 def test_sampler_is_exact_for_any_steps_with_the_exact_average_velocity():
@@ -235,19 +312,21 @@ def test_training_brings_the_learned_average_velocity_near_the_exact_one():
 
 # --- by hand, and in a run -----------------------------------------------------------------------
 
+@pytest.mark.parametrize("power", [0.0, 1.0])
 @pytest.mark.parametrize("activation", ["relu", "silu", "tanh"])
-def test_loss_and_gradient_by_hand_are_autograds(rng, activation):
+def test_loss_and_gradient_by_hand_are_autograds(rng, activation, power):
     params = init_mlp(meanflow_sizes(2, (16, 8)), rng)
     x_s, v_s = rng.standard_normal((2, 20, 2))
     s, t = draw_times(20, rng)
-    loss, grads = meanflow_loss_and_grad_by_hand(params, s, t, x_s, v_s, activation)
-    expected_loss, expected = meanflow_loss_and_grad(params, s, t, x_s, v_s, activation)
+    loss, grads = meanflow_loss_and_grad_by_hand(params, s, t, x_s, v_s, activation, power)
+    expected_loss, expected = meanflow_loss_and_grad(params, s, t, x_s, v_s, activation, power)
     assert loss == pytest.approx(expected_loss, rel=1e-13)
     assert_allclose(tree_flatten(grads), tree_flatten(expected), rtol=1e-11, atol=1e-14)
     single = [(W.astype(np.float32), b.astype(np.float32)) for W, b in params]
-    as_32 = (a.astype(np.float32) for a in (s, t, x_s, v_s))
-    loss_32, grads_32 = meanflow_loss_and_grad_by_hand(single, *as_32, activation)
-    assert np.asarray(loss_32).dtype == np.float32 and tree_flatten(grads_32).dtype == np.float32
+    as_32 = [a.astype(np.float32) for a in (s, t, x_s, v_s)]
+    for loss_and_grad in (meanflow_loss_and_grad_by_hand, meanflow_loss_and_grad):
+        loss_32, grads_32 = loss_and_grad(single, *as_32, activation, power)
+        assert np.asarray(loss_32).dtype == np.float32 and tree_flatten(grads_32).dtype == np.float32
 
 
 CONFIG = npflow.TrainConfig(dataset="eight_gaussians", steps=12, batch_size=32, hidden=(16, 16), seed=3,
@@ -267,6 +346,43 @@ def test_a_run_step_is_the_meanflow_step_on_its_draws():
     assert run.losses[0] == loss
     assert_allclose(tree_flatten(run.params), tree_flatten(expected), rtol=0, atol=0)
     assert run.config.layer_sizes == [4, 16, 16, 2]
+
+
+def test_a_run_step_with_the_papers_recipe_is_the_step_on_its_draws():
+    """The same first step with the paper's options: logit-normal times, a 0.75 share, the weights with p = 1."""
+    config = replace(CONFIG, steps=1, options=PAPER_RECIPE)
+    rng = np.random.default_rng(config.seed)
+    params = init_mlp(meanflow_sizes(2, config.hidden), rng)
+    x_0, x_1, _ = draw_batch(npflow.get_dataset("eight_gaussians").sample, 32, rng)
+    s, t = draw_times(32, rng, share_equal=0.75, times="logit_normal", mean=0.4, std=1.0)
+    x_s, v_s = LinearPath(0.0).sample(x_0=x_0, x_1=x_1, t=s)
+    loss, grads = meanflow_loss_and_grad(params, s, t, x_s, v_s, "relu", 1.0, 1e-3)
+    run = npflow.train(config, stream=None)
+    assert run.losses[0] == loss
+    assert_allclose(tree_flatten(run.params), tree_flatten(Adam(lr=config.lr).step(params, grads)), rtol=0, atol=0)
+    by_autograd = npflow.train(replace(CONFIG, options=PAPER_RECIPE), stream=None)
+    by_hand = npflow.train(replace(CONFIG, grad="backprop", options=PAPER_RECIPE), stream=None)
+    assert_allclose(tree_flatten(by_hand.params), tree_flatten(by_autograd.params), rtol=1e-9, atol=1e-12)
+
+
+def test_the_defaults_are_the_plain_recipe_and_bad_options_are_refused_in_one_line():
+    assert MeanFlowOptions() == MeanFlowOptions(share_equal=0.5, times="uniform", weight_power=0.0)
+    for options, message in [({"weight_power": -1.0}, "weight_power must be a finite number >= 0, got -1.0"),
+                             ({"weight_eps": 0.0}, "weight_eps must be a finite number > 0, got 0.0"),
+                             ({"time_std": float("nan")}, "time_std must be a finite number > 0, got nan"),
+                             ({"time_mean": "0.4"}, "time_mean must be a finite number, got '0.4'"),
+                             ({"times": "lognormal"}, "times must be one of uniform, logit_normal, got 'lognormal'"),
+                             ({"share_equal": 2}, r"share_equal must be a share in \[0, 1\], got 2")]:
+        with pytest.raises(ValueError, match=f"^{message}$"):
+            replace(CONFIG, options=options)
+
+
+def test_the_command_line_takes_the_papers_recipe(tmp_path):
+    arguments = ["train", "--objective", "meanflow", "--dataset", "eight_gaussians", "--steps", "2", "--hidden", "8",
+                 "--share-equal", "0.75", "--times", "logit_normal", "--time-mean", "0.4", "--time-std", "1",
+                 "--weight-power", "1", "--weight-eps", "0.001", "--out", str(tmp_path / "run"), "--quiet"]
+    assert npflow_command(arguments) == 0
+    assert npflow.load_run(tmp_path / "run").config.options == PAPER_RECIPE
 
 
 def test_a_run_trains_alike_by_autograd_and_by_hand_and_in_float32(monkeypatch):
@@ -314,3 +430,18 @@ def test_the_field_error_log_of_a_meanflow_run_measures_u_over_no_time():
     t, x_t = points_on_path(mixture.sample, LinearPath(0.0), 2000, np.random.default_rng([CONFIG.seed, 1]))
     expected = npflow.field_error(run.velocity, exact_velocity(mixture), t, x_t)
     assert run.field_errors[:, 0].tolist() == [6, 12] and run.field_errors[-1, 1] == pytest.approx(expected, rel=1e-12)
+
+
+def test_the_command_line_takes_each_meanflow_setting_in_its_own_range(tmp_path):
+    from npflow.cli import main
+    from npflow.plumbing.io import load_run
+
+    out = tmp_path / "run"
+    assert main(["train", "--objective", "meanflow", "--times", "logit_normal", "--time-mean", "-0.4",
+                 "--time-std", "1.5", "--weight-power", "1", "--steps", "2", "--hidden", "8", "--quiet",
+                 "--out", str(out)]) == 0
+    options = load_run(out).config.options
+    assert (options.time_mean, options.time_std, options.weight_power) == (-0.4, 1.5, 1.0)
+    with pytest.raises(SystemExit) as refused:  # argparse's own refusal: one line, exit 2
+        main(["train", "--objective", "meanflow", "--time-std", "0", "--out", str(tmp_path / "bad")])
+    assert refused.value.code == 2 and not (tmp_path / "bad").exists()

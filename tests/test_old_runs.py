@@ -20,6 +20,7 @@ import pytest
 import npflow
 from npflow.core.sampling import generate
 from npflow.core.views import velocity_from_prediction
+from npflow.models import OBJECTIVES, option_names
 from npflow.runs.config import recipe
 
 FIXTURES = pathlib.Path(__file__).parent / "fixtures" / "runs_v1"
@@ -145,6 +146,6 @@ def test_a_meanflow_run_the_new_code_writes_is_flat_with_its_own_option_beside_t
     new = json.loads((tmp_path / "meanflow" / "config.json").read_text())["config"]
     old = old_file("meanflow")["config"]
     flow_options = {"conditional", "p_uncond", "predict"}
-    assert set(new) == set(old) - flow_options | {"share_equal"}
+    assert set(new) == set(old) - flow_options | set(option_names(OBJECTIVES["meanflow"]))
     assert {key: new[key] for key in set(old) - flow_options} == {key: old[key] for key in set(old) - flow_options}
     assert all(isinstance(value, (str, int, float, bool, list)) for value in new.values())

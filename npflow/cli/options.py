@@ -71,6 +71,7 @@ probability = _number(float, lambda value: 0.0 <= value <= 1.0, "a probability i
 hidden_widths = _number(lambda text: tuple(int(part) for part in text.split(",")),
                         lambda widths: min(widths) > 0, "comma-separated positive layer widths such as 128,128")
 non_negative_float = _number(float, lambda value: math.isfinite(value) and value >= 0, "a finite number >= 0")
+finite_float = _number(float, math.isfinite, "a finite number")
 closed_unit_interval = _number(float, lambda value: 0.0 <= value <= 1.0, "a number in [0, 1]")
 
 

@@ -26,8 +26,9 @@ from ..runs.field_error import exact_mixture
 from ..runs.loop import TrainingInterrupted, train
 from ..runs.run import start_run
 from .checks import check_training_fits
-from .options import (CONFIG_DEFAULTS, add_training_output, command, ema_decay, hidden_widths, non_negative_int,
-                      positive_float, positive_int, probability, shown, unit_interval)
+from .options import (CONFIG_DEFAULTS, add_training_output, command, ema_decay, finite_float, hidden_widths,
+                      non_negative_float, non_negative_int, positive_float, positive_int, probability, shown,
+                      unit_interval)
 
 __all__ = ["add_parser", "create_run", "train_in"]
 
@@ -46,7 +47,8 @@ def add_parser(commands):
 
 
 #: How the command line reads an objective's setting, by the type its options declare.
-_SETTING_TYPES = {float: probability}
+_NUMBER_TYPES = {"probability": probability, "positive": positive_float, "non_negative": non_negative_float,
+                 "finite": finite_float}
 
 
 def _add_recipe_options(recipe):
@@ -88,7 +90,7 @@ def _add_recipe_options(recipe):
         for setting in fields(objective.options):
             meta = setting.metadata
             kind = {"action": "store_const", "const": True} if meta.get("flag") else (
-                {"choices": list(meta["choices"])} if "choices" in meta else {"type": _SETTING_TYPES[setting.type]})
+                {"choices": list(meta["choices"])} if "choices" in meta else {"type": _NUMBER_TYPES[meta.get("number", "finite")]})
             option(setting.name, meta["help"], **kind, **({"metavar": meta["metavar"]} if "metavar" in meta else {}))
     _add_recipe_names(recipe)
 

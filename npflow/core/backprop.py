@@ -19,7 +19,8 @@ needs them. ``tests/test_backprop.py`` checks the result against autograd to 1e-
 ``numerical_gradient`` is the independent referee: central differences, one parameter at a time.
 
 It is also the fast path: ``npflow train --grad backprop`` trains with it, for MeanFlow too
-(``squared_error_and_grad``: any fixed target; MeanFlow's is computed first, by the forward chain rule).
+(``forward`` and ``backward`` around a loss of a fixed target; MeanFlow's target is computed first,
+by the forward chain rule).
 """
 import numpy as np
 
@@ -114,8 +115,7 @@ def loss_and_grad(params, t, x_t, u_t, activation="relu", condition=None):
 def squared_error_and_grad(params, inputs, target, activation="relu"):
     """``L = mean((MLP(inputs) - target)^2)`` and dL/dparams, by hand, for a target that does not depend on params.
 
-    The CFM loss is this with inputs [t, x_t] and target u_t; MeanFlow's is this with inputs
-    [s, t - s, x_s] and its target, whose gradient is stopped (``npflow.meanflow``).
+    The CFM loss is this with inputs [t, x_t] and target u_t.
 
     Parameters
     ----------

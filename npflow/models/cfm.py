@@ -44,7 +44,7 @@ class CFMOptions:
     conditional: bool = field(default=False, metadata={"flag": True, "help": (
         "learn v(t, x, y) for the dataset's labels y, and the unconditional field beside it, for sample --label "
         "and --guidance")})
-    p_uncond: float = field(default=0.2, metadata={"metavar": "P", "help": (
+    p_uncond: float = field(default=0.2, metadata={"metavar": "P", "number": "probability", "help": (
         "with --conditional: the probability that a training label is dropped to 'no label'")})
 
 

@@ -79,7 +79,10 @@ class Objective:
     summary : str
         One line, for ``--help``.
     options : type
-        A frozen dataclass: the objective's own settings, with their defaults.
+        A frozen dataclass: the objective's own settings, with their defaults. Each field's
+        ``metadata`` gives its ``--flag`` on the command line: ``help``, and ``metavar``,
+        ``choices``, ``flag`` (a switch) or ``number`` (``probability``, ``positive``,
+        ``non_negative`` or ``finite``, the default) as it takes them.
     check : callable
         ``check(config)``: raise ``ValueError`` in one line for a recipe it cannot train.
     sizes : callable

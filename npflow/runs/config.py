@@ -93,7 +93,8 @@ class TrainConfig:
     options : objective's options, dict or None
         The objective's own settings (``npflow.models.OBJECTIVES[objective].options``): for
         ``"cfm"`` ``predict``, ``conditional`` and ``p_uncond``, for ``"meanflow"``
-        ``share_equal``. A dict fills the rest with their defaults; None takes every default.
+        ``share_equal``, ``times``, ``time_mean``, ``time_std``, ``weight_power`` and ``weight_eps``.
+        A dict fills the rest with their defaults; None takes every default.
     """
 
     dataset: str = "two_gaussians"
