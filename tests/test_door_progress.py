@@ -137,3 +137,13 @@ def test_logprob_refuses_points_too_many_for_memory(run_dir, tmp_path, capsys, m
                  "--out", str(tmp_path / "l.npy")]) == 2
     err = capsys.readouterr().err
     assert "--n 5000 needs about" in err and "fits" in err and err.count("\n") == 1 and not (tmp_path / "l.npy").exists()
+
+
+def test_evaluate_reports_its_likelihoods_progress_unless_quiet(run_dir, capsys, every_chunk):
+    argv = ["evaluate", str(run_dir), "--n", "200", "--steps", "2"]
+    assert main(argv) == 0
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("evaluate: log p")]
+    assert [line.split("  ")[0] for line in lines] == [f"evaluate: log p: {done}/200 points"
+                                                       for done in (64, 128, 192, 200)]
+    assert main([*argv, "--quiet"]) == 0
+    assert "evaluate: log p" not in capsys.readouterr().err

@@ -5,6 +5,7 @@ The measures are ``npflow.plumbing.evaluate``'s, label by label for a conditiona
 error bars and the mean over ``--repeats`` draws are ``npflow.plumbing.error_bars``'.
 """
 import json
+import sys
 
 import numpy as np
 
@@ -28,6 +29,7 @@ def add_parser(commands):
     parser.add_argument("--repeats", type=positive_int, default=1, metavar="K",
                         help="measure K independent draws (draw 0 from --seed S, draw r from the seed [S, r]) and "
                              "report each figure's mean ± its sd over the K [%(default)s]")
+    parser.add_argument("--quiet", action="store_true", help="no progress lines (shown on stderr for work of over 2 s)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON, each with <name>_stderr "
                                                             "(and, with --repeats, <name>_spread) beside it")
     add_label_options(parser)
@@ -51,6 +53,7 @@ def _evaluate(args):
     digits is measured as an image model, by a fixed judge shipped with npflow (the same for
     every --seed): the judge's reading of the samples, the Frechet distance in its features
     beside the train-test floor, test bits/dim beside two Gaussians, and the memorization ratio.
+    A likelihood of over 2 s shows its progress on stderr.
     """
     run = read_run(args.run_dir, args)
     classes = asked_classes(run, args)
@@ -72,10 +75,12 @@ def _one_draw(run, args, classes, images, r):
     """The report of draw r: from the generator ``default_rng(seed)`` for r = 0, ``default_rng([seed, r])`` after;
     a conditional run's labels from ``default_rng([seed, r, 1])``."""
     rng = np.random.default_rng(args.seed if r == 0 else [args.seed, r])
+    stream = None if args.quiet else sys.stderr  # for the progress of a long likelihood
     if images:
         return evaluate_images(run, args.n, rng, classes, args.guidance or 0.0, args.solver or "rk4",
-                               dtype=dtype(args), **solver_options(args))
-    report = evaluate(run, n=args.n, rng=rng, solver=args.solver, dtype=dtype(args), **sampler_options(run, args))
+                               dtype=dtype(args), stream=stream, **solver_options(args))
+    report = evaluate(run, n=args.n, rng=rng, solver=args.solver, dtype=dtype(args), stream=stream,
+                      **sampler_options(run, args))
     if run.config.num_classes:
         report["labels"] = evaluate_labels(run, classes, args.guidance or 0.0, args.n,
                                            np.random.default_rng([args.seed, r, 1]), args.solver or "rk4",

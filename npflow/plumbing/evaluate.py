@@ -60,6 +60,7 @@ from ..runs.scoring import scoring_field
 from .chunks import log_likelihood_in_chunks, source_draws
 from .error_bars import RESAMPLES, bootstrap_stderr, counts, error_note, mean_stderr, pm
 from .memory import chunk_rows
+from .progress import ChunkProgress
 
 __all__ = ["MIN_POINTS", "evaluate", "format_table", "energy_distance_stderr", "field_error_stderr",
            "path_figures"]
@@ -68,7 +69,8 @@ __all__ = ["MIN_POINTS", "evaluate", "format_table", "energy_distance_stderr", "
 MIN_POINTS = 2
 
 
-def evaluate(run, n=2000, rng=None, solver=None, steps=100, rtol=1e-5, atol=1e-5, level=1.0, dtype=None):
+def evaluate(run, n=2000, rng=None, solver=None, steps=100, rtol=1e-5, atol=1e-5, level=1.0, dtype=None,
+             stream=None):
     """Measure a run against its target.
 
     Parameters
@@ -90,6 +92,8 @@ def evaluate(run, n=2000, rng=None, solver=None, steps=100, rtol=1e-5, atol=1e-5
         as fast with a fixed-step solver, and on the tutorial's run its samples differ from
         float64's by under 1e-5 and its energy distance by under 1e-7. The likelihood and the
         field error always take the run's weights as saved, in float64.
+    stream : file-like or None
+        Where the likelihood's progress goes, when it takes long (``npflow.plumbing.progress``).
 
     Returns
     -------
@@ -118,7 +122,8 @@ def evaluate(run, n=2000, rng=None, solver=None, steps=100, rtol=1e-5, atol=1e-5
     if ode:
         report.update(path_figures(trajectory))
     if source.log_prob is not None and objective_of(config).likelihood and ode:
-        log_model = log_likelihood_in_chunks(scoring_field(run), x, chunk_rows(config.layer_sizes), solver=solver,
+        log_model = log_likelihood_in_chunks(scoring_field(run), x, chunk_rows(config.layer_sizes),
+                                             ChunkProgress("evaluate: log p", n, stream), solver=solver,
                                              log_p_0=source.log_prob, **options)  # (n,)
         report["nll"], report["nll_stderr"] = mean_stderr(-log_model)
     if dataset.log_prob is not None and "nll" in report:

@@ -31,6 +31,7 @@ from ..images.classifier import features, predict
 from ..images.image_metrics import frechet_distance, gaussian_log_density, nearest_distances
 from ..images.pixels import DIM, bits_per_dim, to_model, to_pixels
 from .chunks import log_likelihood_in_chunks, sample_in_chunks, source_draws
+from .progress import ChunkProgress
 from .error_bars import RESAMPLES, bootstrap_stderr, error_note, mean_stderr, pm, share_stderr
 from .memory import chunk_rows
 
@@ -50,7 +51,7 @@ def _samples(run, n, rng, classes, guidance, solver, dtype, options):
     return to_pixels(flow), y
 
 
-def evaluate_images(run, n=2000, rng=None, classes=None, guidance=0.0, solver=None, dtype=None, **options):
+def evaluate_images(run, n=2000, rng=None, classes=None, guidance=0.0, solver=None, dtype=None, stream=None, **options):
     """Measure a digits run against the test split (the module docstring says what and how).
 
     Parameters
@@ -71,6 +72,8 @@ def evaluate_images(run, n=2000, rng=None, classes=None, guidance=0.0, solver=No
     dtype : str, optional
         The arithmetic of the samples (None: the run's own); the likelihood takes the run's weights as
         saved, in float64.
+    stream : file-like or None
+        Where the likelihood's progress goes, when it takes long (``npflow.plumbing.progress``).
 
     Returns
     -------
@@ -86,9 +89,10 @@ def evaluate_images(run, n=2000, rng=None, classes=None, guidance=0.0, solver=No
     classes = np.arange(run.config.num_classes) if conditional and classes is None else classes
     pixels, y = _samples(run, n, rng, classes, guidance, solver, dtype, options)
     x_train, x_test = to_model(train.pixels, rng), to_model(test.pixels, rng)
-    log_p = log_likelihood_in_chunks(run.velocity, x_test, chunk_rows(run.config.layer_sizes), method="hutchinson",
-                                     rng=rng, solver=solver or "rk4", log_p_0=run.config.source_distribution.log_prob,
-                                     **options)  # (359,)
+    progress = ChunkProgress("evaluate: test log p", len(x_test), stream)
+    log_p = log_likelihood_in_chunks(run.velocity, x_test, chunk_rows(run.config.layer_sizes), progress,
+                                     method="hutchinson", rng=rng, solver=solver or "rk4",
+                                     log_p_0=run.config.source_distribution.log_prob, **options)  # (359,)
     report = {"n": n, "resamples": RESAMPLES, "judge_version": judge.version,
               "classifier_test_accuracy": judge.test_accuracy,
               "classifier_test_accuracy_stderr": share_stderr(judge.test_accuracy, len(test.labels))}
