@@ -1,5 +1,5 @@
 """The ``npflow`` command line: ``train``, ``reflow``, ``sample``, ``logprob``, ``evaluate``, ``plot``, ``export``
-and ``demo``, a module each (its options, beside the handler that runs it).
+``demo`` and ``teach`` (the course, run as ``python -m npflow.teach``), a module each (its options, beside the handler that runs it).
 
 Bad input gets one line on stderr that names the value and what was expected, and exit
 status 2; nothing is written. So does a request too large for this machine's memory, and an
@@ -18,13 +18,13 @@ import sys
 from ..version import __version__
 from ..plumbing import memory, threads
 from ..plumbing.io import RunError
-from . import demo, evaluate, export, logprob, plot, reflow, sample, train
+from . import demo, evaluate, export, logprob, plot, reflow, sample, teach, train
 from .options import OneLineErrorParser
 
 __all__ = ["build_parser", "main"]
 
 #: The sub-commands, in the order ``npflow --help`` lists them.
-COMMANDS = (train, reflow, sample, logprob, evaluate, plot, export, demo)
+COMMANDS = (train, reflow, sample, logprob, evaluate, plot, export, demo, teach)
 
 
 def build_parser():

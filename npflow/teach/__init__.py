@@ -11,7 +11,10 @@ markers around a ``NotImplementedError`` stub; the student writes between them.
 **The modules.** ``course``: the eight assignments, their exercises and points. ``cases``: how
 each exercise is checked (its cases, its call, its public oracles). ``checks``: comparing an
 outcome with the expected one, with messages. ``grading``: one exercise's public and hidden
-checks. ``runner``: a process per exercise, the time limit, JSON and Gradescope output.
+checks. ``runner``: the copy's own check, a process per exercise; JSON and Gradescope output.
+``config``: the course file. ``tree``, ``sandbox``, ``reaper``, ``exchange``, ``child``, ``judge``,
+``bank``, ``session``: grading in the sandbox (``docs/teaching.md`` states what it defends).
+``commands``: the command line.
 ``packages``: loading a copy of npflow under a name of its own. ``instructor/`` (not in a
 student copy): the hidden cases and the reference, the catalogue of mistakes, the copy writer
 and the handouts.

@@ -127,12 +127,14 @@ def write_json(path, results, seed):
         json.dump(table, file, indent=1)
 
 
-def write_gradescope(path, results, seed):
-    """Write ``results.json`` in Gradescope's autograder format, one test per exercise."""
+def write_gradescope(path, results, seed, course=None):
+    """Write ``results.json`` in Gradescope's autograder format, one test per exercise, each with the visibility
+    the ``course`` (``npflow.teach.config.Course``) gives it."""
     numbers = [sum(CHAPTER[other.name] == CHAPTER[r.name] for other in results[:i + 1]) for i, r in enumerate(results)]
     tests = [{"name": f"assignment {CHAPTER[r.name]}: {r.name} (npflow/{EXERCISES[r.name].module}.py)",
               "number": f"{CHAPTER[r.name]}.{k}", "score": r.score, "max_score": r.points, "output": r.message,
-              "visibility": "visible"} for k, r in zip(numbers, results)]
+              "visibility": course.settings[r.name].visibility if course else "visible"}
+             for k, r in zip(numbers, results)]
     table = {"score": sum(r.score for r in results), "max_score": sum(r.points for r in results),
              "execution_time": round(sum(r.seconds for r in results), 1), "visibility": "visible",
              "output": f"npflow.teach: {summary(results)}; hidden cases drawn with seed {seed}", "tests": tests}

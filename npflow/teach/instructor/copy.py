@@ -27,7 +27,8 @@ from ..grading import store_expected
 from ..markers import answer_lines, blank, normalise
 from .handouts import handout, read_sources, solutions
 
-__all__ = ["COMPANIONS", "PACKAGE_DIR", "write_student_copy", "write_solutions", "answers", "HANDED_OUT"]
+__all__ = ["COMPANIONS", "PACKAGE_DIR", "write_student_copy", "write_solutions", "answers", "HANDED_OUT",
+           "write_blank_package"]
 
 #: The reference package's folder.
 PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -134,6 +135,13 @@ def _readme(names, numbers):
     return "".join(kept[:1]) + "\n" + note + "".join(kept[1:])
 
 
+def write_blank_package(target, names):
+    """Write into ``target`` the package with ``names`` blanked, as a copy has it: no instructor's folder."""
+    shutil.copytree(PACKAGE_DIR, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "instructor",
+                                                                       "public_expected.json", "handed_out.json"))
+    _blank_package(target, names)
+
+
 def write_student_copy(out_dir, assignments=None, force=False):
     """Write a student copy of the assignments ``assignments`` (all when None) into ``out_dir``.
 
@@ -151,9 +159,7 @@ def write_student_copy(out_dir, assignments=None, force=False):
     numbers = sorted({CHAPTER[name] for name in names})
     with atomic_directory(out_dir, force, marker=os.path.join("npflow", "__init__.py")) as tmp:
         target = os.path.join(tmp, "npflow")
-        shutil.copytree(PACKAGE_DIR, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "instructor",
-                                                                           "public_expected.json", "handed_out.json"))
-        _blank_package(target, names)
+        write_blank_package(target, names)
         reference = sys.modules[__name__.split(".")[0]]  # the npflow this writer belongs to
         store_expected(os.path.join(target, "teach", "public_expected.json"), names, reference)
         with open(os.path.join(tmp, HANDED_OUT), "w") as file:
