@@ -1,5 +1,6 @@
-"""The ``npflow`` command line: ``train``, ``reflow``, ``sample``, ``logprob``, ``evaluate``, ``plot``, ``export``
-``demo`` and ``teach`` (the course, run as ``python -m npflow.teach``), a module each (its options, beside the handler that runs it).
+"""The ``npflow`` command line: ``train``, ``reflow``, ``sample``, ``logprob``, ``evaluate``, ``plot``, ``export``,
+``demo`` and ``teach`` (the course, run as ``python -m npflow.teach``), a module each (its options, beside the
+handler that runs it).
 
 Bad input gets one line on stderr that names the value and what was expected, and exit
 status 2; nothing is written. So does a request too large for this machine's memory, and an
