@@ -467,10 +467,25 @@ def test_recipes_and_explicit_options(tmp_path):
 @pytest.mark.parametrize("kind", ["samples", "trajectories", "field", "density", "loss", "time_slices",
                                   pytest.param("animation", marks=pytest.mark.slow)])
 def test_plot_every_kind(run_dir, tmp_path, kind):
+    from PIL import Image
+
     out = tmp_path / ("figure.gif" if kind == "animation" else "figure.png")
     assert main(["plot", str(run_dir), "--kind", kind, "--out", str(out), "--n", "100", "--steps", "10"]) == 0
     assert out.stat().st_size > 5000
     assert sorted(p.name for p in tmp_path.iterdir()) == [out.name]  # no temporary left behind
+    with Image.open(out) as image:  # fit for a slide: 800 px on the long side, a PNG at 150 dpi at least
+        assert max(image.size) >= 800 and (kind == "animation" or min(image.info["dpi"]) >= 149.9)
+
+
+def test_plot_quick_marks_the_figure_and_svg_and_pdf_stay_vectors(run_dir, tmp_path):
+    from PIL import Image
+
+    for name, flags in (("plain.png", []), ("quick.png", ["--quick"]), ("f.svg", []), ("f.pdf", [])):
+        assert main(["plot", str(run_dir), "--kind", "samples", "--n", "50", "--steps", "5", *flags,
+                     "--out", str(tmp_path / name)]) == 0
+    with Image.open(tmp_path / "plain.png") as plain, Image.open(tmp_path / "quick.png") as quick:
+        assert quick.width == plain.width and quick.height > plain.height  # a strip on top, for the note
+    assert (tmp_path / "f.svg").read_text().startswith("<?xml") and (tmp_path / "f.pdf").read_bytes()[:4] == b"%PDF"
 
 
 def test_plot_refuses_a_gif_for_a_still_and_an_existing_file(run_dir, tmp_path, capsys):

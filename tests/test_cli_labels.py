@@ -1,5 +1,6 @@
 """The command line of conditional runs: train --conditional, and --label / --guidance in sample, evaluate, plot."""
 import json
+import struct
 
 import numpy as np
 import pytest
@@ -94,6 +95,9 @@ def test_plot_draws_guided_fields(runs, tmp_path, argv):
     out = tmp_path / "figure.png"
     assert main(["plot", str(runs / "cond"), "--n", "60", "--steps", "5", *argv, "--out", str(out)]) == 0
     assert out.stat().st_size > 10_000
+    with open(out, "rb") as file:
+        width, height = struct.unpack(">II", file.read(24)[16:24])  # the PNG header's IHDR
+    assert max(width, height) >= 800
 
 
 def test_export_of_a_conditional_run_says_what_the_weights_do_not_carry(runs, tmp_path, capsys):

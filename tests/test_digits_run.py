@@ -187,6 +187,7 @@ def test_image_trajectories_run_from_the_noise_to_the_flows_end_one_class_a_row(
     np.testing.assert_array_equal(panels[:, 0], to_pixels(x_0))
     np.testing.assert_array_equal(panels[:, -1], to_pixels(x_1))
     assert [ax.get_title() for ax in fig.get_axes()[:2]] == ["t = 0.0", "t = 0.3"]  # 3 steps: t = 0, 1/3, 2/3, 1
+    assert fig.get_suptitle().endswith("w = 2") and fig.get_supylabel() == "class asked for"  # its w, its rows
 
 
 def test_image_guidance_draws_a_grid_per_weight_each_of_that_weights_field():
@@ -199,6 +200,8 @@ def test_image_guidance_draws_a_grid_per_weight_each_of_that_weights_field():
     fig = IMAGE_FIGURES["guidance"](run, args, None)
     assert [sub.get_suptitle() for sub in fig.subfigs][:3] == ["w = -1 (unconditional)", "w = 0 (conditional)",
                                                                 "w = 0.5"]
+    assert fig.get_supylabel() == "class asked for"
+    assert [ax.get_ylabel() for ax in fig.subfigs[0].get_axes()[::4]] == ["2", "5"]  # each row's class
     x_0 = run.config.source_distribution.sample(8, np.random.default_rng(0))  # 2 classes x 4 columns, --seed 0
     for sub, w in zip(fig.subfigs, GUIDANCE_WEIGHTS):
         x_1 = generate(run.guided_velocity(np.repeat([2, 5], 4), w), x_0, "rk4", steps=3).x[-1]
@@ -226,9 +229,15 @@ def test_the_cli_draws_every_image_kind_and_refuses_the_rest_in_one_line(tmp_pat
     for flags in ([], ["--conditional"]):
         assert _npflow("train", "--recipe", "digits", "--steps", "2", "--hidden", "8", "--out", f"run{len(flags)}",
                        *flags, cwd=tmp_path).returncode == 0
-    for kind, out in (("trajectories", "t.png"), ("guidance", "g.png"), ("animation", "a.gif")):
-        done = _npflow("plot", "run1", "--kind", kind, "--steps", "2", "--out", out, cwd=tmp_path)
+    from PIL import Image
+
+    for run_dir, kind, out in (("run1", "samples", "s.png"), ("run1", "trajectories", "t.png"),
+                               ("run1", "guidance", "g.png"), ("run1", "animation", "a.gif"),
+                               ("run1", "loss", "l.png"), ("run0", "samples", "u.png")):
+        done = _npflow("plot", run_dir, "--kind", kind, "--steps", "2", "--out", out, cwd=tmp_path)
         assert done.returncode == 0 and (tmp_path / out).stat().st_size > 0, done.stderr
+        with Image.open(tmp_path / out) as image:  # fit for a slide, the GIF's frames too
+            assert max(image.size) >= 800
     for run_dir, kind, message in (("run0", "guidance", "needs a conditional run"),
                                    ("run0", "time_slices", "draws --kind samples, trajectories")):
         done = _npflow("plot", run_dir, "--kind", kind, "--steps", "2", "--out", "x.png", cwd=tmp_path)

@@ -29,7 +29,10 @@ def add_parser(commands):
     parser = command(commands, _plot)
     add_flow_options(parser, n=1000, points="points to sample and draw", draws="the source and target draws")
     parser.add_argument("--kind", required=True, choices=list(FIGURES), help="which figure")
-    add_out(parser, "FILE", "where to write it (.png, .svg, .pdf; .gif for --kind animation)")
+    add_out(parser, "FILE", "where to write it (.png at 150 dpi and 800 px at least, .svg, .pdf; .gif for --kind "
+                            "animation)")
+    parser.add_argument("--quick", action="store_true",
+                        help=f"write '{plot.QUICK_NOTE}' on the figure: for a run trained too briefly to judge by")
     add_label_options(parser)
 
 
@@ -59,7 +62,7 @@ def _plot(args):
     with atomic_file(args.out) as tmp:
         figure = figures[args.kind](run, args, tmp)
         if figure is not None:  # None: the figure wrote its file itself (the GIF)
-            figure.savefig(tmp, dpi=110)
+            plot.save(plot.mark_quick(figure, args.quick), tmp)  # by its suffix, kept
     print(f"{args.kind} written to {args.out}")
 
 
@@ -87,14 +90,20 @@ def _limits(run, args):
     return plot.bounds_around(_draws(run, args)[1], margin=1.5)
 
 
+def _target_log_p(run):
+    """The run's target's log-density where it is known (its contour lines are then exact), else None."""
+    return get_dataset(run.config.dataset).log_prob
+
+
 def _plot_samples(run, args, out):
     trajectory, target = _flow(run, args)
-    return plot.samples(target, {f"{trajectory.method}, NFE {trajectory.nfe}": trajectory.x[-1]})
+    return plot.samples(target, {f"{trajectory.method}, NFE {trajectory.nfe}": trajectory.x[-1]},
+                        target_log_p=_target_log_p(run))
 
 
 def _plot_trajectories(run, args, out):
     trajectory, target = _flow(run, args)
-    return plot.trajectories(trajectory, target=target)
+    return plot.trajectories(trajectory, target=target, target_log_p=_target_log_p(run))
 
 
 def _plot_field(run, args, out):
@@ -135,7 +144,7 @@ def _plot_time_slices(run, args, out):
 
 
 def _plot_animation(run, args, out):
-    plot.animation(_flow(run, args)[0], out)  # writes the GIF itself
+    plot.animation(_flow(run, args)[0], out, quick=args.quick)  # writes the GIF itself
 
 
 def _check_guidance_kind(run, args):
@@ -157,7 +166,8 @@ def _plot_guidance(run, args, out):
         fields["exact"] = lambda w: exact_guided_velocity(mixture, config.sigma_min, label=y, guidance=w)
     rows_of_samples = {name: {w: flow_ode(f(w), x_0, args).x[-1] for w in GUIDANCE_WEIGHTS}
                        for name, f in fields.items()}
-    return plot.guidance(target, rows_of_samples, y, means=get_dataset(config.dataset).means)
+    return plot.guidance(target, rows_of_samples, y, means=get_dataset(config.dataset).means,
+                         target_log_p=_target_log_p(run))
 
 
 #: ``npflow plot --kind``: the function that draws each figure, ``(run, args, out) -> Figure`` (None if it wrote out).
@@ -195,9 +205,17 @@ def _pixel_rows(run, names, x):
     return dict(zip(names, _pixels(run, x).reshape(len(names), -1, x.shape[-1])))
 
 
+def _grid_labels(run, args, what):
+    """A digit grid's title, ``what`` and the guidance weight it was drawn at (or that the run has no classes),
+    and the label of its rows: {"title": ..., "row_label": ...} as ``plot_images`` takes them."""
+    if not run.config.num_classes:
+        return {"title": f"{what}, unconditional run (no classes)", "row_label": "draw"}
+    return {"title": f"{what}, {plot.weight_title(args.guidance or 0.0)}", "row_label": "class asked for"}
+
+
 def _image_samples(run, args, out):
     names, trajectory = _image_flow(run, args, columns=10)
-    return plot_images.image_grid(_pixel_rows(run, names, trajectory.x[-1]))
+    return plot_images.image_grid(_pixel_rows(run, names, trajectory.x[-1]), **_grid_labels(run, args, "samples"))
 
 
 def _image_trajectories(run, args, out, columns=11):
@@ -205,13 +223,16 @@ def _image_trajectories(run, args, out, columns=11):
     names, trajectory = _image_flow(run, args, columns=1)
     k = plot_images.times_to_show(trajectory.t, columns)
     strips = _pixels(run, trajectory.x[k]).transpose(1, 0, 2)  # (rows, columns, d)
-    return plot_images.image_grid(dict(zip(names, strips)), titles=[f"t = {t:.1f}" for t in trajectory.t[k]])
+    return plot_images.image_grid(dict(zip(names, strips)), titles=[f"t = {t:.1f}" for t in trajectory.t[k]],
+                                  **_grid_labels(run, args, "from noise (t = 0) to digit (t = 1)"))
 
 
 def _image_animation(run, args, out):
     names, trajectory = _image_flow(run, args, columns=10)
     frames = _pixels(run, trajectory.x).reshape(len(trajectory.t), len(names), -1, trajectory.x.shape[-1])
-    plot_images.image_animation(frames, trajectory.t, out, names=names)  # writes the GIF itself
+    labels = _grid_labels(run, args, "samples")
+    labels["title"] = labels["title"].removeprefix("samples, ")
+    plot_images.image_animation(frames, trajectory.t, out, names=names, quick=args.quick, **labels)  # writes the GIF
 
 
 def _image_guidance(run, args, out, columns=4):
@@ -221,7 +242,8 @@ def _image_guidance(run, args, out, columns=4):
     for w in GUIDANCE_WEIGHTS:
         names, trajectory = _image_flow(run, args, columns, guidance=w)
         grids[plot.weight_title(w)] = _pixel_rows(run, names, trajectory.x[-1])
-    return plot_images.image_grids(grids)
+    return plot_images.image_grids(grids, title="samples per guidance weight w: "
+                                   "v_w = (1 + w) v(t, x, y) - w v(t, x, no label)", row_label="class asked for")
 
 
 #: ``npflow plot --kind`` for a run of images: each figure drawn as a grid of images.

@@ -1,12 +1,14 @@
 """Figures of images: grids of 8x8 digits, side by side per guidance weight, and a GIF of a grid in time.
 
 Each function returns a ``matplotlib.figure.Figure`` (the GIF's after writing it), built from
-the panels of ``npflow.plumbing.plot``. An image is a row of side * side pixels in row-major
-order, 0..levels - 1, drawn from white (0) to black.
+the parts of ``npflow.plumbing.plot_parts``. An image is a row of side * side pixels in
+row-major order, 0..levels - 1, drawn from white (0) to black. Every grid can say what it shows
+above it (``title``: e.g. its guidance weight w) and what its rows are (``row_label``: e.g.
+"class asked for", written beside the rows' names).
 """
 import numpy as np
 
-from .plot import figure, write_gif
+from .plot_parts import figure, mark_quick, write_gif
 
 __all__ = ["times_to_show", "image_grid", "image_grids", "image_animation"]
 
@@ -20,7 +22,7 @@ def times_to_show(t, count):
     return np.unique(nearest)
 
 
-def image_grid(rows, side=8, levels=17, titles=None):
+def image_grid(rows, side=8, levels=17, titles=None, title=None, row_label=None):
     """Images in a grid, one row of panels per entry of ``rows``: e.g. a row of samples per class.
 
     Parameters
@@ -33,6 +35,10 @@ def image_grid(rows, side=8, levels=17, titles=None):
         Pixel values 0..levels - 1, drawn from white (0) to black.
     titles : sequence of str, optional
         One per column, written above the top row (e.g. the time of each column).
+    title : str, optional
+        Above the grid: what it shows, e.g. "samples, w = 1".
+    row_label : str, optional
+        What the rows' names are, written left of them, e.g. "class asked for".
 
     Returns
     -------
@@ -41,18 +47,27 @@ def image_grid(rows, side=8, levels=17, titles=None):
     ncols = max(len(images) for images in rows.values())
     fig, axes = figure(ncols, len(rows), width=0.8, height=0.8)
     _draw_images(axes, rows, side, levels, titles)
+    _label(fig, title, row_label)
     return fig
 
 
-def image_grids(grids, side=8, levels=17):
+def _label(fig, title, row_label):
+    """Write a grid's title above it and its rows' label left of it, each where given."""
+    if title:
+        fig.suptitle(title)
+    if row_label:
+        fig.supylabel(row_label, fontsize="medium")
+
+
+def image_grids(grids, side=8, levels=17, title=None, row_label=None):
     """Image grids side by side under their titles: e.g. a grid of samples per guidance weight.
 
     Parameters
     ----------
     grids : dict of str to dict
         Each grid's title and its rows, as ``image_grid`` takes them (the same shape in every grid).
-    side, levels : int
-        As for ``image_grid``.
+    side, levels, title, row_label :
+        As for ``image_grid``; ``title`` above all the grids.
 
     Returns
     -------
@@ -63,13 +78,15 @@ def image_grids(grids, side=8, levels=17):
     first = next(iter(grids.values()))
     nrows, ncols = len(first), max(len(images) for images in first.values())
     fig = Figure(figsize=(0.8 * ncols * len(grids) + 0.3, 0.8 * nrows + 0.4), layout="constrained")
-    for subfig, (title, rows) in zip(np.atleast_1d(fig.subfigures(1, len(grids))), grids.items()):
+    for subfig, (name, rows) in zip(np.atleast_1d(fig.subfigures(1, len(grids))), grids.items()):
         _draw_images(subfig.subplots(nrows, ncols, squeeze=False), rows, side, levels)
-        subfig.suptitle(title)
+        subfig.suptitle(name)
+    _label(fig, title, row_label)
     return fig
 
 
-def image_animation(frames, times, path, names=None, side=8, levels=17, frame_count=40, fps=12):
+def image_animation(frames, times, path, names=None, side=8, levels=17, frame_count=40, fps=12, title=None,
+                    row_label=None, quick=False):
     """Write a GIF of an image grid changing over time (images from noise to data), and return its figure.
 
     The grid is drawn as one mosaic image (the images with a white pixel between them), so
@@ -89,6 +106,12 @@ def image_animation(frames, times, path, names=None, side=8, levels=17, frame_co
     frame_count : int
         At most this many frames, spread evenly over the k times.
     fps : int
+    title : str, optional
+        What the grid shows, written before each frame's time t (e.g. "w = 1").
+    row_label : str, optional
+        As for ``image_grid``.
+    quick : bool
+        Mark every frame with the quick-mode note (``plot_parts.mark_quick``).
 
     Returns
     -------
@@ -98,14 +121,16 @@ def image_animation(frames, times, path, names=None, side=8, levels=17, frame_co
     names = names or [str(i + 1) for i in range(rows)]
     fig, axes = figure(1, width=0.45 * columns + 0.6, height=0.45 * rows + 0.4)
     ax = axes[0, 0]
-    picture = ax.imshow(_mosaic(frames[0], side), cmap="gray_r", vmin=0, vmax=levels - 1)
+    picture = ax.imshow(_mosaic(frames[0], side), cmap="gray_r", vmin=0, vmax=levels - 1, interpolation="nearest")
     ax.set_xticks([])
     ax.set_yticks((side + 1) * np.arange(rows) + side / 2, names)
+    ax.set_ylabel(row_label or "")
+    mark_quick(fig, quick)
     shown = np.unique(np.linspace(0, k - 1, frame_count).round().astype(int))
 
     def draw(j):
         picture.set_data(_mosaic(frames[j], side))
-        ax.set_title(f"t = {times[j]:.2f}")
+        ax.set_title((f"{title}, " if title else "") + f"t = {times[j]:.2f}")
         return (picture,)
 
     write_gif(fig, draw, shown, path, fps)
@@ -128,7 +153,8 @@ def _draw_images(axes, rows, side, levels, titles=None):
             ax.set_xticks([])
             ax.set_yticks([])
             if j < len(images):
-                ax.imshow(images[j].reshape(side, side), cmap="gray_r", vmin=0, vmax=levels - 1)
+                ax.imshow(images[j].reshape(side, side), cmap="gray_r", vmin=0, vmax=levels - 1,
+                          interpolation="nearest")
             else:
                 ax.set_axis_off()
         ax_row[0].set_ylabel(name, rotation=0, ha="right", va="center")
