@@ -83,13 +83,6 @@ def test_a_million_samples_show_progress(run_dir, tmp_path, capsys, monkeypatch)
     assert lines[0].startswith("sample: 64/1,000,000 points  ") and lines[-1].startswith("sample: 1,000,000/1,000,000")
 
 
-@pytest.mark.slow
-def test_a_million_samples_by_rk4_show_progress_by_themselves(run_dir, tmp_path, capsys):
-    assert main(["sample", str(run_dir), "--n", "1000000", "--steps", "20", "--out", str(tmp_path / "x.npy")]) == 0
-    lines = capsys.readouterr().err.splitlines()
-    assert len(lines) >= 2 and lines[-1].startswith("sample: 1,000,000/1,000,000 points  "), lines
-
-
 def test_chunks_after_the_first_keep_the_bits_of_one_batch(run_dir, tmp_path, monkeypatch):
     """Chunks of 64, then 128, 128 and 44 points: every chunk starts at a multiple of 64 rows."""
     run = load_run(run_dir).astype("float32")
