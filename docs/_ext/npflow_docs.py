@@ -78,8 +78,9 @@ def _help(parser):
             os.environ["COLUMNS"] = before
 
 
-def _slug(prog):
-    return "cli-" + re.sub(r"[^a-z0-9]+", "-", prog.lower()).strip("-")
+def _slug(section, prog):
+    """The page's anchor of a parser: its section's name and its ``prog``, so that no two are alike."""
+    return "cli-" + re.sub(r"[^a-z0-9]+", "-", f"{section} {prog}".lower()).strip("-")
 
 
 def cli_reference():
@@ -90,8 +91,8 @@ def cli_reference():
              "`npflow.teach.__main__.build_parser()`), so it says what the installed code does. "
              "[The command line](cli.md) says what the commands have in common, and how runs stop, "
              "resume and are checked.", ""]
-    for title, module_name in (("The `npflow` command", "npflow.cli"),
-                               ("The course: `python -m npflow.teach`", "npflow.teach.__main__")):
+    for section, title, module_name in (("npflow", "The `npflow` command", "npflow.cli"),
+                                        ("course", "The course: `python -m npflow.teach`", "npflow.teach.__main__")):
         parsers = list(walk_parsers(_parser_builder(module_name)()))
         parts += [f"## {title}", "", "| command | what it does |", "|---|---|"]
         helps = {}
@@ -100,10 +101,12 @@ def cli_reference():
                 helps = {choice.dest: choice.help for choice in action._choices_actions}
         for parser in parsers[1:]:
             name = parser.prog.split()[-1]
-            parts.append(f"| [`{parser.prog}`](#{_slug(parser.prog)}) | {(helps.get(name) or '').replace('|', '/')} |")
+            parts.append(f"| [`{parser.prog}`](#{_slug(section, parser.prog)}) | "
+                         f"{(helps.get(name) or '').replace('|', '/')} |")
         parts.append("")
         for parser in parsers:
-            parts += [f"({_slug(parser.prog)})=", f"### `{parser.prog}`", "", "```text", _help(parser), "```", ""]
+            parts += [f"({_slug(section, parser.prog)})=", f"### `{parser.prog}`", "", "```text", _help(parser), "```",
+                      ""]
     return "\n".join(parts)
 
 
