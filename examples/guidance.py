@@ -18,7 +18,12 @@
 # moved from the mode. Then the learned field's error per label, w = -1 against an
 # unconditional run, and the choice of p_uncond.
 #
-#     python examples/guidance.py [--quick] [--out DIR]
+# Every run is trained once per seed (`--seeds`, 0 1 2 by default), each seed draws its own
+# noise, and every figure is the mean ± sd over the seeds. Two figures are called different only
+# where the mean of their per-seed differences exceeds twice its standard error and every seed
+# agrees on its sign (`npflow.core.metrics.paired_difference`).
+#
+#     python examples/guidance.py [--quick] [--seeds 0 1 2] [--out DIR]
 
 # %%
 import argparse
@@ -33,7 +38,7 @@ import numpy as np
 
 import npflow
 import npflow.plumbing.plot
-from npflow.core.metrics import field_error, mode_fractions
+from npflow.core.metrics import DIFFERENCE_RULE, field_error, mode_fractions, paired_difference
 from npflow.core.oracle import points_on_path
 from npflow.guidance.labels import equal_shares
 from npflow.guidance.measures import class_measures, label_field_errors
@@ -42,17 +47,41 @@ from npflow.plumbing.threads import use_threads
 from npflow.models.registry import RECIPES
 
 parser = argparse.ArgumentParser(description="Classifier-free guidance, learned and exact, measured per class.")
-parser.add_argument("--quick", action="store_true", help="short training and few points (seconds)")
+parser.add_argument("--quick", action="store_true",
+                    help="short training, few points, two seeds (seconds): too small to conclude")
+parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="training seeds [0 1 2; --quick: 0 1]")
 parser.add_argument("--out", default="guidance_out", help="folder for the tables and the figures [guidance_out]")
 args = parser.parse_args()
+if len(set(args.seeds)) < 2:
+    parser.error("--seeds needs at least two different seeds: a comparison needs the spread over seeds")
 use_threads()  # one BLAS thread for work this small (NPFLOW_THREADS overrides; see npflow/plumbing/threads.py)
+seeds = args.seeds[:2] if args.quick else args.seeds
+# Quick runs are short and few: what they print shows that the code runs, not what guidance does.
+QUICK_NOTE = "quick: too small to conclude (short training, few points, two seeds)"
+if args.quick:
+    print(QUICK_NOTE)
+
+
+def mean_sd(values, digits=3):
+    """'mean ± sd' over the seeds."""
+    return f"{np.mean(values):.{digits}f} ± {np.std(values, ddof=1):.{digits}f}"
+
+
+def versus(a, b, lower, higher, digits=3):
+    """The verdict on per-seed figures a against b: the mean difference ± its standard error, and in words."""
+    mean, error, sign = paired_difference(a, b)
+    word = {-1: lower, 1: higher, 0: "no difference beyond the noise"}[sign]
+    if args.quick:
+        word = "quick: too small to conclude"
+    return f"{mean:+.{digits}f} ± {error:.{digits}f}: {word}"
+
 
 # %% [markdown]
 # ## 1. The recipe
 #
 # The `fast` recipe (hand-written backprop, float32, lr 2e-3 with a cosine schedule, batch 256,
 # a moving average of the weights with decay 0.999) with `conditional=True` and 8,000 steps;
-# p_uncond is the default, 0.2. From the command line:
+# p_uncond is the default, 0.2; one run per dataset and seed. From the command line:
 #
 #     npflow train --recipe fast --lr 2e-3 --dataset eight_gaussians --conditional --steps 8000 --out eg
 
@@ -62,10 +91,12 @@ datasets = ["eight_gaussians", "gmm"]
 # the fast recipe at the learning rate the README's tables were measured with (the recipe's is now 4e-3)
 recipe = npflow.TrainConfig.from_settings({**RECIPES["fast"], "conditional": True, "steps": steps, "lr": 2e-3})
 runs = {}
-for name in datasets:
-    start = time.perf_counter()
-    runs[name] = npflow.train(replace(recipe, dataset=name), stream=None)
-    print(f"{name:<16} conditional run trained in {time.perf_counter() - start:5.1f} s ({steps} steps)")
+for seed in seeds:
+    for name in datasets:
+        start = time.perf_counter()
+        runs[name, seed] = npflow.train(replace(recipe, dataset=name, seed=seed), stream=None)
+        print(f"seed {seed} {name:<16} conditional run trained in {time.perf_counter() - start:5.1f} s ({steps} steps)",
+              flush=True)
 
 # %% [markdown]
 # ## 2. What guidance does
@@ -75,14 +106,16 @@ for name in datasets:
 # land nearest to mode k: the smallest over the labels, and the mean. Spread and shift are
 # measured on the samples that land in their class, in units of that class's s_k (both
 # averaged over the labels): spread 1 is the class's own width, and shift is how far their centre
-# sits from the mode.
+# sits from the mode. Each seed draws its own noise, for the exact field too, so the exact
+# column's sd is the draw's. The last two columns compare the learned field with the exact one,
+# seed by seed.
 
 # %%
-def guided_samples(name, field_of_w):
+def guided_samples(name, field_of_w, seed):
     """n samples for each w, the classes sharing them equally, from the same noise: {w: (n, 2)}."""
     dataset = npflow.get_dataset(name)
     y = equal_shares(np.arange(dataset.num_classes), n)
-    x_0 = np.random.default_rng(1).standard_normal((n, 2))
+    x_0 = np.random.default_rng((1, seed)).standard_normal((n, 2))
     return y, {w: npflow.generate(field_of_w(y, w), x_0, steps=solver_steps).x[-1] for w in GUIDANCE_WEIGHTS}
 
 
@@ -93,17 +126,25 @@ def summary(x, y, gmm):
             np.nanmean(measures["shift"] / gmm.stds))
 
 
-samples, rows = {}, []
+samples, rows, in_class = {}, [], {}  # in_class[name]: (seeds, K), the share in class at w = 0
 for name in datasets:
-    gmm, run = npflow.get_dataset(name).mixture, runs[name]
-    y, learned = guided_samples(name, run.guided_velocity)
-    _, exact = guided_samples(name, lambda y, w: npflow.exact_guided_velocity(gmm, label=y, guidance=w))
-    samples[name] = y, learned, exact
+    gmm = npflow.get_dataset(name).mixture
+    ours, truth = {}, {}  # w -> (seeds, 4): the summary of the learned field's samples, and of the exact one's
+    for seed in seeds:
+        y, learned = guided_samples(name, runs[name, seed].guided_velocity, seed)
+        _, exact = guided_samples(name, lambda y, w: npflow.exact_guided_velocity(gmm, label=y, guidance=w), seed)
+        samples.setdefault(name, (y, learned, exact))  # the first seed's, for the figures
+        in_class.setdefault(name, []).append(class_measures(learned[0.0], y, gmm.means)["share"])
+        for w in GUIDANCE_WEIGHTS:
+            ours.setdefault(w, []).append(summary(learned[w], y, gmm))
+            truth.setdefault(w, []).append(summary(exact[w], y, gmm))
     for w in GUIDANCE_WEIGHTS:
-        ours, truth = summary(learned[w], y, gmm), summary(exact[w], y, gmm)
-        rows.append(f"| {name} | {w:g} | " + " | ".join(f"{a:.3f} / {b:.3f}" for a, b in zip(ours, truth)) + " |")
-table = "\n".join(["| dataset | w | in class, smallest: learned / exact | in class, mean | spread / s_k | shift / s_k |",
-                   "|---|---|---|---|---|---|", *rows])
+        a, b = np.array(ours[w]), np.array(truth[w])
+        rows.append(f"| {name} | {w:g} | " + " | ".join(f"{mean_sd(a[:, j])} / {mean_sd(b[:, j])}" for j in range(4))
+                    + f" | {versus(a[:, 2], b[:, 2], 'learned narrower', 'learned wider')} "
+                    + f"| {versus(a[:, 3], b[:, 3], 'learned nearer the mode', 'learned further out')} |")
+table = "\n".join(["| dataset | w | in class, smallest: learned / exact | in class, mean | spread / s_k | shift / s_k "
+                   "| spread: learned - exact | shift: learned - exact |", "|---|---|---|---|---|---|---|---|", *rows])
 print(table)
 
 # %% [markdown]
@@ -111,20 +152,27 @@ print(table)
 #
 # The field error (the mean squared gap, `npflow.core.metrics.field_error`) of v(t, x, k) against the
 # exact field given k, at n points (t, x_t) of class k's own path, and of the "no label" field
-# against the exact field of the whole mixture. The share in class is that of w = 0 above.
+# against the exact field of the whole mixture. The share in class is that of w = 0 above. Both
+# are the mean ± sd over the seeds.
 
 # %%
-error_rows = []
-for name in datasets:
-    gmm, run, (y, learned, _) = npflow.get_dataset(name).mixture, runs[name], samples[name]
+def field_errors(run, gmm, seed):
+    """The field error of v(t, x, k) for every label k, then of the "no label" field: shape (K + 1,)."""
     labels = np.arange(len(gmm.weights))
     errors = label_field_errors(lambda k: run.guided_velocity(k, 0.0), lambda k: npflow.exact_guided_velocity(gmm, label=k),
-                                gmm, labels, n, np.random.default_rng(2))
-    t, x_t = points_on_path(gmm.sample, npflow.LinearPath(), n, np.random.default_rng(3))
-    no_label = field_error(run.velocity, npflow.exact_velocity(gmm), t, x_t)
-    shares = class_measures(learned[0.0], y, gmm.means)["share"]
-    error_rows += [f"| {name} | {k} | {gmm.stds[k]:g} | {errors[k]:.4f} | {shares[k]:.3f} |" for k in labels]
-    error_rows.append(f"| {name} | no label | | {no_label:.4f} | |")
+                                gmm, labels, n, np.random.default_rng((2, seed)))
+    t, x_t = points_on_path(gmm.sample, npflow.LinearPath(), n, np.random.default_rng((3, seed)))
+    return np.append(errors, field_error(run.velocity, npflow.exact_velocity(gmm), t, x_t))
+
+
+error_rows = []
+for name in datasets:
+    gmm = npflow.get_dataset(name).mixture
+    errors = np.array([field_errors(runs[name, seed], gmm, seed) for seed in seeds])  # (seeds, K + 1)
+    shares = np.array(in_class[name])
+    error_rows += [f"| {name} | {k} | {gmm.stds[k]:g} | {mean_sd(errors[:, k], 4)} | {mean_sd(shares[:, k])} |"
+                   for k in range(len(gmm.weights))]
+    error_rows.append(f"| {name} | no label | | {mean_sd(errors[:, -1], 4)} | |")
 error_table = "\n".join(["| dataset | label k | s_k | field error of v(t, x, k) | in class at w = 0 |",
                          "|---|---|---|---|---|", *error_rows])
 print(error_table)
@@ -133,55 +181,69 @@ print(error_table)
 # ## 4. w = -1 is the unconditional model
 #
 # At w = -1 the guided field is v(t, x, no label) whatever the label asked. Its share of the
-# samples nearest each mode, against a run trained without labels (the same recipe and seed)
-# and against the target's weights.
+# samples nearest each mode, against a run trained without labels (the same recipe and seed,
+# and the same noise), mode by mode over the seeds, and against the target's weights.
 
 # %%
 eight = npflow.get_dataset("eight_gaussians")
-plain = npflow.train(replace(recipe, dataset="eight_gaussians", options={"conditional": False}), stream=None)
-x_0 = np.random.default_rng(1).standard_normal((n, 2))
-shares = {"w = -1 (no label)": mode_fractions(samples["eight_gaussians"][1][-1.0], eight.means),
-          "unconditional run": mode_fractions(npflow.generate(plain.velocity, x_0, steps=solver_steps).x[-1],
-                                              eight.means),
-          "target": eight.mixture.weights}
-share_table = "\n".join(["| eight_gaussians | " + " | ".join(f"mode {k}" for k in range(8)) + " |",
-                         "|---" * 9 + "|"] + [f"| {name} | " + " | ".join(f"{s:.3f}" for s in values) + " |"
-                                              for name, values in shares.items()])
+unlabelled, plain = [], []  # (seeds, 8) each: the share nearest each mode, at w = -1 and of the unconditional run
+for seed in seeds:
+    run = runs["eight_gaussians", seed]
+    x_0 = np.random.default_rng((1, seed)).standard_normal((n, 2))
+    y = equal_shares(np.arange(8), n)
+    unlabelled.append(mode_fractions(npflow.generate(run.guided_velocity(y, -1.0), x_0, steps=solver_steps).x[-1],
+                                     eight.means))
+    unconditional = npflow.train(replace(recipe, dataset="eight_gaussians", seed=seed,
+                                         options={"conditional": False}), stream=None)
+    plain.append(mode_fractions(npflow.generate(unconditional.velocity, x_0, steps=solver_steps).x[-1], eight.means))
+unlabelled, plain = np.array(unlabelled), np.array(plain)
+share_rows = [("w = -1 (no label)", [mean_sd(column) for column in unlabelled.T]),
+              ("unconditional run", [mean_sd(column) for column in plain.T]),
+              ("target", [f"{weight:.3f}" for weight in eight.mixture.weights]),
+              ("w = -1 - unconditional", [versus(a, b, "fewer at w = -1", "more at w = -1")
+                                          for a, b in zip(unlabelled.T, plain.T)])]
+share_table = "\n".join(["| eight_gaussians | " + " | ".join(f"mode {k}" for k in range(8)) + " |", "|---" * 9 + "|"]
+                        + [f"| {name} | " + " | ".join(cells) + " |" for name, cells in share_rows])
 print(share_table)
-gap = np.abs(shares["w = -1 (no label)"] - shares["unconditional run"]).max()
-print(f"largest gap between the first two rows: {gap:.3f} (the standard error of the gap between two independent "
-      f"shares of 1/8: {np.sqrt(2 * (1 / 8) * (7 / 8) / n):.3f})")
 
 # %% [markdown]
 # ## 5. Why p_uncond = 0.2
 #
 # A dropped label teaches the "no label" field; a kept one the conditional field. The same
-# recipe with p_uncond = 0.1: the error of the no-label field and the mean error over the labels.
+# recipe with p_uncond = 0.1: the error of the no-label field and the mean error over the labels,
+# over the seeds, and p_uncond = 0.2 against 0.1 seed by seed.
 
 # %%
-probe = points_on_path(eight.sample, npflow.LinearPath(), n, np.random.default_rng(3))
-dropout_rows = []
+dropout = {}  # p_uncond -> (seeds, 2): the field error of the no-label field, and the mean over the labels
 for p_uncond in (0.1, 0.2):
-    run = runs["eight_gaussians"] if p_uncond == 0.2 else npflow.train(
-        replace(recipe, dataset="eight_gaussians", options=replace(recipe.options, p_uncond=p_uncond)), stream=None)
-    conditional = label_field_errors(lambda k: run.guided_velocity(k, 0.0),
-                                     lambda k: npflow.exact_guided_velocity(eight.mixture, label=k), eight.mixture,
-                                     range(8), n, np.random.default_rng(2)).mean()
-    no_label = field_error(run.velocity, npflow.exact_velocity(eight.mixture), *probe)
-    dropout_rows.append(f"| {p_uncond:g} | {no_label:.4f} | {conditional:.4f} |")
+    for seed in seeds:
+        run = runs["eight_gaussians", seed] if p_uncond == 0.2 else npflow.train(
+            replace(recipe, dataset="eight_gaussians", seed=seed, options=replace(recipe.options, p_uncond=p_uncond)),
+            stream=None)
+        errors = field_errors(run, eight.mixture, seed)
+        dropout.setdefault(p_uncond, []).append([errors[-1], errors[:-1].mean()])
+low, high = np.array(dropout[0.1]), np.array(dropout[0.2])
 dropout_table = "\n".join(["| p_uncond | field error, no label | field error, mean over the labels |", "|---|---|---|",
-                           *dropout_rows])
+                           f"| 0.1 | {mean_sd(low[:, 0], 4)} | {mean_sd(low[:, 1], 4)} |",
+                           f"| 0.2 | {mean_sd(high[:, 0], 4)} | {mean_sd(high[:, 1], 4)} |",
+                           f"| 0.2 - 0.1 | {versus(high[:, 0], low[:, 0], 'lower at 0.2', 'higher at 0.2', 4)} "
+                           f"| {versus(high[:, 1], low[:, 1], 'lower at 0.2', 'higher at 0.2', 4)} |"])
 print(dropout_table)
+report = (f"{n} samples, RK4 with {solver_steps} steps; runs of {steps} steps; mean ± sd over seeds "
+          f"{' '.join(map(str, seeds))}.\n\n{table}\n\n{error_table}\n\n{share_table}\n\n{dropout_table}\n\n"
+          f"{DIFFERENCE_RULE}\n")
+if args.quick:
+    report = f"{QUICK_NOTE}\n\n{report}\n{QUICK_NOTE}\n"
+    print(QUICK_NOTE)
 os.makedirs(args.out, exist_ok=True)
 with open(os.path.join(args.out, "guidance.md"), "w") as file:
-    file.write(f"{n} samples, RK4 with {solver_steps} steps; runs of {steps} steps.\n\n{table}\n\n{error_table}\n\n"
-               f"{share_table}\n\n{dropout_table}\n")
+    file.write(report)
 
 # %% [markdown]
 # ## 6. The picture
 #
-# One panel per w, the learned field above the exact one, each sample coloured by the label it
-# was asked for; a cross marks each class's mode. (`npflow plot RUN --kind guidance` draws the
+# One panel per w, the learned field above the exact one (the first seed's run and noise), each
+# sample coloured by the label it was asked for; a cross marks each class's mode. (`npflow plot RUN --kind guidance` draws the
 # same figure for any conditional run.)
 
 # %%
@@ -190,5 +252,6 @@ for name in datasets:
     target = npflow.get_dataset(name).sample(n, np.random.default_rng(4))
     figure = npflow.plumbing.plot.guidance(target, {"learned": learned, "exact": exact}, y,
                                            means=npflow.get_dataset(name).means)
+    npflow.plumbing.plot.mark_quick(figure, args.quick, QUICK_NOTE)  # so that a quick figure cannot pass for a full one
     figure.savefig(os.path.join(args.out, f"guidance_{name}.png"), dpi=90)
 print(f"tables and figures written to {args.out}/")

@@ -27,6 +27,10 @@ parser.add_argument("--quick", action="store_true", help="1,500 training steps i
 parser.add_argument("--out", default="tutorial_in_numpy_out", help="folder for the figures [tutorial_in_numpy_out]")
 args = parser.parse_args()
 use_threads()  # one BLAS thread for work this small (NPFLOW_THREADS overrides; see npflow/plumbing/threads.py)
+# A quick model is short-trained: its numbers show the code runs, not how the samplers compare.
+QUICK_NOTE = "quick: too small to conclude (1,500 training steps)"
+if args.quick:
+    print(QUICK_NOTE)
 rng = np.random.default_rng(42)  # the one source of randomness
 
 # %% [markdown]
@@ -95,7 +99,8 @@ for name, x, nfe in (("RK4, 100 steps", samples, rk4_nfe), ("RK45, 1e-5", adapti
           f"mode fractions {mode_fractions(x, means).round(3)}")
 
 os.makedirs(args.out, exist_ok=True)
-plot.samples(target, {"RK4, 100 steps": samples, "RK45": adaptive.x[-1]}).savefig(
-    os.path.join(args.out, "samples.png"), dpi=110)
+figure = plot.samples(target, {"RK4, 100 steps": samples, "RK45": adaptive.x[-1]})
+plot.mark_quick(figure, args.quick, QUICK_NOTE)  # so that a quick figure cannot pass for a full one
+figure.savefig(os.path.join(args.out, "samples.png"), dpi=110)
 plot.loss(losses).savefig(os.path.join(args.out, "loss.png"), dpi=110)
 print(f"figures written to {args.out}/")

@@ -5,10 +5,14 @@ import sys
 import pytest
 
 EXAMPLES = sorted((pathlib.Path(__file__).parent.parent / "examples").glob("*.py"))
+#: The examples that print comparisons: a quick run of each must say that it is too small to conclude.
+COMPARING = {"couplings_compared.py", "diffusion_vs_flow.py", "digits.py", "guidance.py", "sampler_pitfall.py",
+             "tutorial_in_numpy.py"}
 
 
 def test_there_are_examples():
     assert len(EXAMPLES) >= 2
+    assert COMPARING <= {script.name for script in EXAMPLES}
 
 
 @pytest.mark.slow
@@ -20,6 +24,8 @@ def test_example_runs_quick_and_writes_figures(tmp_path, script):
     assert result.returncode == 0, result.stderr[-2000:]
     figures = list(out.glob("*.png"))
     assert figures and all(f.stat().st_size > 10_000 for f in figures)
+    if script.name in COMPARING:
+        assert "quick: too small to conclude" in result.stdout
 
 
 def test_examples_are_percent_notebooks():

@@ -123,3 +123,13 @@ def test_kinetic_energy_is_at_least_half_the_squared_w2_of_its_ends(rng):
     x_0 = rng.standard_normal((30, 2))
     straight = x_0 + t[:, None, None] * np.array([1.0, -2.0])  # a shift: the optimal pairing, at constant speed
     assert kinetic_energy(Trajectory(t, straight, 0, "RK45")) == pytest.approx(wasserstein2(x_0, straight[-1]) ** 2 / 2)
+
+
+def test_paired_difference_states_a_difference_only_beyond_the_noise():
+    from npflow.core.metrics import paired_difference
+
+    mean, error, sign = paired_difference([1.0, 1.1, 0.9], [2.0, 2.05, 2.1])
+    assert sign == -1 and mean == pytest.approx(-1.05) and error > 0
+    assert paired_difference([1.0, 2.0, 3.0], [1.5, 1.5, 1.5])[2] == 0  # the seeds disagree on the sign
+    assert paired_difference([1.0, 1.0, 1.9], [0.9, 0.9, 0.0])[2] == 0  # all above, but within twice the error
+    assert paired_difference([2.0], [1.0])[2] == 0  # one seed says nothing of the noise

@@ -6,7 +6,7 @@ with the same sample sizes and, for a claim, several seeds.
 import numpy as np
 
 __all__ = ["energy_distance", "field_error", "nearest_mode", "mode_fractions", "mode_stds", "wasserstein2", "mmd_rbf",
-           "mode_coverage", "straightness", "kinetic_energy"]
+           "mode_coverage", "straightness", "kinetic_energy", "paired_difference", "DIFFERENCE_RULE"]
 
 
 def cdist(x, y):
@@ -238,6 +238,34 @@ def kinetic_energy(trajectory):
     12.5
     """
     return 0.5 * _time_mean(trajectory, np.sum(_step_velocities(trajectory) ** 2, axis=2))
+
+
+#: The rule by which a comparison over seeds is stated as a difference (``paired_difference``), in words.
+DIFFERENCE_RULE = ("A difference is stated where the mean per-seed difference exceeds twice its standard error "
+                   "and every seed agrees on its sign; otherwise \"no difference beyond the noise\".")
+
+
+def paired_difference(a, b):
+    """Compare two figures measured over the same seeds: is a - b a difference beyond the noise?
+
+    ``a`` and ``b`` have shape (seeds,), entry i of both from seed i (the same first weights, the
+    same noise), so that the per-seed differences cancel what the seed does to both. Their mean is
+    stated as a difference only where it exceeds twice its standard error (the differences' sd /
+    sqrt(seeds)) and every seed agrees on its sign (``DIFFERENCE_RULE``).
+
+    Returns
+    -------
+    (mean, stderr, sign) : (float, float, int)
+        The mean difference, its standard error, and -1 (a below b) or +1 (a above b) beyond the
+        noise, 0 otherwise. With fewer than 2 seeds there is no standard error: nan and 0.
+    """
+    differences = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
+    mean = float(differences.mean())
+    if len(differences) < 2:
+        return mean, float("nan"), 0
+    error = float(differences.std(ddof=1) / np.sqrt(len(differences)))
+    agree = np.all(differences < 0) or np.all(differences > 0)
+    return mean, error, int(np.sign(mean)) if agree and abs(mean) > 2 * error else 0
 
 
 def _step_velocities(trajectory):
