@@ -23,7 +23,7 @@ from dataclasses import replace
 import numpy as np
 
 import npflow
-from npflow.core.metrics import wasserstein2
+from npflow.core.metrics import paired_difference, wasserstein2
 from npflow.data.datasets import get_dataset
 from npflow.models.meanflow import PAPER_RECIPE, MeanFlowOptions
 from npflow.runs.config import recipe
@@ -69,10 +69,8 @@ def measure(options, seed, args, x_0, data):
 
 def verdict(figures, reference):
     """One line comparing per-seed one-step W2s ``figures`` with ``reference`` (both shape (seeds,))."""
-    differences = figures - reference  # (seeds,): the same seed, so the same first weights
-    mean, error = differences.mean(), differences.std(ddof=1) / np.sqrt(len(differences))
-    beyond = abs(mean) > 2 * error and (np.all(differences < 0) or np.all(differences > 0))
-    word = ("lower (better)" if mean < 0 else "higher (worse)") if beyond else "no difference beyond the noise"
+    mean, error, sign = paired_difference(figures, reference)  # the same seed, so the same first weights
+    word = {-1: "lower (better)", 1: "higher (worse)", 0: "no difference beyond the noise"}[sign]
     return f"{mean:+.3f} ± {error:.3f}: {word}"
 
 
