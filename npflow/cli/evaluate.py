@@ -1,8 +1,9 @@
 """``npflow evaluate``: measure a run against fresh target samples, as a table or as JSON, every figure with its ±.
 
 The measures are ``npflow.plumbing.evaluate``'s, label by label for a conditional run
-(``npflow.plumbing.labels``), and ``npflow.plumbing.evaluate_images``' for a run of images; their
-error bars and the mean over ``--repeats`` draws are ``npflow.plumbing.error_bars``'.
+(``npflow.plumbing.labels``), ``npflow.plumbing.evaluate_images``' for a run of images, and the
+objective's own where it registers a display (``npflow.plumbing.displays``); their error bars
+and the mean over ``--repeats`` draws are ``npflow.plumbing.error_bars``'.
 """
 import json
 import sys
@@ -10,6 +11,7 @@ import sys
 import numpy as np
 
 from ..data.datasets import get_dataset
+from ..plumbing.chapter_displays import display_of
 from ..plumbing.error_bars import over_repeats
 from ..plumbing.evaluate import evaluate, format_table
 from ..plumbing.evaluate_images import evaluate_images, format_images
@@ -56,6 +58,9 @@ def _evaluate(args):
     A likelihood of over 2 s shows its progress on stderr.
     """
     run = read_run(args.run_dir, args)
+    display = display_of(run.config)
+    if display is not None:
+        return _own_report(run, args, display)
     classes = asked_classes(run, args)
     check_flow_fits(run, args, args.n, paths=1, extra=3 * 8 * args.n**2)  # the sample distances take n x n tables
     images = get_dataset(run.config.dataset).to_pixels is not None  # measured as an image model is
@@ -69,6 +74,15 @@ def _evaluate(args):
     if images:
         return print(format_images(report))
     print(format_table(report) + ("\n" + format_labels(report["labels"]) if "labels" in report else ""))
+
+
+def _own_report(run, args, display):
+    """The report of a run whose objective registers its own display: draw r from the generator of ``_one_draw``."""
+    check_flow_fits(run, args, args.n, paths=1)
+    reports = [display.evaluate(run, args, np.random.default_rng(args.seed if r == 0 else [args.seed, r]))
+               for r in range(args.repeats)]
+    report = reports[0] if args.repeats == 1 else over_repeats(reports)
+    print(json.dumps(report, indent=2) if args.json else display.format(report))
 
 
 def _one_draw(run, args, classes, images, r):

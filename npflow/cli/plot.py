@@ -1,7 +1,8 @@
 """``npflow plot``: draw one figure of a trained run.
 
 ``FIGURES`` are the figures of a 2-D run (``npflow.plumbing.plot``), ``IMAGE_FIGURES`` those of
-a run of images, drawn as grids (``npflow.plumbing.plot_images``); each is a function
+a run of images, drawn as grids (``npflow.plumbing.plot_images``), and a run whose objective
+registers a display draws that display's own (``npflow.plumbing.displays``); each is a function
 ``(run, args, out) -> Figure``, or None where it wrote ``out`` itself (a GIF).
 """
 import numpy as np
@@ -12,6 +13,7 @@ from ..diffusion.stochastic import SAMPLERS
 from ..guidance.exact import exact_guided_velocity
 from ..guidance.labels import equal_shares
 from ..plumbing import plot, plot_images
+from ..plumbing.chapter_displays import DISPLAYS, display_of, figure_kinds
 from ..plumbing.chunks import log_likelihood_in_chunks
 from ..plumbing.labels import GUIDANCE_WEIGHTS, add_label_options, asked_classes, asked_field
 from ..plumbing.outputs import atomic_file
@@ -28,7 +30,8 @@ def add_parser(commands):
     """``npflow plot`` and its options."""
     parser = command(commands, _plot)
     add_flow_options(parser, n=1000, points="points to sample and draw", draws="the source and target draws")
-    parser.add_argument("--kind", required=True, choices=list(FIGURES), help="which figure")
+    parser.add_argument("--kind", required=True, choices=list(dict.fromkeys([*FIGURES, *figure_kinds()])),
+                        help="which figure")
     add_out(parser, "FILE", "where to write it (.png at 150 dpi and 800 px at least, .svg, .pdf; .gif for --kind "
                             "animation)")
     parser.add_argument("--quick", action="store_true",
@@ -50,11 +53,7 @@ def _plot(args):
     # --kind density casts the network alone (scoring_field): its ODE state stays float64
     run = run if args.kind == "density" else run.astype(dtype(args))
     sampler_options(run, args)  # refuse a bad sampler before any work
-    images = get_dataset(run.config.dataset).to_pixels is not None  # drawn as grids of images
-    figures = IMAGE_FIGURES if images else FIGURES
-    if args.kind not in figures or (run.dim != 2 and not images and args.kind != "loss"):
-        raise ValueError(f"--kind {args.kind} draws 2-D data, and this run's data has d = {run.dim}"
-                         + (f" (a run of the digits draws --kind {', '.join(IMAGE_FIGURES)})" if images else ""))
+    figures = _figures_of(run, args)
     if (args.kind == "animation") != args.out.lower().endswith(".gif"):
         raise ValueError("--kind animation writes a .gif, and only it does; got --out " + repr(args.out))
     check_out(args, (".gif",) if args.kind == "animation" else plot.STILL_FORMATS)
@@ -64,6 +63,27 @@ def _plot(args):
         if figure is not None:  # None: the figure wrote its file itself (the GIF)
             plot.save(plot.mark_quick(figure, args.quick), tmp)  # by its suffix, kept
     print(f"{args.kind} written to {args.out}")
+
+
+def _figures_of(run, args):
+    """The figures the run draws, ``--kind`` -> draw: its objective's display's, or those of images or of 2-D points;
+    a ValueError in one line if ``--kind`` is not among them."""
+    display = display_of(run.config)
+    if display is not None:
+        if args.kind not in display.figures:
+            raise ValueError(f"--kind {args.kind} is not drawn for a run of objective {run.config.objective!r}; it "
+                             f"draws --kind {', '.join(display.figures)}")
+        return display.figures
+    if args.kind not in FIGURES:  # a kind only displays draw
+        raise ValueError(f"--kind {args.kind} is drawn for a run of objective "
+                         f"{' or '.join(repr(name) for name, own in DISPLAYS.items() if args.kind in own.figures)}, "
+                         f"and this run's objective is {run.config.objective!r}")
+    images = get_dataset(run.config.dataset).to_pixels is not None  # drawn as grids of images
+    figures = IMAGE_FIGURES if images else FIGURES
+    if args.kind not in figures or (run.dim != 2 and not images and args.kind != "loss"):
+        raise ValueError(f"--kind {args.kind} draws 2-D data, and this run's data has d = {run.dim}"
+                         + (f" (a run of the digits draws --kind {', '.join(IMAGE_FIGURES)})" if images else ""))
+    return figures
 
 
 # --- plot, for a 2-D run -------------------------------------------------------------------------

@@ -32,8 +32,8 @@ def _sample(args):
     integrate dx/dt = v_theta(t, x) from t=0 to t=1; for a MeanFlow run, take K jumps
     x <- x + (t - s) u_theta(s, t, x) (--steps 1: one network evaluation); or run a stochastic
     sampler from t=0: the SDE with the same marginals (euler-maruyama) or DDPM's ancestral step
-    (ddpm), with noise from the same seed. Saves an array of
-    shape (n, d). With --label (a conditional run), the field is guided towards the asked
+    (ddpm), with noise from the same seed; or run the objective's own sampler, which may give
+    integer tokens. Saves an array of shape (n, d), integer tokens as they are. With --label (a conditional run), the field is guided towards the asked
     classes, and the .npz saved holds x (n, d), the samples, and y (n,), the label each was asked for.
     Work of over 2 s shows its progress on stderr; an --n whose arrays would not fit in memory is
     refused with the largest --n that would.
@@ -54,7 +54,8 @@ def _sample(args):
     progress = ChunkProgress("sample", args.n, None if args.quiet else sys.stderr)
     x_1, trajectory = sample_in_chunks(_chunk_sampler(run, args, y, options, rng), x_0, rows(run), progress)
     seconds = time.perf_counter() - start
-    x_1 = x_1 if pixels_of is None else pixels_of(x_1)  # model units back to the dataset's own
+    if pixels_of is not None and x_1.dtype.kind == "f":  # model units back to the dataset's own; tokens are its own
+        x_1 = pixels_of(x_1)
     if y is None:
         save_array(args.out, x_1, force=args.force)
     else:

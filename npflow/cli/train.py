@@ -59,8 +59,10 @@ def _add_recipe_options(recipe):
 
     option("dataset", f"target data: one of {', '.join(sorted(DATASETS))}, or a .npy or .csv file of shape (n, d), "
                       "any d, whose rows are drawn with replacement (an .npz of x and labels y)", metavar="NAME|FILE")
-    option("source", "where the flow starts at t=0: N(0, I), or a dataset like --dataset for data-to-data transport",
-           metavar="gaussian|NAME|FILE")
+    own = "; ".join(f"{', '.join(entry.sources)} for --objective {name}" for name, entry in OBJECTIVES.items()
+                    if entry.sources)  # the objectives' own sources
+    option("source", "where the flow starts at t=0: N(0, I), or a dataset like --dataset for data-to-data transport"
+           + (f"; or an objective's own source: {own}" if own else ""), metavar="gaussian|NAME|FILE")
     option("steps", "total Adam steps", type=positive_int)
     option("batch_size", "points per step", type=positive_int)
     option("lr", "Adam learning rate", type=positive_float)

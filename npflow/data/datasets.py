@@ -14,7 +14,10 @@ for any d. Its distribution is the empirical one: a draw picks rows of the file 
 replacement. The file is read (by ``npflow.data.files``, never unpickling) and checked
 each time it is asked for: a 2-D numeric array, at least 2 rows, no NaN or inf. Labelled data
 goes in an ``.npz`` file with arrays ``x`` (n, d) and ``y`` (n,) of integer labels 0 .. K - 1,
-every class with at least one row; a draw picks whole rows, a point with its label.
+every class with at least one row; a draw picks whole rows, a point with its label. Points
+that are all whole numbers >= 0 (an ``.npy`` of integers, say) are also sequences of tokens
+over the vocabulary 0 .. max (``Dataset.vocabulary``, ``Dataset.tokens``), which a discrete
+objective learns.
 
 **Labels.** Where a dataset has natural classes it can be drawn with them, for a conditional
 field (``npflow.guidance``): ``dataset.sample_labelled(n, rng)`` returns ``(x, y)``, where x is
@@ -39,108 +42,12 @@ import numpy as np
 from ..core.checks import count_non_finite_rows
 from ..core.gmm import GaussianMixture
 from .files import read_archive, read_array
+from .shapes import (EIGHT_GAUSSIANS, GMM, TWO_GAUSSIANS, checkerboard, circles, eight_gaussians, moons, spirals,
+                     swiss_roll, two_gaussians)
 
 __all__ = ["Dataset", "DATASETS", "TWO_GAUSSIANS", "EIGHT_GAUSSIANS", "GMM", "get_dataset", "get_source",
            "labelled_dataset", "mixture_dataset", "is_data_file", "load_data_file", "points_dataset", "two_gaussians",
-           "eight_gaussians", "moons", "circles", "checkerboard", "spirals", "swiss_roll"]
-
-#: The tutorial's target: an equal mixture of N((-4, 0), I) and N((4, 0), I).
-TWO_GAUSSIANS = GaussianMixture(means=[[-4.0, 0.0], [4.0, 0.0]], std=1.0)
-
-#: Eight equal Gaussians of std 0.5 on the circle of radius 4, at angles 0, 45, ..., 315 degrees.
-EIGHT_GAUSSIANS = GaussianMixture(
-    means=4.0 * np.column_stack([np.cos(np.arange(8) * np.pi / 4), np.sin(np.arange(8) * np.pi / 4)]), std=0.5)
-
-#: The ``gmm`` dataset: three components with unequal weights and widths, to show that nothing
-#: in the exact density or the exact field needs equal ones.
-GMM = GaussianMixture(means=[[-3.0, -2.0], [3.0, -2.0], [0.0, 3.0]], std=[0.6, 0.9, 0.4], weights=[0.5, 0.3, 0.2])
-
-
-def two_gaussians(n, rng, labels=False):
-    """Draw from the tutorial's target, ``TWO_GAUSSIANS``: a fair coin picks (-4, 0) or (4, 0), plus N(0, I).
-
-    Parameters
-    ----------
-    n : int
-        Number of points.
-    rng : numpy.random.Generator
-        Source of randomness.
-    labels : bool
-        Also return the mode of each point: 0 for (-4, 0), 1 for (4, 0).
-
-    Returns
-    -------
-    x_1 : ndarray, shape (n, 2)
-    y : ndarray of int, shape (n,)
-        Only with ``labels=True``; x_1 is the same bits either way.
-
-    Examples
-    --------
-    >>> x_1 = two_gaussians(5, np.random.default_rng(0))
-    >>> x_1.shape
-    (5, 2)
-    """
-    return TWO_GAUSSIANS.sample(n, rng, labels)
-
-
-def eight_gaussians(n, rng, labels=False):
-    """Draw from ``EIGHT_GAUSSIANS``: 8 equal modes of std 0.5 on the circle of radius 4. Shape (n, 2).
-
-    With ``labels=True``, also each point's mode k (at angle 45 k degrees), shape (n,).
-    """
-    return EIGHT_GAUSSIANS.sample(n, rng, labels)
-
-
-def moons(n, rng, noise=0.1, labels=False):
-    """Two interleaving half circles, scaled to span about [-4, 4] x [-2, 2].
-
-    Half the points on the upper arc (cos a, sin a), half on the lower one (1 - cos a, 1/2 - sin a),
-    with a ~ U(0, pi); then centred on (1/2, 1/4), multiplied by 2.5, plus N(0, noise^2 I).
-    With ``labels=True``, also each point's moon, shape (n,): 0 for the upper, 1 for the lower.
-    """
-    a = rng.uniform(0.0, np.pi, n)  # (n,) angle on the arc
-    upper = rng.random(n) < 0.5  # (n,) which moon
-    x = np.where(upper, np.cos(a), 1.0 - np.cos(a))
-    y = np.where(upper, np.sin(a), 0.5 - np.sin(a))
-    x_1 = 2.5 * (np.column_stack([x, y]) - [0.5, 0.25]) + noise * rng.standard_normal((n, 2))
-    return (x_1, np.where(upper, 0, 1)) if labels else x_1
-
-
-def circles(n, rng, noise=0.1):
-    """Two concentric circles of radius 2 and 4, half the points on each, plus N(0, noise^2 I)."""
-    a = rng.uniform(0.0, 2 * np.pi, n)
-    radius = np.where(rng.random(n) < 0.5, 2.0, 4.0)
-    return radius[:, None] * np.column_stack([np.cos(a), np.sin(a)]) + noise * rng.standard_normal((n, 2))
-
-
-def checkerboard(n, rng, labels=False):
-    """Uniform on the 8 dark squares of a 4 x 4 board of side-2 squares covering [-4, 4]^2.
-
-    A square (i, j), column i and row j in 0..3, is dark when i + j is even. With ``labels=True``,
-    also each point's square, shape (n,): ``2 j + i // 2``, row by row from the bottom, left to right.
-    """
-    i = rng.integers(0, 4, n)  # column of the square
-    j = 2 * rng.integers(0, 2, n) + (i % 2)  # a row of the same parity as the column: i + j even
-    corner = np.column_stack([i, j]) * 2.0 - 4.0  # lower-left corner of the square
-    x_1 = corner + 2.0 * rng.random((n, 2))
-    return (x_1, 2 * j + i // 2) if labels else x_1
-
-
-def spirals(n, rng, noise=0.1):
-    """Two interleaved spiral arms, each r = 0.4 theta for theta in [0, 3 pi], the second turned by 180 degrees.
-
-    theta = 3 pi sqrt(u), u ~ U(0, 1), so points are spread evenly along the arm; plus N(0, noise^2 I).
-    """
-    theta = 3 * np.pi * np.sqrt(rng.random(n))
-    arm = np.where(rng.random(n) < 0.5, 1.0, -1.0)[:, None]  # (n, 1) +1 or -1: which arm
-    return arm * 0.4 * theta[:, None] * np.column_stack([np.cos(theta), np.sin(theta)]) \
-        + noise * rng.standard_normal((n, 2))
-
-
-def swiss_roll(n, rng, noise=0.1):
-    """The 2-D swiss roll: (s cos s, s sin s) / 2.5 for s = 1.5 pi (1 + 2u), u ~ U(0, 1), plus N(0, noise^2 I)."""
-    s = 1.5 * np.pi * (1 + 2 * rng.random(n))
-    return np.column_stack([s * np.cos(s), s * np.sin(s)]) / 2.5 + noise * rng.standard_normal((n, 2))
+           "eight_gaussians", "moons", "circles", "checkerboard", "spirals", "swiss_roll", "whole_numbers"]
 
 
 @dataclass(frozen=True)
@@ -167,6 +74,14 @@ class Dataset:
     to_pixels : callable or None
         For an image dataset, ``to_pixels(x) -> pixels``: from the model's units back to the
         images' own; None for points.
+    vocabulary : int
+        V, for data that are also sequences of ``dim`` tokens, each one of the symbols 0 .. V - 1
+        (a discrete objective learns them); 0 for points only.
+    tokens : callable or None
+        With a vocabulary, ``tokens(n, rng) -> ndarray of int64, shape (n, dim)``: n sequences.
+    table : ndarray of shape (V,) * dim, or None
+        With a vocabulary small enough to enumerate, the exact probability of every sequence
+        (summing to 1): the oracle a discrete model is checked against.
     """
 
     name: str
@@ -177,6 +92,9 @@ class Dataset:
     sample_labelled: Optional[Callable] = None
     num_classes: int = 0
     to_pixels: Optional[Callable] = None
+    vocabulary: int = 0
+    tokens: Optional[Callable] = None
+    table: Optional[np.ndarray] = None
 
     @property
     def log_prob(self):
@@ -208,10 +126,11 @@ def mixture_dataset(name, mixture):
                    sample_labelled=partial(mixture.sample, labels=True), num_classes=len(mixture.weights))
 
 
-def labelled(name, sample, num_classes, dim=2, to_pixels=None):
-    """A dataset whose sampler also draws the labels when asked: ``sample(n, rng, labels=True) -> (x, y)``."""
+def labelled(name, sample, num_classes, dim=2, **known):
+    """A dataset whose sampler also draws the labels when asked: ``sample(n, rng, labels=True) -> (x, y)``; ``known``
+    holds the rest of what is known about it (``to_pixels``, ``vocabulary``, ``tokens``: ``Dataset``'s fields)."""
     return Dataset(name, sample, dim=dim, sample_labelled=partial(sample, labels=True), num_classes=num_classes,
-                   to_pixels=to_pixels)
+                   **known)
 
 
 DATASETS = {
@@ -339,9 +258,23 @@ def points_dataset(name, x, y=None):
         i = rng.integers(0, len(x), n)  # (n,) rows
         return (x[i], y[i]) if labels else x[i]
 
+    vocabulary = whole_numbers(x)
+    known = {"vocabulary": vocabulary, "tokens": lambda n, rng: sample(n, rng).astype(np.int64)} if vocabulary else {}
     if y is None:
-        return Dataset(name, sample, dim=x.shape[1])
-    return labelled(name, sample, int(y.max()) + 1, dim=x.shape[1])
+        return Dataset(name, sample, dim=x.shape[1], **known)
+    return labelled(name, sample, int(y.max()) + 1, dim=x.shape[1], **known)
+
+
+def whole_numbers(x):
+    """V = max + 1 where every value of the points x is a whole number >= 0, the vocabulary of their rows read as
+    tokens; 0 where one is not.
+
+    Examples
+    --------
+    >>> whole_numbers(np.array([[0.0, 3.0], [2.0, 1.0]])), whole_numbers(np.array([[0.5, 3.0]]))
+    (4, 0)
+    """
+    return int(x.max()) + 1 if x.min() >= 0 and np.array_equal(x, np.round(x)) else 0
 
 
 def get_dataset(name):

@@ -13,7 +13,8 @@ generator, ``numpy.random.default_rng(0)``, permutes the n_k images of each clas
 (k = 0..9, the images in the file's order); the first round(0.2 n_k) of each permutation
 are test images: 359 test, 1,438 train.
 
-In a flow they are points of R^64 in model units (``npflow.images.pixels``).
+In a flow they are points of R^64 in model units (``npflow.images.pixels``); to a discrete
+objective, sequences of 64 tokens over the vocabulary of the 17 pixel values (``digit_tokens``).
 """
 import functools
 import os
@@ -21,10 +22,10 @@ from collections import namedtuple
 
 import numpy as np
 
-from ..images.pixels import CLASSES, DIM, to_model, to_pixels
+from ..images.pixels import CLASSES, DIM, LEVELS, to_model, to_pixels
 from .datasets import labelled, register_dataset
 
-__all__ = ["Digits", "load_digits", "digits"]
+__all__ = ["Digits", "load_digits", "digits", "digit_tokens"]
 
 #: One split of the digits: pixels (n, 64) float64 with values 0..16, labels (n,) int64 0..9.
 Digits = namedtuple("Digits", ["pixels", "labels"])
@@ -78,4 +79,12 @@ def digits(n, rng, labels=False):
     return (x, train.labels[i]) if labels else x
 
 
-register_dataset(labelled("digits", digits, CLASSES, dim=DIM, to_pixels=to_pixels))
+def digit_tokens(n, rng):
+    """Handwritten digits of the train split as tokens: images drawn uniformly, with replacement, each pixel its
+    value 0..16 as an int64; shape (n, 64)."""
+    train = load_digits("train")
+    return train.pixels[rng.integers(0, len(train.labels), n)].astype(np.int64)
+
+
+register_dataset(labelled("digits", digits, CLASSES, dim=DIM, to_pixels=to_pixels, vocabulary=LEVELS,
+                          tokens=digit_tokens))

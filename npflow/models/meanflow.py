@@ -128,6 +128,11 @@ def _average(config, params):
     return lambda s, t, x: average_velocity(params, s, t, x, config.activation)
 
 
+def _sample(run, x_0, solver, steps, rng):
+    """The run's jumps of its average velocity (``sample_by_jumps``); they draw nothing from ``rng``."""
+    return sample_by_jumps(run.average_velocity, x_0, solver, steps)
+
+
 MEANFLOW = register(Objective(
     name="meanflow", summary="MeanFlow's average velocity over an interval, which samples in a few jumps, even one",
     options=MeanFlowOptions, check=_check,
@@ -139,5 +144,5 @@ MEANFLOW = register(Objective(
     velocity=lambda config, params: lambda t, x: instantaneous_velocity(params, t, x, config.activation),
     predict=lambda config: "velocity", labelled=lambda config: False,
     average=_average,
-    sample=sample_by_jumps,
+    sample=_sample,
     solver=JUMPS, likelihood=False))

@@ -16,6 +16,12 @@ An **objective** says the three things training and sampling need:
    is the network's own output ``f(t, x)``, ``velocity(config, params)`` the field every ODE
    solver and stochastic sampler integrates.
 
+An objective whose batch is not a point on an affine path, or whose samples are not points of
+R^d, says so with the optional entries: its own ``train_step`` (the loop wraps it with the
+learning-rate schedule and the naming of a divergence, as it wraps the affine step), its own
+``sources`` and ``draw_source`` (the names ``TrainConfig.source`` then accepts), its own
+``sample`` and the dimension ``dim`` of what it samples.
+
 A **network** is the function the objective fits: its widths, its first weights, its field and
 its gradient. A **recipe** is a named set of settings that differ from ``TrainConfig``'s defaults.
 
@@ -108,9 +114,9 @@ class Objective:
     average : callable or None
         ``average(config, params) -> u(s, t, x)``: the average velocity of an objective that learns one.
     sample : callable or None
-        ``sample(u, x_0, solver, steps) -> Trajectory``: an objective's own sampler (MeanFlow's
-        jumps of its average velocity u); None for one whose velocity the ODE solvers and SDE
-        samplers take.
+        ``sample(run, x_0, solver, steps, rng) -> Trajectory``: an objective's own sampler, which
+        may use the run's parameters and the generator ``rng`` (MeanFlow's jumps of the run's
+        average velocity); None for one whose velocity the ODE solvers and SDE samplers take.
     divergence : callable or None
         ``divergence(config, params) -> g or None``, ``g(t, x) -> (v, div v)``: the velocity and its
         exact divergence in one pass, where a closed form exists for these weights.
@@ -118,6 +124,19 @@ class Objective:
         The sampler a run of it uses when none is named.
     likelihood : bool
         Whether its runs have a likelihood by the reverse ODE.
+    train_step : callable or None
+        ``train_step(config) -> step``, ``step(params, optimizer, rng) -> (params, loss)``: one
+        whole training step (draw, loss, gradient, optimizer step) of an objective whose batch is
+        not a point on an affine path; None for the step of ``batches`` and ``gradients``.
+    sources : tuple of str
+        The names of the objective's own sources, which ``TrainConfig.source`` accepts beside
+        ``"gaussian"``, a dataset or a file (e.g. a masked source of tokens).
+    draw_source : callable or None
+        ``draw_source(config, n, rng) -> x_0``: n draws of the objective's own source
+        ``config.source``, one of ``sources``.
+    dim : callable or None
+        ``dim(config, params) -> d``: the dimension of a sample, where it is not the width of the
+        network's output layer.
     """
 
     name: str
@@ -138,6 +157,10 @@ class Objective:
     divergence: Optional[Callable] = None
     solver: str = "rk4"
     likelihood: bool = True
+    train_step: Optional[Callable] = None
+    sources: tuple = ()
+    draw_source: Optional[Callable] = None
+    dim: Optional[Callable] = None
 
 
 #: name -> Objective; filled by the entry modules that ``npflow.models`` lists.

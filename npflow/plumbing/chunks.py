@@ -85,6 +85,9 @@ def log_likelihood_in_chunks(f, x, rows, progress=None, **options):
 def source_draws(run, n, rng, dtype=None):
     """n points x_0 from the run's source, and the run to flow them, both in ``dtype`` (None: as the run is saved).
 
+    Draws of integer tokens (an objective's own source, ``npflow.models.Objective.draw_source``)
+    stay integers: ``dtype`` is the arithmetic of the run's weights, and a token is no number.
+
     Returns
     -------
     run : Run
@@ -93,4 +96,6 @@ def source_draws(run, n, rng, dtype=None):
     """
     source = run.config.source_distribution
     x_0 = source.sample(n, rng)
-    return (run, x_0) if dtype is None else (run.astype(dtype), x_0.astype(dtype))
+    if dtype is None:
+        return run, x_0
+    return run.astype(dtype), x_0 if x_0.dtype.kind in "iu" else x_0.astype(dtype)

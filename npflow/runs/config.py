@@ -8,6 +8,7 @@ source, a table of pairs) are read and checked where a run starts, by ``check_da
 """
 import math
 from dataclasses import asdict, dataclass, fields, is_dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -15,7 +16,7 @@ import numpy as np
 from ..core.couplings import COUPLING_NAMES, OT_REG
 from ..core.mlp import ACTIVATIONS
 from ..core.paths import make_path
-from ..data.datasets import get_dataset, get_source, is_data_file, labelled_dataset
+from ..data.datasets import Dataset, get_dataset, get_source, is_data_file, labelled_dataset
 from ..data.pairs import load_pairs
 from ..models import RECIPES, network_of, objective_named, objective_of, option_names
 
@@ -71,8 +72,9 @@ class TrainConfig:
         straight line blurred by a constant sigma_min) or ``"vp"`` (the variance-preserving
         cosine schedule; sigma_min does not apply), see ``npflow.core.paths``.
     source : str
-        Where the flow starts at t = 0: ``"gaussian"``, N(0, I) (the tutorial's), or a dataset name
-        or file of the same dimension as ``dataset`` (data-to-data transport).
+        Where the flow starts at t = 0: ``"gaussian"``, N(0, I) (the tutorial's), a dataset name
+        or file of the same dimension as ``dataset`` (data-to-data transport), or one of the
+        objective's own sources (``Objective.sources``, such as a masked source of tokens).
     pairs_file : str
         With ``coupling="pairs"``: an ``.npz`` file of pairs ``x_0``, ``x_1`` (``npflow.runs.reflow``
         writes one). Empty otherwise.
@@ -150,7 +152,11 @@ class TrainConfig:
 
     @property
     def source_distribution(self):
-        """The source p_0 as a ``npflow.data.datasets.Dataset`` (N(0, I) for ``"gaussian"``)."""
+        """The source p_0 as a ``npflow.data.datasets.Dataset`` (N(0, I) for ``"gaussian"``); an objective's own
+        source is drawn by it (``Objective.draw_source``) and has no known density."""
+        objective = objective_of(self)
+        if self.source in objective.sources:
+            return Dataset(self.source, partial(objective.draw_source, self), dim=self.dim)
         return get_source(self.source, self.dim)
 
     @property
@@ -212,11 +218,16 @@ def _objective_options(objective, options):
 
 
 def _check_data_names(config):
-    """The dataset and the source: registry names, or files (read when a run starts)."""
+    """The dataset and the source: registry names, files (read when a run starts), or the objective's own source."""
     if not is_data_file(config.dataset):
         get_dataset(config.dataset)  # raises for an unknown name
-    if config.source != "gaussian" and not is_data_file(config.source):
+    if config.source != "gaussian" and not is_data_file(config.source) and not _own_source(config):
         get_dataset(config.source)
+
+
+def _own_source(config):
+    """Whether the source is one of the objective's own (``Objective.sources``), not a distribution of points."""
+    return config.source in objective_of(config).sources
 
 
 def _check_positive_integer(config, name):
@@ -287,7 +298,8 @@ def check_data_files(config):
         One line naming the file and what is wrong with it.
     """
     dim = (labelled_dataset if objective_of(config).labelled(config) else get_dataset)(config.dataset).dim  # reads and checks a file
-    get_source(config.source, dim)  # reads and checks a source file, and its dimension
+    if not _own_source(config):
+        get_source(config.source, dim)  # reads and checks a source file, and its dimension
     if config.pairs_file:
         pairs_dim = load_pairs(config.pairs_file)[0].shape[1]
         if pairs_dim != dim:

@@ -82,7 +82,8 @@ def train(config=None, *, resume=None, callback: Optional[Callable] = None, log_
     couple it, then ``training_step``: sample the path, the loss and its gradient, an Adam
     step. The run's objective (``npflow.models``) draws the batch and says the times and the
     gradient: for MeanFlow the times are its intervals' starts and the loss its own; the step
-    is the same. Around it, what
+    is the same. An objective whose batch is not a point on an affine path (discrete tokens)
+    brings its whole step instead (``Objective.train_step``), in the same frame. Around it, what
     a long run needs, each a named piece: the learning-rate schedule, the moving average of the
     weights (EMA), the callback, the field-error probe, the progress line, checkpoints, and
     Ctrl-C held until the step ends.
@@ -136,7 +137,7 @@ def train(config=None, *, resume=None, callback: Optional[Callable] = None, log_
     """
     run, config = _run_to_continue(config, resume)
     objective = objective_of(config)
-    take_step = _stepper(config, objective)
+    take_step = _stepper(config, objective) if objective.train_step is None else _own_stepper(config, objective)
     probe = field_error_probe(config, field_error_every)
     progress = Progress(run.step, config.steps, log_every, stream)
     params, optimizer, rng, ema = run.params, run.optimizer, run.rng, run.ema
@@ -182,5 +183,18 @@ def _stepper(config, objective):
         optimizer.lr = scheduled_lr(config, step)
         with _naming_the_step(step, config.lr):
             return training_step(params, optimizer, path, x_0, x_1, t, config.activation, gradient, z, predict)
+
+    return take_step
+
+
+def _own_stepper(config, objective):
+    """``take_step(params, optimizer, rng, step) -> (params, loss)``: the objective's own whole step
+    (``Objective.train_step``), at the scheduled learning rate, a divergence named as ``_stepper``'s is."""
+    own_step = objective.train_step(config)
+
+    def take_step(params, optimizer, rng, step):
+        optimizer.lr = scheduled_lr(config, step)
+        with _naming_the_step(step, config.lr):
+            return own_step(params, optimizer, rng)
 
     return take_step

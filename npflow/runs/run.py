@@ -64,7 +64,11 @@ class Run:
 
     @property
     def dim(self):
-        """Dimension d of the data: the width of the field's output layer (so no data file is read)."""
+        """Dimension d of the data: the width of the field's output layer (so no data file is read), or what the
+        objective says where a sample is not the network's output (``Objective.dim``)."""
+        objective = objective_of(self.config)
+        if objective.dim is not None:
+            return objective.dim(self.config, self.params)
         W_last, _ = self.params[-1]  # (fan_in, d)
         return W_last.shape[1]
 
@@ -141,7 +145,7 @@ class Run:
 
     def sample(self, x_0, solver=None, steps=100, rtol=1e-5, atol=1e-5, level=1.0, rng=None):
         """Carry x_0 from t = 0 to t = 1 as the run samples: by its ODE, by a stochastic sampler, or by
-        its objective's own sampler (MeanFlow's jumps).
+        its objective's own sampler (MeanFlow's jumps, or another objective's ``sample``).
 
         A flow run integrates its field (``npflow.generate``; ``solver`` None is rk4), or, with a
         solver of ``npflow.diffusion.stochastic.SAMPLERS`` (euler-maruyama, ddpm), runs that sampler
@@ -158,7 +162,7 @@ class Run:
         level : float
             A stochastic sampler's diffusion or eta.
         rng : numpy.random.Generator, optional
-            A stochastic sampler's noise.
+            A stochastic sampler's noise, or the draws of an objective's own sampler.
 
         Returns
         -------
@@ -166,7 +170,7 @@ class Run:
         """
         objective = objective_of(self.config)  # not self.objective: a stand-in for a run need only have a config
         if objective.sample is not None:
-            return objective.sample(self.average_velocity, x_0, solver, steps)
+            return objective.sample(self, x_0, solver, steps, rng)
         if solver == JUMPS:
             raise ValueError("solver 'meanflow' takes the jumps of a MeanFlow run (objective 'meanflow'); "
                              "this run learned a velocity: name an ODE solver such as rk4")
