@@ -18,7 +18,8 @@ PACKAGE = "npflow"
 #: The layers, bottom to top: (name, the packages in it, why it sits there). A module may import
 #: from its own layer and the layers below; a module in no layer is itself an error.
 LAYERS = (
-    ("math", ("npflow.core", "npflow.diffusion", "npflow.guidance", "npflow.meanflow", "npflow.images"),
+    ("math", ("npflow.core", "npflow.diffusion", "npflow.guidance", "npflow.meanflow", "npflow.images",
+              "npflow.discrete"),
      "pure functions on arrays, one chapter a package: what a student reads beside the paper"),
     ("models", ("npflow.data", "npflow.models"),
      "the datasets and the registry of objectives and networks, built from the math"),
@@ -36,6 +37,7 @@ CHAPTERS = {
     "npflow.guidance": ("npflow.core",),
     "npflow.meanflow": ("npflow.core",),
     "npflow.images": ("npflow.core", "npflow.guidance"),
+    "npflow.discrete": ("npflow.core",),
 }
 #: Only the course may import the course.
 COURSE = "npflow.teach"
