@@ -107,7 +107,7 @@ BAD = [
     ["demo", "--steps", "2", "--n", "10", "--out", f"{RO}/demo"],
     ["demo", "--n", "100000000", "--out", "NEW"],
     ["demo", "--steps", "2", "--n", "10", "--out", "RUN/demo"],
-    ["teach", "grade", "--assignment", "9"],
+    ["teach", "grade", "--assignment", "10"],
     [],
     ["nonsense"],
 ]

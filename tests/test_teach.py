@@ -1,5 +1,6 @@
 """The teaching kit: markers, the student copy (no answer in it), its own grader, and the instructor's grader
 run as the command line runs it (a process per exercise, a time limit, Gradescope's results.json)."""
+import functools
 import json
 import os
 import pathlib
@@ -12,11 +13,15 @@ import npflow
 import pytest
 
 from npflow.teach.__main__ import main
+from npflow.teach.cases import CHECKS
+from npflow.teach.checks import Size, Unfinished, outcome
 from npflow.teach.course import ASSIGNMENTS, EXERCISES, exercises_of
-from npflow.teach.instructor.copy import answers, write_solutions, write_student_copy
+from npflow.teach.grading import public_cases
+from npflow.teach.instructor.copy import answers, write_blank_package, write_solutions, write_student_copy
 from npflow.teach.instructor.grader import grade_exercise
 from npflow.teach.markers import MissingBlocks, blank, find_blocks, normalise, splice, strip_exercises
 from npflow.teach.packages import load_package, module, unload
+from npflow.teach.tree import graded_tree
 
 SOURCE = ("def f(x):\n    # >>> exercise double: return twice x\n    return 2 * x\n    # <<< exercise\n\n"
           "def g(x):\n    # >>> exercise triple: three times\n    return 3 * x\n    # <<< exercise\n")
@@ -134,7 +139,8 @@ def test_a_handout_says_what_to_write_how_to_check_and_the_points(copy_dir):
     for part in ("## Goal", "## The equations", "div v = sum_j dv_j / dx_j", "def divergence(f, t, x, probes=None):",
                  "x : ndarray, shape (n, d)", "python -m npflow.teach grade --assignment 4", "hidden checks",
                  "| `divergence` | `npflow/core/likelihood.py` | 2 |", "| total | | 5 |",
-                 "It calls `divergence`: in your copy its checks wait"):
+                 "It calls `divergence`, `hutchinson`, `euler_step`, `midpoint_step`, `rk4_step`: where your copy has "
+                 "those blank, it runs your own, so its checks wait until they are done"):
         assert part in text, part
 
 
@@ -240,7 +246,7 @@ def test_grading_a_copy_writes_gradescope_results_with_every_exercise_at_zero(co
     for test in results["tests"]:
         assert set(test) >= {"name", "score", "max_score", "output", "visibility"} and test["output"]
     printed = capsys.readouterr().out.splitlines()
-    assert printed[1].startswith("grading 22 exercises") and "each in a sandbox" in printed[1]
+    assert printed[1].startswith(f"grading {len(EXERCISES)} exercises") and "each in a sandbox" in printed[1]
     assert printed[2].startswith("path                 0/2  not implemented yet")
     assert json.loads((tmp_path / "all.json").read_text())["exercises"][0]["name"] == "path"
 
@@ -269,7 +275,7 @@ def test_the_reference_scores_full_marks_from_the_command_line(tmp_path, capsys)
 @pytest.mark.parametrize("argv, message", [
     (["grade", "nowhere"], "holds no npflow package"),
     (["grade", "--exercise", "pth"], "unknown exercise 'pth'"),
-    (["grade", "--assignment", "9"], "assignment must be one of 1, 2, 3, 4, 5, 6, 7, 8, got 9"),
+    (["grade", "--assignment", "10"], "assignment must be one of 1, 2, 3, 4, 5, 6, 7, 8, 9, got 10"),
     (["grade", "--timeout", "0"], "--timeout must be > 0"),
     (["grade", "--seed", "-1"], "--seed >= 0"),
     (["grade", "--json", "no/such/folder/r.json"], "its folder does not exist"),
@@ -286,3 +292,56 @@ def test_a_copy_is_not_written_over_and_solutions_hold_the_answers(copy_dir, tmp
     write_solutions(tmp_path / "ta", [1])
     text = (tmp_path / "ta" / "solutions" / "solutions-1.md").read_text()
     assert "x_t = self.alpha(t) * x_1 + self.sigma(t) * x_0" in text and "Usual mistakes" in text
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", EXERCISES)
+def test_the_exercises_an_exercise_calls_are_its_depends(tmp_path_factory, name):
+    """In a blank copy with this exercise's reference block alone, its checks (a case of each variant, its public
+    cases and checks) wait for exactly the exercises of its ``depends``, and run once those are in too."""
+    base = tmp_path_factory.getbasetemp() / "all-blank"
+    if not base.exists():
+        write_blank_package(str(base / "npflow"), list(EXERCISES))
+    check, found = CHECKS[name], set()
+    cases = [check.draw(np.random.default_rng(v), Size(3, 2, check.dtypes[0], v)) for v in range(check.variants)]
+    cases += [case for _, case in public_cases(name)]
+    for attempt in range(len(EXERCISES)):
+        folder = tmp_path_factory.mktemp(f"{name}-{attempt}")
+        graded_tree(str(base), os.path.dirname(npflow.__path__[0]), [name, *found], str(folder))
+        package, waits = load_package(folder, lazy=True), set()
+        try:
+            for run in [*(functools.partial(outcome, package, check, case) for case in cases),
+                        *(functools.partial(prop, package) for prop in check.properties)]:
+                try:
+                    run()
+                except Unfinished as unfinished:
+                    waits.add(unfinished.name)
+                except NotImplementedError as error:  # a public check, which calls the package itself
+                    waits.add(str(error).split(":")[0].removeprefix("exercise "))
+                except AssertionError:
+                    pass
+        finally:
+            unload(package)
+        if not waits - found:
+            break
+        found |= waits
+    assert found == set(EXERCISES[name].depends)
+
+
+def test_the_local_check_says_to_fix_a_wrong_exercise_an_exercise_calls_first(tmp_path):
+    copy = tmp_path / "kim"
+    write_student_copy(copy, [4])
+    for name in ("hutchinson", "log_likelihood"):
+        fill(copy, name, reference_code(name))
+    fill(copy, "divergence", reference_code("divergence").replace("div = sum(", "div = 2 * sum("))
+    package, grade_in_copy = copy_grader(copy)
+    try:
+        first, *rest = grade_in_copy("log_likelihood", str(copy)).message.splitlines()
+        assert first == "log_likelihood fails, and it calls divergence, which fails its own check: fix divergence first"
+        assert rest[0].startswith("public case 1 of 2")  # then its own failure, as always
+        assert not grade_in_copy("divergence", str(copy)).message.startswith("divergence fails, and")
+        path = copy / "npflow" / "core" / "likelihood.py"
+        path.write_text(path.read_text().replace("div = 2 * sum(", "div = sum("))
+        assert grade_in_copy("log_likelihood", str(copy)).passed  # the same code passes once divergence is right
+    finally:
+        unload(package)

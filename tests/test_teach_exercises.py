@@ -21,8 +21,8 @@ def grade_code(name, package):
                           hidden_cases(name, SEED, npflow), explainer(name))
 
 
-def test_the_course_has_eight_chapters_and_enough_exercises():
-    assert [assignment.number for assignment in ASSIGNMENTS] == list(range(1, 9))
+def test_the_course_has_nine_chapters_and_enough_exercises():
+    assert [assignment.number for assignment in ASSIGNMENTS] == list(range(1, 10))
     assert len(EXERCISES) >= 16
     assert set(CHECKS) == set(EXERCISES)
 

@@ -19,7 +19,8 @@ def add_parser(commands):
     """``npflow teach`` and the course's own arguments, passed on untouched."""
     parser = command(commands, _teach)
     parser.add_argument("arguments", nargs=argparse.REMAINDER, metavar="...",
-                        help="init | student | grade | solutions, and their options (python -m npflow.teach --help)")
+                        help="init | student | grade | solutions | autograder, and their options "
+                             "(python -m npflow.teach --help)")
 
 
 def _teach(args):

@@ -19,7 +19,7 @@ from ..cli.options import OneLineErrorParser
 from ..plumbing.threads import set_blas_threads
 from .bank import explain_from_bank, load_bank
 from .config import read_course
-from .course import ASSIGNMENTS, EXERCISES, exercises_of
+from .course import ASSIGNMENTS, EXERCISES, exercises_of, with_depends
 from .grading import grade_in_copy
 from .runner import run, summary, write_gradescope, write_json
 from .sandbox import student_user
@@ -47,7 +47,7 @@ def _add_grade(commands, numbers):
     grade.add_argument("--exercise", nargs="+", metavar="NAME", help="grade these exercises only")
     grade.add_argument("--timeout", type=float, help="seconds each exercise may take [the course's: 20]")
     grade.add_argument("--seed", type=int, help="seed of the hidden cases, to grade again the same way [random]")
-    grade.add_argument("--jobs", type=int, default=1, help="exercises checked at once, in a copy's own check [1]")
+    grade.add_argument("--jobs", type=int, default=1, help="exercises graded at once, each in a process of its own [1]")
     grade.add_argument("--bank", metavar="FILE", help="grade against this saved bank of cases, without the reference")
     grade.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     grade.add_argument("--gradescope", nargs="?", const="results.json", metavar="FILE",
@@ -73,6 +73,13 @@ def build_parser(instructor=True):
         command.add_argument("--course", metavar="FILE", help="the course file [course.py's defaults]")
         command.add_argument("--assignment", type=int, nargs="+", metavar="N", help=f"only these ({numbers})")
         command.add_argument("--force", action="store_true", help=f"replace OUT if it holds an earlier {name} copy")
+    autograder = commands.add_parser("autograder", help="write a Gradescope autograder: a zip of setup.sh, "
+                                                        "run_autograder, a blank copy and a bank of cases")
+    autograder.add_argument("out", metavar="OUT.zip", help="the zip to write")
+    autograder.add_argument("--course", metavar="FILE", help="the course file [course.py's defaults]")
+    autograder.add_argument("--assignment", type=int, nargs="+", metavar="N", help=f"only these ({numbers})")
+    autograder.add_argument("--seed", type=int, help="seed of the bank's hidden cases [random]")
+    autograder.add_argument("--force", action="store_true", help="replace OUT.zip")
     return parser
 
 
@@ -120,11 +127,11 @@ def _sandboxed(args, course, names, seed, instructor):
             base = os.path.join(tmp, "base")
             copy.write_blank_package(os.path.join(base, "npflow"), course.exercises)
             bank, explain, secrets = banks.draw_bank(names, seed, course), banks.explain_from_catalogue, banks.secret_lines()
-        tree = graded_tree(base, submission, names, os.path.join(tmp, "tree"))
+        tree = graded_tree(base, submission, with_depends(names, course.exercises), os.path.join(tmp, "tree"))
         what = f"hidden seed {seed}" if not args.bank else f"the bank of {args.bank}"
         print(f"grading {len(names)} exercises of {args.directory or 'the reference npflow'} "
               f"(public and hidden cases, {what}), each in a sandbox", flush=True)
-        return grade_all(names, tree, bank, course, sys.stdout, user, explain, secrets), seed
+        return grade_all(names, tree, bank, course, sys.stdout, user, explain, secrets, args.jobs), seed
 
 
 def grade_command(args, instructor):

@@ -1,14 +1,17 @@
-"""The course: eight assignments, one a chapter of the method, and the exercises of each.
+"""The course: nine assignments, one a chapter of the method, and the exercises of each.
 
 This is what a handout says (the goal, the equations, the points); the checks are in
 ``npflow.teach.checks``. Every exercise is a marked block of the package's source
 (``npflow.teach.markers``); ``function`` names the function it sits in, whose signature and
-docstring the handout shows. ``depends`` names the exercises its function calls: in a student
-copy its checks wait until those are done (the grader itself runs the reference for them).
+docstring the handout shows. ``depends`` names the exercises its checks run, directly or not (the
+test ``test_the_exercises_an_exercise_calls_are_its_depends`` finds them): in a student copy, and
+in grading, its checks run the student's own where those are blanked too, and wait until they are
+done; when it fails and one of those fails as well, the check says to fix that one first
+(``grading.blame_dependency``).
 """
 from dataclasses import dataclass
 
-__all__ = ["Exercise", "Assignment", "ASSIGNMENTS", "EXERCISES", "CHAPTER", "exercises_of"]
+__all__ = ["Exercise", "Assignment", "ASSIGNMENTS", "EXERCISES", "CHAPTER", "exercises_of", "with_depends"]
 
 
 @dataclass(frozen=True)
@@ -60,7 +63,7 @@ u_t(x) = sum_k P(k | x) E[u_t | x, k]""", (
         Exercise("path", "core/paths", "AffinePath.sample", 2,
                  "x_t and u_t of a batch on any affine path, one time per row."),
         Exercise("velocity_from_x_t", "core/paths", "AffinePath.velocity_from_x_t", 1,
-                 "the target velocity from x_t and x_1 alone (the form to average over x_1)."),
+                 "the target velocity from x_t and x_1 alone (the form to average over x_1).", ("path",)),
         Exercise("exact_velocity", "core/oracle", "exact_velocity", 4,
                  "the body of the inner field f(t, x): the exact marginal field of a Gaussian mixture, in the four "
                  "steps of the module docstring (alpha_t, sigma_t, d_alpha_t, d_sigma_t of shape (n, 1), m (K, d), "
@@ -96,7 +99,8 @@ sampling:  x(0) = x_0 ~ N(0, I),  dx/dt = v(t, x) from t = 0 to 1""", (
         Exercise("euler_step", "core/solvers", "euler_step", 1, "one Euler step."),
         Exercise("midpoint_step", "core/solvers", "midpoint_step", 1, "one explicit midpoint step."),
         Exercise("rk4_step", "core/solvers", "rk4_stages", 2, "the slopes k2, k3, k4 of one RK4 step, k1 = f(t, x) given."),
-        Exercise("generate", "core/sampling", "generate", 1, "the sampler, in npflow's time direction."),
+        Exercise("generate", "core/sampling", "generate", 1, "the sampler, in npflow's time direction.",
+                 ("euler_step", "midpoint_step", "rk4_step")),
     )),
     Assignment(4, "Likelihood and the divergence", """\
 A flow is invertible, so it has a likelihood: run it backward from the data to the noise and
@@ -113,7 +117,7 @@ d/dt [x, l] = [v, div v] from [x_1, 0] at t = 1 to t = 0:   log p_1(x_1) = log p
                  "Hutchinson's estimate of the divergence from the fixed probes (vjp is given)."),
         Exercise("log_likelihood", "core/likelihood", "log_likelihood", 2,
                  "log p_1(x) by the augmented reverse ODE (n, d and the probes eps, None for the exact "
-                 "divergence, are given).", ("divergence",)),
+                 "divergence, are given).", ("divergence", "hutchinson", "euler_step", "midpoint_step", "rk4_step")),
     )),
     Assignment(5, "Couplings, optimal transport and reflow", """\
 Which noise point is paired with which data point decides how straight the learned flow is.
@@ -127,7 +131,8 @@ reflow: x_0 ~ p_0,  x_1 = x_0 + integral from 0 to 1 of v(t, x(t)) dt""", (
                  "the (n, m) matrix of squared distances with one matrix product."),
         Exercise("sinkhorn_update", "core/couplings", "_fit_potentials", 2,
                  "one Sinkhorn iteration on the scalings u and v, with K, n and m given."),
-        Exercise("reflow_pair", "runs/reflow", "reflow_pairs", 1, "the pairs a trained flow makes.", ("generate",)),
+        Exercise("reflow_pair", "runs/reflow", "reflow_pairs", 1, "the pairs a trained flow makes.",
+                 ("generate", "midpoint_step")),
     )),
     Assignment(6, "Diffusion beside flow matching", """\
 On a Gaussian path the velocity, the noise prediction, the data prediction and the score are
@@ -161,7 +166,27 @@ gives its training target from the network itself, through a derivative along th
 forward-mode chain rule (a Jacobian-vector product) computes. You write that target.""", """\
 x_t = x_s + (t - s) u(s, t, x_s),   u(t, t, x) = v(t, x)
 u_tgt = v_s + (t - s) du/ds,   du/ds = d_s u + (grad_x u) v_s   (the JVP with tangent (1, 0, v_s) on (s, t, x))""", (
-        Exercise("meanflow_target", "meanflow/loss", "meanflow_target", 2, "the MeanFlow target by one JVP."),
+        Exercise("meanflow_target", "meanflow/loss", "meanflow_target", 2, "the MeanFlow target by one JVP.",
+                 ("mlp_forward",)),
+    )),
+    Assignment(9, "Discrete flow matching", """\
+Tokens do not move: they jump. A sequence of D tokens over V symbols starts at a source (every
+token MASK, or uniform noise) and each token jumps once, to its data value, at a random time.
+The mixture path draws the state at time t; a model of the posterior p(x_1^i | x_t) gives the
+probability velocity, the rates of the jumps; and a step of the jump process turns rates into
+probabilities to draw the next tokens from. You write the path's draw, the velocity and the
+Euler step, which must stay a probability however large the step.""", """\
+x_t^i = x_1^i with probability kappa(t), else x_0^i     one uniform U per token: x_0^i where U < 1 - kappa(t)
+u_t(y | x_t) = kappa'(t) / (1 - kappa(t)) [p(x_1^i = y | x_t) - delta(y, x_t^i)]    (p padded with 0 at MASK)
+rows: sum_y u_t(y | x_t) = 0,   u_t(y | x_t) >= 0 for y != x_t^i
+Euler: P(x_{t+h}^i = y) = delta(y, x_t^i) + h u_t(y | x_t), clipped at 0 and renormalised""", (
+        Exercise("sample_path", "discrete/paths", "sample_path", 1,
+                 "the mixture path's draw: one uniform per token, x_0 where U < 1 - kappa(t), else x_1."),
+        Exercise("probability_velocity", "discrete/velocity", "probability_velocity", 2,
+                 "the probability velocity of every token, over the S symbols (jump_rate, padded and one_hot are "
+                 "given)."),
+        Exercise("euler_probabilities", "discrete/velocity", "euler_probabilities", 2,
+                 "the Euler step's probabilities, kept a probability for any h."),
     )),
 )
 
@@ -185,3 +210,10 @@ def exercises_of(numbers=None):
         if number not in known:
             raise ValueError(f"assignment must be one of {', '.join(map(str, known))}, got {number!r}")
     return [name for name in EXERCISES if not numbers or CHAPTER[name] in numbers]
+
+
+def with_depends(names, among):
+    """``names`` and the exercises they call (their ``depends``) that are ``among`` the given ones, in course order:
+    what a graded copy takes from the student, so that each exercise runs the student's own code for those."""
+    wanted = set(names) | {other for name in names for other in EXERCISES[name].depends if other in among}
+    return [name for name in EXERCISES if name in wanted]

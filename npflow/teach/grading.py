@@ -20,11 +20,12 @@ from .markers import find_blocks
 from .packages import load_package, unload
 
 __all__ = ["Result", "check_exercise", "public_cases", "store_expected", "stored_expected", "grade_in_copy",
-           "EXPECTED_FILE"]
+           "blame_dependency", "EXPECTED_FILE"]
 
 #: In a student copy, the reference's values on the public cases (next to this module).
 EXPECTED_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "public_expected.json")
 _PUBLIC_SEED = 20261126
+_UNFINISHED = ("not implemented", "waits for")  # the message of an exercise that cannot run yet (judge's too)
 
 
 @dataclass
@@ -151,8 +152,26 @@ def stored_expected(name, path=EXPECTED_FILE):
     return lambda index, case: _decode(table[index])
 
 
+def blame_dependency(result, failed):
+    """``result`` (a failed ``Result``) with a first line that names an exercise it calls which fails too.
+
+    ``failed(name) -> bool`` says whether exercise ``name`` fails its own check. An exercise that
+    waits for another, or is not written yet, is left as it is.
+    """
+    if result.passed or result.message.startswith(_UNFINISHED):
+        return result
+    culprit = next((other for other in EXERCISES[result.name].depends if failed(other)), None)
+    if culprit is not None:
+        result.message = (f"{result.name} fails, and it calls {culprit}, which fails its own check: fix {culprit} "
+                          f"first\n{result.message}")
+    return result
+
+
 def grade_in_copy(name, directory):
-    """Check exercise ``name`` in the student copy in ``directory`` on its public cases and checks (no reference)."""
+    """Check exercise ``name`` in the student copy in ``directory`` on its public cases and checks (no reference).
+
+    When it fails, each exercise it calls that the copy has is checked too, to say which to fix first.
+    """
     sources = {}
     package_dir = os.path.join(directory, "npflow")
 
@@ -167,6 +186,14 @@ def grade_in_copy(name, directory):
 
     package = load_package(directory, lazy=True)
     try:
-        return check_exercise(name, package, stored_expected(name), locate=locate)
+        with open(EXPECTED_FILE) as file:
+            handed_out = set(json.load(file))
+
+        def failed(other):
+            if other not in handed_out:  # the reference's code, in this copy
+                return False
+            return not check_exercise(other, package, stored_expected(other), locate=locate).passed
+
+        return blame_dependency(check_exercise(name, package, stored_expected(name), locate=locate), failed)
     finally:
         unload(package)

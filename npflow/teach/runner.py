@@ -1,4 +1,4 @@
-"""Grading many exercises: each in a process of its own, with a time limit, reported as it finishes.
+"""Grading many exercises: each in a process of its own, with a time limit, reported in order as they finish.
 
 A student's code may loop forever, crash the interpreter, or call ``sys.exit``; each exercise is
 therefore checked in a child process (forked where the system can, so the child starts with
@@ -8,7 +8,7 @@ of the report (and shown, shortened, under a failure).
 
 The results can be written as JSON (``write_json``) and in Gradescope's autograder format
 (``write_gradescope``: ``score``, ``max_score``, and ``tests``, each with ``name``, ``score``,
-``max_score``, ``output`` and ``visibility``).
+``max_score``, ``output``, ``status`` and ``visibility``; the grader's own printout hidden from students).
 """
 import io
 import json
@@ -54,8 +54,9 @@ def _receive(receiver, process, name):
                       f"the process checking it died (exit code {process.exitcode}) before it finished")
 
 
-def run(names, task, timeout, stream=sys.stdout, jobs=1):
-    """Run ``task(name) -> Result`` for each exercise in a child process; report each result as it finishes.
+def run(names, task, timeout, stream=sys.stdout, jobs=1, each=None):
+    """Run ``task(name) -> Result`` for each exercise in a child process; report the results in the order of
+    ``names``, each once it and those before it have finished, so that any ``jobs`` prints the same.
 
     Parameters
     ----------
@@ -68,12 +69,15 @@ def run(names, task, timeout, stream=sys.stdout, jobs=1):
         Where the results are printed.
     jobs : int
         Exercises checked at once.
+    each : callable, optional
+        ``each(result)``, called for each result in the order of ``names``; ``report(result, stream)`` by default.
 
     Returns
     -------
     list of Result, in the order of ``names``
     """
-    context, waiting, running, results = _context(), list(names), {}, {}
+    context, waiting, running, results, shown = _context(), list(names), {}, {}, 0
+    each = each or (lambda result: report(result, stream))
     while waiting or running:
         while waiting and len(running) < jobs:
             name = waiting.pop(0)
@@ -99,7 +103,9 @@ def run(names, task, timeout, stream=sys.stdout, jobs=1):
             del running[receiver]
             result.seconds = time.monotonic() - started
             results[name] = result
-            report(result, stream)
+        while shown < len(names) and names[shown] in results:
+            each(results[names[shown]])
+            shown += 1
     return [results[name] for name in names]
 
 
@@ -133,10 +139,12 @@ def write_gradescope(path, results, seed, course=None):
     numbers = [sum(CHAPTER[other.name] == CHAPTER[r.name] for other in results[:i + 1]) for i, r in enumerate(results)]
     tests = [{"name": f"assignment {CHAPTER[r.name]}: {r.name} (npflow/{EXERCISES[r.name].module}.py)",
               "number": f"{CHAPTER[r.name]}.{k}", "score": r.score, "max_score": r.points, "output": r.message,
+              "status": "passed" if r.passed else "failed",
               "visibility": course.settings[r.name].visibility if course else "visible"}
              for k, r in zip(numbers, results)]
     table = {"score": sum(r.score for r in results), "max_score": sum(r.points for r in results),
              "execution_time": round(sum(r.seconds for r in results), 1), "visibility": "visible",
+             "stdout_visibility": "hidden",
              "output": f"npflow.teach: {summary(results)}; hidden cases drawn with seed {seed}", "tests": tests}
     with atomic_file(path) as tmp, open(tmp, "w") as file:
         json.dump(table, file, indent=1)

@@ -2,5 +2,6 @@
 
 It has what must not reach students: the reference solutions (the package itself), the hidden
 cases, the catalogue of usual mistakes (wrong code, which is nearly right code), and the tools
-that write a student copy and the solutions.
+that write a student copy, the solutions and the Gradescope autograder (``autograder``, with
+the two scripts of ``gradescope/``).
 """

@@ -33,16 +33,32 @@ __all__ = ["COMPANIONS", "PACKAGE_DIR", "write_student_copy", "write_solutions",
 #: The reference package's folder.
 PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 #: Functions a copy leaves out while an exercise is blanked: exercise -> [(module, function, stand-in)], the
-#: stand-in a body that uses the student's code, or None for a NotImplementedError. backprop.forward (for the
-#: chain rule by hand) and the in-place field (for sampling) are the MLP's forward pass written out again; in a
-#: copy the field is the student's own ``velocity``. The likelihood's closed form is the forward pass and the
-#: divergence at once; without it the likelihood takes the student's own ``divergence``.
+#: stand-in a body (lines of code) that uses the student's code, or None for a NotImplementedError. No function
+#: left in a copy may answer a blank (tests/test_copy_helpers.py calls them all on the hidden cases):
+#: - backprop.forward (for the chain rule by hand), the in-place field (for sampling) and the MeanFlow JVP are the
+#:   MLP's forward pass written out again. In a copy the field is the student's own ``velocity``, and the JVP
+#:   runs the student's own ``mlp`` and takes the derivative by reverse mode, one vjp per output coordinate.
+#: - The likelihood's closed form is the forward pass and the divergence at once; without it the likelihood takes
+#:   the student's own ``divergence``.
+#: - views.data_to_velocity is the velocity written through x_t: in a copy it is the student's own.
 _NO_CLOSED_FORM = ("core/mlp_divergence", "mlp_divergence", "return None")
+_JVP_BY_REVERSE_MODE = """\
+import numpy as np
+from autograd import make_vjp
+vjp, u = make_vjp(lambda h: mlp(params, h, activation))(network_input(s, t, x))  # u (n, d): the student's mlp
+dh = network_input(ds, dt, dx)  # (n, 2 + d): the tangent of the input
+# row j of vjp(e_j) is grad_h u_j at each point (points do not interact): du_j = (grad_h u_j) . dh
+return u, np.stack([np.sum(vjp(np.broadcast_to(e, u.shape)) * dh, axis=1) for e in np.eye(u.shape[1], dtype=u.dtype)],
+                   axis=1)"""
 COMPANIONS = {"mlp_forward": [("core/backprop", "forward", None),
                               ("core/in_place", "in_place_velocity",
                                "return lambda t, x: velocity(params, t, x, activation)"),
-                              _NO_CLOSED_FORM],
-              "divergence": [_NO_CLOSED_FORM]}
+                              _NO_CLOSED_FORM,
+                              ("meanflow/average", "average_velocity_jvp", _JVP_BY_REVERSE_MODE)],
+              "divergence": [_NO_CLOSED_FORM],
+              "velocity_from_x_t": [("core/views", "data_to_velocity",
+                                     "data_to_noise(x1_hat, x_t, t, path)  # for its checks: no blur, sigma_t > 0\n"
+                                     "return path.velocity_from_x_t(x_t, x1_hat, t)")]}
 #: In a copy: the assignments and exercises handed out, next to the grader.
 HANDED_OUT = os.path.join("npflow", "teach", "handed_out.json")
 _ROOT_FILES = ("pyproject.toml", "setup.cfg")
@@ -55,8 +71,8 @@ def answers(names, package_dir=PACKAGE_DIR):
 
 
 def _leave_out(source, function, exercise, stand_in=None):
-    """``source`` with the body of the module-level ``function`` (after its docstring) replaced by ``stand_in``, a
-    line of code, or by a ``NotImplementedError`` for None."""
+    """``source`` with the body of the module-level ``function`` (after its docstring) replaced by ``stand_in``,
+    lines of code, or by a ``NotImplementedError`` for None."""
     functions = [node for node in ast.parse(source).body if isinstance(node, ast.FunctionDef)]
     node = next((node for node in functions if node.name == function), None)
     if node is None:
@@ -65,17 +81,21 @@ def _leave_out(source, function, exercise, stand_in=None):
     first = node.body[1] if ast.get_docstring(node) else node.body[0]
     indent = " " * first.col_offset
     why = f"{function} is left out of this copy: it does the work of exercise {exercise} in another spelling"
-    body = [f"{indent}# {why}\n", f"{indent}{stand_in}\n"] if stand_in else [
+    body = [f"{indent}# {why}\n", *(f"{indent}{line}\n" for line in stand_in.splitlines())] if stand_in else [
         f"{indent}raise NotImplementedError({why + ' (train with the default --grad autograd)'!r})\n"]
     return "".join(lines[:first.lineno - 1] + body + lines[node.end_lineno:])
 
 
 def _text_lines(source):
-    """The numbers (from 1) of the lines of ``source`` that are prose: in a string constant, or a comment."""
+    """The numbers (from 1) of the lines of ``source`` that are prose: a comment, a string that is a statement of
+    its own (a docstring), and the lines after the first of a string that spans several. A line of code that holds a
+    string (``np.errstate(over="ignore")``) is code."""
     prose = {i for i, line in enumerate(source.splitlines(), start=1) if line.lstrip().startswith("#")}
-    for node in ast.walk(ast.parse(source)):
+    tree = ast.parse(source)
+    statements = {id(node.value) for node in ast.walk(tree) if isinstance(node, ast.Expr)}
+    for node in ast.walk(tree):
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
-            prose.update(range(node.lineno, node.end_lineno + 1))
+            prose.update(range(node.lineno + (id(node) not in statements), node.end_lineno + 1))
     return prose
 
 
@@ -142,8 +162,9 @@ def write_blank_package(target, names):
     _blank_package(target, names)
 
 
-def write_student_copy(out_dir, assignments=None, force=False):
-    """Write a student copy of the assignments ``assignments`` (all when None) into ``out_dir``.
+def write_student_copy(out_dir, assignments=None, force=False, course=None):
+    """Write a student copy of the assignments ``assignments`` (all when None) into ``out_dir``; its handouts give
+    the points of ``course`` (``npflow.teach.config.Course``, the course file's), course.py's when None.
 
     Returns
     -------
@@ -169,25 +190,28 @@ def write_student_copy(out_dir, assignments=None, force=False):
         for name in _ROOT_FILES:
             if os.path.isfile(os.path.join(os.path.dirname(PACKAGE_DIR), name)):
                 shutil.copy(os.path.join(os.path.dirname(PACKAGE_DIR), name), tmp)
-        _write_pages(os.path.join(tmp, "handouts"), "assignment", numbers, handout)
+        _write_pages(os.path.join(tmp, "handouts"), "assignment", numbers, handout, course)
     return names
 
 
-def _write_pages(folder, stem, numbers, page):
+def _write_pages(folder, stem, numbers, page, course):
     os.makedirs(folder)
     sources = read_sources(PACKAGE_DIR)
+    points = {name: settings.points for name, settings in course.settings.items()} if course else None
     for assignment in ASSIGNMENTS:
         if assignment.number in numbers:
             with open(os.path.join(folder, f"{stem}-{assignment.number}.md"), "w") as file:
-                file.write(page(assignment, sources))
+                file.write(page(assignment, sources, points))
 
 
-def write_solutions(out_dir, assignments=None, force=False):
-    """Write ``out_dir/solutions/solutions-N.md`` for the assignments ``assignments`` (all when None).
+def write_solutions(out_dir, assignments=None, force=False, course=None):
+    """Write ``out_dir/solutions/solutions-N.md`` for the assignments ``assignments`` (all when None), with the
+    points of ``course`` (course.py's when None).
 
     Returns the exercise names covered.
     """
     names = exercises_of(assignments)
     with atomic_directory(out_dir, force, marker="solutions") as tmp:
-        _write_pages(os.path.join(tmp, "solutions"), "solutions", sorted({CHAPTER[name] for name in names}), solutions)
+        _write_pages(os.path.join(tmp, "solutions"), "solutions", sorted({CHAPTER[name] for name in names}), solutions,
+                     course)
     return names

@@ -36,22 +36,29 @@ def _hint(source, name):
     return next(block.hint for block in find_blocks(source) if block.name == name)
 
 
-def handout(assignment, sources):
-    """The Markdown handout of ``assignment``; ``sources`` maps a module name to its reference text."""
-    count = len(assignment.exercises)
+def _points(assignment, points):
+    """Each exercise's points: from ``points`` (exercise -> points, the course file's), else course.py's."""
+    return {e.name: points[e.name] if points else e.points for e in assignment.exercises}
+
+
+def handout(assignment, sources, points=None):
+    """The Markdown handout of ``assignment``; ``sources`` maps a module name to its reference text, and ``points``
+    an exercise to its points (the course file's; course.py's when None)."""
+    count, points = len(assignment.exercises), _points(assignment, points)
     parts = [f"# Assignment {assignment.number}: {assignment.title}\n",
-             f"**{assignment.points} points**, {count} exercise{'s' * (count > 1)}.\n",
+             f"**{sum(points.values())} points**, {count} exercise{'s' * (count > 1)}.\n",
              "## Goal\n", assignment.goal + "\n", "## The equations\n", f"```text\n{assignment.equations}\n```\n",
              "## What to write\n"]
     for i, exercise in enumerate(assignment.exercises, start=1):
         source = sources[exercise.module]
         parts += [f"### {i}. `{exercise.name}`: `{exercise.function}` in `npflow/{exercise.module}.py` "
-                  f"({exercise.points} point{'s' * (exercise.points > 1)})\n",
+                  f"({points[exercise.name]} point{'s' * (points[exercise.name] != 1)})\n",
                   f"Write {exercise.task} The hint in the file: *{_hint(source, exercise.name)}*.\n",
                   f"```python\n{signature_and_docstring(source, exercise.function)}\n```\n"]
         if exercise.depends:
-            parts.append(f"It calls {', '.join(f'`{name}`' for name in exercise.depends)}: in your copy its checks "
-                         "wait until that is done (the grader runs the reference for it).\n")
+            parts.append(f"It calls {', '.join(f'`{name}`' for name in exercise.depends)}: where your copy has "
+                         "those blank, it runs your own, so its checks wait until they are done, and when one of them "
+                         "is wrong the check says to fix that one first.\n")
     parts += ["Write each answer between its lines `# >>> exercise NAME: ...` and `# <<< exercise`, in place of "
               "the `raise NotImplementedError` line, and keep those two lines. Only what is between them is graded: "
               "the grader runs it inside the reference npflow, so a helper you add elsewhere is not seen, and a "
@@ -67,19 +74,22 @@ def handout(assignment, sources):
               "point in one dimension up, in float32 and float64, with every path, activation or solver the function "
               "accepts. Passing the public checks is needed, not enough: try your code on inputs of your own.\n",
               "## Points\n", "| exercise | file | points |\n|---|---|---|"]
-    parts += [f"| `{e.name}` | `npflow/{e.module}.py` | {e.points} |" for e in assignment.exercises]
-    parts.append(f"| total | | {assignment.points} |\n")
+    parts += [f"| `{e.name}` | `npflow/{e.module}.py` | {points[e.name]} |" for e in assignment.exercises]
+    parts.append(f"| total | | {sum(points.values())} |\n")
     return "\n".join(parts)
 
 
-def solutions(assignment, sources):
-    """The Markdown solutions of ``assignment``: the reference code of each exercise and its usual mistakes."""
+def solutions(assignment, sources, points=None):
+    """The Markdown solutions of ``assignment``: the reference code of each exercise and its usual mistakes, with its
+    points (``points``, as ``handout`` takes them)."""
+    points = _points(assignment, points)
     parts = [f"# Solutions to assignment {assignment.number}: {assignment.title}\n",
              "For instructors and teaching assistants: do not hand this out.\n"]
     for exercise in assignment.exercises:
         blocks = [block for block in find_blocks(sources[exercise.module]) if block.name == exercise.name]
         code = "\n".join(textwrap.dedent(block.body).rstrip() for block in blocks)
-        parts += [f"## `{exercise.name}` ({exercise.points} points), in `{exercise.function}`, "
+        worth = points[exercise.name]
+        parts += [f"## `{exercise.name}` ({worth} point{'s' * (worth != 1)}), in `{exercise.function}`, "
                   f"`npflow/{exercise.module}.py`\n", f"```python\n{code}\n```\n", "Usual mistakes, with the hint "
                   "the grader gives when a student's code gives the same outcome:\n"]
         for mistake in CATALOGUE.get(exercise.name, ()):

@@ -9,6 +9,8 @@ This file is nearly the answers, so it stays with the instructor.
 import textwrap
 from dataclasses import dataclass
 
+from .mistakes_discrete import DISCRETE
+
 __all__ = ["Mistake", "CATALOGUE"]
 
 
@@ -362,4 +364,5 @@ CATALOGUE = {
             return v_s + np.reshape(t - s, (-1, 1)) * du_ds
             """),
     ),
+    **{name: _mistakes(*pairs) for name, pairs in DISCRETE.items()},
 }
