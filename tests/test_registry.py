@@ -8,8 +8,10 @@ import pytest
 import npflow
 from npflow.core.mlp import init_mlp, layer_sizes, velocity
 from npflow.core.training import loss_and_grad
+from npflow.data.digits import load_digits
 from npflow.models import OBJECTIVES, Objective, objective_named, register, register_recipe
 from npflow.models.batches import batch_sampler
+from npflow.plumbing.evaluate_images import sample_quality
 from npflow.runs.config import TrainConfig
 from npflow.runs.run import start_run
 
@@ -107,7 +109,7 @@ def test_an_entry_never_replaces_another():
 
 
 def test_an_unknown_objective_is_one_line_naming_the_registered_ones():
-    with pytest.raises(ValueError, match="objective must be one of cfm, meanflow, got 'diffusion'"):
+    with pytest.raises(ValueError, match=f"objective must be one of {', '.join(OBJECTIVES)}, got 'diffusion'"):
         TrainConfig(objective="diffusion")
     with pytest.raises(ValueError, match="network must be one of mlp, resnet, got 'unet'"):
         TrainConfig(network="unet")
@@ -115,7 +117,8 @@ def test_an_unknown_objective_is_one_line_naming_the_registered_ones():
 
 def test_every_registered_objective_starts_a_run_of_its_own_widths():
     for name, objective in OBJECTIVES.items():
-        config = TrainConfig(objective=name, steps=1, hidden=(8,))
+        own = {"source": objective.sources[0], "dataset": "digits"} if objective.sources else {}  # tokens, if its own
+        config = TrainConfig(objective=name, steps=1, hidden=(8,), **own)
         run = start_run(config)
         widths = [W.shape[0] for W, _ in run.params] + [run.params[-1][0].shape[1]]
         assert widths == objective.sizes(config), name
@@ -308,6 +311,11 @@ def test_a_registered_display_reports_and_draws_a_run_of_its_objective(toy_displ
     assert main(["plot", str(tmp_path / "run"), "--kind", "field", "--out", str(tmp_path / "f.png")]) == 2
     assert "--kind field is not drawn for a run of objective 'toy_tokens'; it draws --kind toy_hist, loss" in \
         capsys.readouterr().err
+    np.save(tmp_path / "p.npy", np.ones((3, 2)))
+    assert main(["logprob", str(tmp_path / "run"), "--points", str(tmp_path / "p.npy"), "--out",
+                 str(tmp_path / "l.npy")]) == 2
+    assert "the likelihood is not computed for a run of objective 'toy_tokens': its samples are the jumps of its own " \
+        "sampler" in capsys.readouterr().err
     save_run(tmp_path / "points", npflow.train(TrainConfig(steps=2, hidden=(8,)), stream=None))
     assert main(["plot", str(tmp_path / "points"), "--kind", "toy_hist", "--out", str(tmp_path / "p.png")]) == 2
     assert "--kind toy_hist is drawn for a run of objective 'toy_tokens', and this run's objective is 'cfm'" in \
@@ -324,3 +332,12 @@ def test_sample_saves_an_objectives_integer_tokens_as_they_are(toy_tokens, monke
     assert main(["sample", str(tmp_path / "run"), "--n", "70", "--out", str(tmp_path / "x.npy"), "--quiet"]) == 0
     x = np.load(tmp_path / "x.npy")
     assert x.shape == (70, 64) and x.dtype == np.int64 and x.min() >= 0 and x.max() <= 16  # not sent to_pixels
+
+
+def test_the_image_figures_of_any_sampler_put_the_test_split_at_no_distance_and_no_copying():
+    test = load_digits("test").pixels
+    report = sample_quality(test, np.random.default_rng(0))
+    assert abs(report["frechet_distance"]) < 1e-6 and report["memorization_ratio"] == 1.0
+    assert report["frechet_floor"] > 0.01  # the train split is another sample: its own distance
+    copies = sample_quality(load_digits("train").pixels[:300], np.random.default_rng(0))
+    assert copies["memorization_ratio"] == 0.0  # training images are at distance 0 from themselves

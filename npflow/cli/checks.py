@@ -59,12 +59,15 @@ def check_out(args, suffixes, inputs=()):
 def source_log_prob(config, needed_by):
     """The run's source's log-density, as the source knows it; a ValueError saying what needs it if unknown.
 
-    A run whose objective has no likelihood (MeanFlow's) is refused first: its samples are jumps,
-    whose density the reverse ODE does not give.
+    A run whose objective has no likelihood (MeanFlow's, or one with a sampler of its own) is refused
+    first: its samples are jumps, whose density the reverse ODE does not give.
     """
-    if not objective_of(config).likelihood:
-        raise ValueError(f"{needed_by} is not computed for a MeanFlow run: its samples are jumps of its average "
-                         "velocity, and the reverse ODE gives the density of an ODE's samples")
+    objective = objective_of(config)
+    if not objective.likelihood:
+        jumps = ("a MeanFlow run: its samples are jumps of its average velocity" if objective.average is not None else
+                 f"a run of objective {config.objective!r}: its samples are the jumps of its own sampler")
+        raise ValueError(f"{needed_by} is not computed for {jumps}, and the reverse ODE gives the density of an ODE's "
+                         "samples")
     log_p_0 = config.source_distribution.log_prob
     if log_p_0 is None:
         raise ValueError(f"{needed_by} needs the density of the run's source, and {config.source!r} has none "

@@ -100,11 +100,15 @@ def _add_recipe_options(recipe):
 def _add_recipe_names(recipe):
     """--recipe, each named recipe shown as the options that would give it."""
     current = [name for name in RECIPES if name not in RECIPE_ALIASES]  # old names are accepted, not shown
-    recipes = "; ".join(f"{name}: " + (" ".join(f"--{key.replace('_', '-')} {shown(value)}"
-                                                 for key, value in RECIPES[name].items()) or "the defaults above")
-                        for name in current)
+    recipes = "; ".join(f"{name}: " + (" ".join(_as_option(key, value) for key, value in RECIPES[name].items())
+                                       or "the defaults above") for name in current)
     recipe.add_argument("--recipe", choices=list(RECIPES), metavar="{" + ",".join(current) + "}",
                         help=f"start from a named recipe, then apply the options above ({recipes})")
+
+
+def _as_option(key, value):
+    """A recipe's setting as the option that gives it: ``--key value``, or ``--key`` alone for a switch that is on."""
+    return f"--{key.replace('_', '-')}" + ("" if value is True else f" {shown(value)}")
 
 
 def _train(args):

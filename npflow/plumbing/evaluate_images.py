@@ -35,7 +35,7 @@ from .progress import ChunkProgress
 from .error_bars import RESAMPLES, bootstrap_stderr, error_note, mean_stderr, pm, share_stderr
 from .memory import chunk_rows
 
-__all__ = ["evaluate_images", "format_images"]
+__all__ = ["evaluate_images", "sample_quality", "format_images"]
 
 
 def _samples(run, n, rng, classes, guidance, solver, dtype, options):
@@ -106,6 +106,15 @@ def evaluate_images(run, n=2000, rng=None, classes=None, guidance=0.0, solver=No
     report.update(baselines={name: bits for name, (bits, _) in baselines.items()},
                   baselines_stderr={name: stderr for name, (_, stderr) in baselines.items()})
     return {**report, **_frechet(judge.params, pixels, train.pixels, test.pixels, rng),
+            **_memorization(pixels, train.pixels, test.pixels, rng)}
+
+
+def sample_quality(pixels, rng):
+    """The figures of ``evaluate_images`` that need the samples alone, for digits in pixels 0..16 from any sampler:
+    the Frechet distance beside its floor and the memorization ratio, each with its ``_stderr`` (bootstraps from
+    ``rng``), and the judge's version."""
+    train, test, judge = load_digits("train"), load_digits("test"), load_judge()
+    return {"judge_version": judge.version, **_frechet(judge.params, pixels, train.pixels, test.pixels, rng),
             **_memorization(pixels, train.pixels, test.pixels, rng)}
 
 
