@@ -8,7 +8,6 @@ variant the check knows (paths, activations, solvers, ...) and both dtypes, smal
 wrong outcome is matched against the catalogue of usual mistakes (``mistakes.CATALOGUE``): the
 hint of the first mistake that gives the same outcome is shown.
 """
-import functools
 import os
 import sys
 
@@ -100,10 +99,17 @@ def graded_package(name, student_dir=None, code=None):
     return package, locate
 
 
-@functools.lru_cache(maxsize=None)
+#: (exercise, mistake's code) -> its package, so that each is loaded once.
+_MISTAKES = {}
+
+
 def mistake_package(name, code):
-    """The reference package with a catalogued mistake as the code of exercise ``name``, loaded once."""
-    return graded_package(name, code=code)[0]
+    """The reference package with a catalogued mistake as the code of exercise ``name``: loaded once, and loaded
+    again if it has been unloaded since (``npflow.teach.packages.unload``)."""
+    package = _MISTAKES.get((name, code))
+    if package is None or sys.modules.get(package.__name__) is not package:
+        package = _MISTAKES[(name, code)] = graded_package(name, code=code)[0]
+    return package
 
 
 def explainer(name):
