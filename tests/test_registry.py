@@ -2,16 +2,21 @@
 samples through the same samplers, and no file of npflow changes for it."""
 from dataclasses import dataclass, replace
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
 import npflow
+from npflow.cli import main
 from npflow.core.mlp import init_mlp, layer_sizes, velocity
-from npflow.core.training import loss_and_grad
+from npflow.core.training import TrainingDiverged, loss_and_grad, scheduled_lr
 from npflow.data.digits import load_digits
 from npflow.models import OBJECTIVES, Objective, objective_named, register, register_recipe
 from npflow.models.batches import batch_sampler
+from npflow.plumbing.chunks import source_draws
+from npflow.plumbing.displays import DISPLAYS, Display
 from npflow.plumbing.evaluate_images import sample_quality
+from npflow.plumbing.io import load_run, save_run
 from npflow.runs.config import TrainConfig
 from npflow.runs.run import start_run
 
@@ -91,7 +96,6 @@ def test_a_toy_objective_keeps_its_options_and_checks_its_recipe(toy):
 
 
 def test_a_toy_run_saves_and_loads_as_any_run(toy, tmp_path):
-    from npflow.plumbing.io import load_run, save_run
 
     run = npflow.train(TrainConfig(objective="toy_x", steps=3, hidden=(8,)), stream=None)
     save_run(tmp_path / "toy", run)
@@ -209,7 +213,6 @@ def test_an_objective_with_its_own_step_trains_in_the_loops_frame_and_resumes_to
     config = TrainConfig(objective="toy_tokens", dataset=data, source="ones", steps=300, lr=0.05,
                          lr_schedule="cosine", batch_size=64)
     run = npflow.train(config, stream=None)
-    from npflow.core.training import scheduled_lr
     assert LRS == [scheduled_lr(config, step) for step in range(300)]  # the loop set the schedule's lr each step
     histogram = (x[:, :, None] == np.arange(4)).mean(axis=0)
     np.testing.assert_allclose(_token_probs(run.params, 2, 4), histogram, atol=0.05)  # it learned the marginals
@@ -221,7 +224,6 @@ def test_an_objective_with_its_own_step_trains_in_the_loops_frame_and_resumes_to
 
 
 def test_a_divergence_in_an_objectives_own_step_is_named_by_the_loop(toy_tokens, monkeypatch):
-    from npflow.core.training import TrainingDiverged
 
     def diverging(config):
         def step(params, optimizer, rng):
@@ -237,7 +239,6 @@ def test_a_divergence_in_an_objectives_own_step_is_named_by_the_loop(toy_tokens,
 
 
 def test_an_objectives_own_source_is_accepted_for_it_alone_and_drawn_by_it(toy_tokens):
-    from npflow.plumbing.chunks import source_draws
 
     config = TrainConfig(objective="toy_tokens", dataset=toy_tokens[0], source="ones", steps=1)
     x_0 = config.source_distribution.sample(3, np.random.default_rng(0))
@@ -263,7 +264,6 @@ def test_an_objectives_own_sampler_gets_the_run_and_the_generator(toy_tokens):
 
 
 def test_datasets_of_whole_numbers_are_tokens_too(tmp_path):
-    from npflow.data.digits import load_digits
 
     digits = npflow.get_dataset("digits")
     tokens = digits.tokens(50, np.random.default_rng(0))
@@ -282,9 +282,7 @@ def test_datasets_of_whole_numbers_are_tokens_too(tmp_path):
 @pytest.fixture
 def toy_display(toy_tokens, monkeypatch):
     """A display of the token toy: a report of its marginals' gap, and one figure kind."""
-    import matplotlib.pyplot as plt
 
-    from npflow.plumbing.displays import DISPLAYS, Display
 
     def report(run, args, rng):
         D, V = _token_shape(run.config)
@@ -298,8 +296,6 @@ def toy_display(toy_tokens, monkeypatch):
 
 
 def test_a_registered_display_reports_and_draws_a_run_of_its_objective(toy_display, tmp_path, capsys):
-    from npflow.cli import main
-    from npflow.plumbing.io import save_run
 
     config = TrainConfig(objective="toy_tokens", dataset=toy_display[0], source="ones", steps=200, lr=0.05)
     save_run(tmp_path / "run", npflow.train(config, stream=None))
@@ -323,8 +319,6 @@ def test_a_registered_display_reports_and_draws_a_run_of_its_objective(toy_displ
 
 
 def test_sample_saves_an_objectives_integer_tokens_as_they_are(toy_tokens, monkeypatch, tmp_path):
-    from npflow.cli import main
-    from npflow.plumbing.io import save_run
 
     monkeypatch.setitem(OBJECTIVES, "toy_tokens", replace(TOKENS, check=lambda config: None))
     run = npflow.train(TrainConfig(objective="toy_tokens", dataset="digits", source="ones", steps=3), stream=None)
