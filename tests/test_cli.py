@@ -89,7 +89,7 @@ BAD_INPUTS = [
     (["sample", "RUN", "--solver", "rk5"], "--solver: expected one of euler, midpoint"),
     (["sample", "RUN", "--steps", "x"], "--steps: expected a positive integer, got 'x'"),
     (["sample", "RUN", "--rtol", "0"], "--rtol: expected a finite positive number"),
-    (["train", "--objective", "mean_flow"], "invalid choice: 'mean_flow' (choose from 'cfm', 'meanflow')"),
+    (["train", "--objective", "mean_flow"], "invalid choice: 'mean_flow' (choose from 'cfm', 'discrete', 'meanflow')"),
     (["train", "--predict", "epsilon"], "invalid choice: 'epsilon'"),
     (["sample", "RUN", "--solver", "euler-maruyama", "--diffusion", "-1"], "--diffusion: expected a finite number >= 0"),
     (["sample", "RUN", "--solver", "euler-maruyama", "--diffusion", "inf"], "--diffusion: expected a finite number >= 0"),
@@ -205,8 +205,9 @@ def test_train_help_shows_the_defaults_a_run_gets():
     from npflow.runs.config import TrainConfig
 
     options = train_options()
+    own = {name: {"source": entry.sources[0]} for name, entry in OBJECTIVES.items() if entry.sources}  # its source
     settings = {name: value for objective in reversed(OBJECTIVES) for name, value in
-                TrainConfig(objective=objective).to_dict().items()}  # cfm's shared values last, so they stand
+                TrainConfig(objective=objective, **own.get(objective, {})).to_dict().items()}  # cfm's last: they stand
     for name, expected in settings.items():
         action = options[name]
         shown = re.search(r"\[([^[\]]*)\]$", action.help).group(1)

@@ -17,7 +17,7 @@ API = DOCS / "api"
 
 #: The packages whose every module the API reference documents, with autodoc (``__all__`` says what is public).
 DOCUMENTED = ("npflow.core", "npflow.diffusion", "npflow.guidance", "npflow.meanflow", "npflow.images",
-              "npflow.data", "npflow.models", "npflow.runs")
+              "npflow.discrete", "npflow.data", "npflow.models", "npflow.runs")
 
 
 def modules_of(package_name):

@@ -6,8 +6,8 @@ import pytest
 
 EXAMPLES = sorted((pathlib.Path(__file__).parent.parent / "examples").glob("*.py"))
 #: The examples that print comparisons: a quick run of each must say that it is too small to conclude.
-COMPARING = {"couplings_compared.py", "diffusion_vs_flow.py", "digits.py", "guidance.py", "sampler_pitfall.py",
-             "tutorial_in_numpy.py"}
+COMPARING = {"couplings_compared.py", "diffusion_vs_flow.py", "digits.py", "discrete_flow.py", "guidance.py",
+             "sampler_pitfall.py", "tutorial_in_numpy.py"}
 
 
 def test_there_are_examples():

@@ -417,7 +417,7 @@ def test_a_meanflow_run_samples_by_its_jumps_and_its_field_is_u_over_no_time(rng
         flow.sample(x_0, "meanflow")
     with pytest.raises(ValueError, match="^only a MeanFlow run has an average velocity; this run's objective is 'cfm'"):
         flow.average_velocity(0.0, 1.0, x_0)
-    with pytest.raises(ValueError, match=r"^objective must be one of cfm, meanflow, got 'mean_flow'$"):
+    with pytest.raises(ValueError, match=r"^objective must be one of cfm, discrete, meanflow, got 'mean_flow'$"):
         replace(CONFIG, objective="mean_flow")
 
 

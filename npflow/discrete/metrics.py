@@ -38,7 +38,7 @@ def histogram(x, V):
 
 
 def total_variation(p, q):
-    """TV(p, q) = (1/2) sum_x |p(x) - q(x)|, in [0, 1].
+    """``TV(p, q) = (1/2) sum_x |p(x) - q(x)|``, in [0, 1].
 
     Parameters
     ----------
