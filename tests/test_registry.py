@@ -246,7 +246,7 @@ def test_an_objectives_own_source_is_accepted_for_it_alone_and_drawn_by_it(toy_t
     run = npflow.train(config, stream=None)
     cast, x_0 = source_draws(run, 3, np.random.default_rng(0), "float32")
     assert x_0.dtype == np.int64 and cast.params[0][1].dtype == np.float32  # tokens stay tokens; weights are cast
-    with pytest.raises(ValueError, match="unknown dataset 'ones'"):
+    with pytest.raises(ValueError, match="source 'ones' is a source of objective 'toy_tokens' only; objective 'cfm'"):
         TrainConfig(source="ones")  # the cfm objective has no such source
     with pytest.raises(ValueError, match="starts from its source 'ones'"):
         TrainConfig(objective="toy_tokens", dataset=toy_tokens[0])

@@ -18,7 +18,7 @@ from ..core.mlp import ACTIVATIONS
 from ..core.paths import make_path
 from ..data.datasets import Dataset, get_dataset, get_source, is_data_file, labelled_dataset
 from ..data.pairs import load_pairs
-from ..models import RECIPES, network_of, objective_named, objective_of, option_names
+from ..models import OBJECTIVES, RECIPES, network_of, objective_named, objective_of, option_names
 
 __all__ = ["TrainConfig", "check_data_files", "recipe"]
 
@@ -222,6 +222,10 @@ def _check_data_names(config):
     if not is_data_file(config.dataset):
         get_dataset(config.dataset)  # raises for an unknown name
     if config.source != "gaussian" and not is_data_file(config.source) and not _own_source(config):
+        owners = [name for name, objective in OBJECTIVES.items() if config.source in objective.sources]
+        if owners:  # another objective's own source, not a dataset
+            raise ValueError(f"source {config.source!r} is a source of objective {' or '.join(map(repr, owners))} "
+                             f"only; objective {config.objective!r} starts from 'gaussian', a dataset or a file")
         get_dataset(config.source)
 
 
