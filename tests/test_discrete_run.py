@@ -89,7 +89,8 @@ def test_every_figure_of_a_discrete_run_is_written(grid_run, tmp_path, kind, suf
 
 @pytest.mark.parametrize("argv, message", [
     (["train", "--source", "mask", "--steps", "1"],
-     "source 'mask' is a source of objective 'discrete' only; objective 'cfm' starts from 'gaussian', a dataset or a file"),
+     "source 'mask' is a source of objective 'discrete' only; objective 'cfm' starts from 'gaussian', a dataset "
+     "or a file"),
     (["train", "--objective", "discrete", "--dataset", "grid_checkerboard", "--steps", "1"],
      "objective 'discrete' starts from a source of tokens, mask or uniform; got source 'gaussian'"),
     (["train", "--objective", "discrete", "--dataset", "moons", "--source", "mask", "--steps", "1"],
