@@ -11,7 +11,10 @@ from npflow.cli import main
 from npflow.data.datasets import get_dataset
 from npflow.discrete.metrics import histogram, total_variation
 from npflow.discrete.posterior import cross_entropy_and_grad, init_posterior, posterior_probs
-from npflow.models.discrete import cross_entropy_and_grad_by_hand, distinct_rows, on_distinct_rows
+from npflow.discrete.sampling import STEPS, distinct_rows, sample_tokens, step_probabilities
+from npflow.discrete.schedulers import polynomial
+from npflow.discrete.velocity import draw_tokens
+from npflow.models.discrete import cross_entropy_and_grad_by_hand
 from npflow.plumbing.io import load_run
 from npflow.runs.config import TrainConfig, recipe
 
@@ -39,19 +42,28 @@ def test_the_gradient_by_hand_is_autograds(rng=np.random.default_rng(0)):
             np.testing.assert_allclose(hb, db, rtol=1e-9, atol=1e-12)
 
 
-def test_the_posterior_of_distinct_rows_is_the_posterior_of_every_row():
+def test_distinct_rows_give_back_every_row():
     rng = np.random.default_rng(1)
-    params = init_posterior(2, 6, 7, [8], rng)
     x_t = rng.integers(0, 7, (500, 2))
     rows, inverse = distinct_rows(x_t, 7)
     np.testing.assert_array_equal(rows[inverse], x_t)
     assert len(rows) == len(np.unique(x_t, axis=0))
-    direct = posterior_probs(params, 0.3, x_t, 6, 7)
-    np.testing.assert_allclose(on_distinct_rows(lambda t, x: posterior_probs(params, t, x, 6, 7), 7)(0.3, x_t),
-                               direct, rtol=1e-12)
     long = rng.integers(0, 18, (40, 64))  # 18^64 does not fit an int64: the rows themselves are sorted
     rows, inverse = distinct_rows(np.concatenate([long, long]), 18)
     np.testing.assert_array_equal(rows[inverse], np.concatenate([long, long]))
+
+
+@pytest.mark.parametrize("step", STEPS)
+def test_a_step_computed_once_per_distinct_row_draws_the_bits_of_every_row_computed(step):
+    params = init_posterior(2, 6, 7, [8], np.random.default_rng(1))
+    posterior = lambda t, x: posterior_probs(params, t, x, 6, 7)  # noqa: E731
+    x_0 = np.full((300, 2), 6)  # all MASK
+    once = sample_tokens(posterior, x_0, 8, polynomial(1.0), np.random.default_rng(2), 7, step, keep=True).x
+    rng, x, every = np.random.default_rng(2), x_0, [x_0]
+    for t in np.arange(8) / 8:  # the sampler's loop with every row computed
+        x = draw_tokens(step_probabilities(posterior(t, x), x, t, 1 / 8, polynomial(1.0), 7, step), rng)
+        every.append(x)
+    np.testing.assert_array_equal(once, np.stack(every))
 
 
 def test_sample_writes_integer_tokens_of_shape_n_by_d(grid_run, tmp_path, capsys):

@@ -10,6 +10,13 @@ and the last step, from t = 1 - h, draws x_1^i ~ p_1 itself, as flow_matching's 
 rates c = kappa'/(1 - kappa) blow up at t = 1, and every token must end on a data symbol (with a
 masked source none may stay MASK). For kappa = t the Euler step from t = 1 - h *is* that draw,
 since it jumps with probability h kappa'(t) / (1 - kappa(t)) = h / h = 1 to a posterior draw.
+
+At one time, equal rows of x have equal posteriors and equal step probabilities, so each step
+computes them once per distinct row (``distinct_rows``) and every row draws from its own. The
+draws are the same bits as with every row computed. For a grid of D = 2 tokens (at most S^2
+distinct rows), measured side by side: ``run.sample`` of 100,000 sequences in 64 steps, 13.5 s
+to 3.7 s; ``npflow sample RUN --steps 64 --n 100000``, which flows 1,600 rows at a time, 13.8 s
+to 10.3 s.
 """
 from typing import NamedTuple
 
@@ -18,7 +25,7 @@ import numpy as np
 from .velocity import (draw_tokens, euler_probabilities, exponential_probabilities, flow_matching_probabilities,
                        padded, probability_velocity)
 
-__all__ = ["STEPS", "Tokens", "step_probabilities", "sample_tokens"]
+__all__ = ["STEPS", "Tokens", "step_probabilities", "sample_tokens", "distinct_rows"]
 
 #: The steps of the jump process by name (``npflow.discrete.velocity``).
 STEPS = ("euler", "exponential", "flow_matching")
@@ -102,10 +109,31 @@ def sample_tokens(posterior, x_0, steps, scheduler, rng, S, step="euler", keep=F
     x = np.asarray(x_0, dtype=np.int64)
     states = [x]
     for t in times[:-1]:
-        p_1 = posterior(float(t), x)  # (n, D, V)
-        x = draw_tokens(step_probabilities(p_1, x, float(t), h, scheduler, S, step), rng)  # (n, D)
+        rows, inverse = distinct_rows(x, S)  # x = rows[inverse]: each distinct row's step is computed once
+        p_1 = posterior(float(t), rows)  # (m, D, V)
+        x = draw_tokens(step_probabilities(p_1, rows, float(t), h, scheduler, S, step), rng, inverse)  # (n, D)
         states.append(x)
     return Tokens(np.stack(states) if keep else x, times, int(steps), f"{step}, {steps} steps")
+
+
+def distinct_rows(x, S):
+    """The distinct rows of tokens x (n, D) over S symbols, (m, D), and the row of each, (n,): ``x = rows[inverse]``.
+
+    Where S^D fits in an int64, each row is one number, sum_i x^i S^(D-1-i), and those are sorted: a
+    sort of n numbers, not of n rows.
+
+    Examples
+    --------
+    >>> rows, inverse = distinct_rows(np.array([[2, 0], [1, 3], [2, 0]]), 4)
+    >>> rows.tolist(), inverse.tolist()
+    ([[1, 3], [2, 0]], [1, 0, 1])
+    """
+    n, D = x.shape
+    if D * np.log2(S) >= 62:
+        rows, inverse = np.unique(x, axis=0, return_inverse=True)
+        return rows, inverse.reshape(-1)
+    codes, inverse = np.unique(np.ravel_multi_index(x.T, (S,) * D), return_inverse=True)  # (m,), (n,)
+    return np.stack(np.unravel_index(codes, (S,) * D), axis=1).astype(np.int64), inverse.reshape(-1)
 
 
 def check_step(step):

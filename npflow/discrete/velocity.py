@@ -178,7 +178,7 @@ def flow_matching_probabilities(p_1, x_t, t, h, scheduler, S):
     return q * padded(p_1, S) + (1.0 - q) * one_hot(x_t, S)
 
 
-def draw_tokens(probabilities, rng):
+def draw_tokens(probabilities, rng, rows=None):
     """One token per row of ``probabilities``, by the inverse CDF: the first y with CDF(y) > U.
 
     One uniform U ~ U[0, 1) per token, scaled by the row's total, so that rows summing to 1 only up
@@ -186,15 +186,18 @@ def draw_tokens(probabilities, rng):
 
     Parameters
     ----------
-    probabilities : ndarray, shape (n, D, S)
+    probabilities : ndarray, shape (m, D, S)
         Non-negative rows, each summing to 1 (up to rounding).
     rng : numpy.random.Generator
+    rows : ndarray of int, shape (n,), optional
+        The row of ``probabilities`` each of n sequences draws from; by default row k for sequence k (n = m).
 
     Returns
     -------
     ndarray of int64, shape (n, D)
     """
-    cdf = np.cumsum(probabilities, axis=-1)  # (n, D, S)
+    cdf = np.cumsum(probabilities, axis=-1)  # (m, D, S)
+    cdf = cdf if rows is None else cdf[rows]  # (n, D, S)
     U = rng.random(cdf.shape[:-1])[..., None] * cdf[..., -1:]  # (n, D, 1)
     # the number of symbols whose CDF is <= U; the last CDF is the total, which U stays below
     return np.sum(cdf[..., :-1] <= U, axis=-1).astype(np.int64)

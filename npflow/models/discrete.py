@@ -31,7 +31,7 @@ from ..discrete.sources import SOURCES, draw_source, states
 from .registry import Objective, register
 
 __all__ = ["DiscreteOptions", "DISCRETE", "token_shape", "cross_entropy_and_grad_by_hand", "posterior_of",
-           "on_distinct_rows", "distinct_rows", "check_no_solver"]
+           "check_no_solver"]
 
 #: The schedulers the command line offers (``npflow.discrete.schedulers.scheduler_named`` takes any t^k, k > 0).
 SCHEDULERS = ("linear", "t^2", "t^3")
@@ -133,37 +133,9 @@ def _finite(loss, grads):
 
 
 def posterior_of(config, params):
-    """``posterior(t, x_t) -> p_1`` (n, D, V): the run's p_theta(x_1^i | x_t), as the sampler takes it.
-
-    At one time t for every row, equal rows of x_t have equal posteriors, so the network sees each
-    distinct row once: for D = 2 over V = 32 that is at most 33^2 rows, however many sequences
-    are sampled.
-    """
+    """``posterior(t, x_t) -> p_1`` (n, D, V): the run's p_theta(x_1^i | x_t), as the sampler takes it."""
     D, V, S = token_shape(config)
-    return on_distinct_rows(lambda t, x_t: posterior_probs(params, t, x_t, V, S, config.activation), S)
-
-
-def on_distinct_rows(posterior, S):
-    """``posterior(t, x_t)`` computed once per distinct row of x_t (``distinct_rows``) and spread back to every row."""
-    def on_rows(t, x_t):
-        rows, inverse = distinct_rows(x_t, S)  # x_t = rows[inverse]
-        return posterior(t, rows)[inverse]  # (n, D, V)
-
-    return on_rows
-
-
-def distinct_rows(x, S):
-    """The distinct rows of tokens x (n, D) over S symbols, (m, D), and the row of each, (n,): ``x = rows[inverse]``.
-
-    Where S^D fits in an int64, each row is one number, sum_i x^i S^(D-1-i), and those are sorted: a
-    sort of n numbers, not of n rows.
-    """
-    n, D = x.shape
-    if D * np.log2(S) >= 62:
-        rows, inverse = np.unique(x, axis=0, return_inverse=True)
-        return rows, inverse.reshape(-1)
-    codes, inverse = np.unique(np.ravel_multi_index(x.T, (S,) * D), return_inverse=True)  # (m,), (n,)
-    return np.stack(np.unravel_index(codes, (S,) * D), axis=1).astype(np.int64), inverse.reshape(-1)
+    return lambda t, x_t: posterior_probs(params, t, x_t, V, S, config.activation)
 
 
 def _sample(run, x_0, solver, steps, rng):

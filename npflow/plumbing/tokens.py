@@ -26,7 +26,7 @@ from ..discrete.metrics import histogram, kl_divergence, total_variation
 from ..discrete.sampling import sample_tokens
 from ..discrete.schedulers import scheduler_named
 from ..data.datasets import get_dataset
-from ..models.discrete import check_no_solver, on_distinct_rows, token_shape
+from ..models.discrete import check_no_solver, token_shape
 from .chunks import sample_in_chunks, source_draws
 from .error_bars import error_note, pm
 from .evaluate_images import sample_quality
@@ -72,7 +72,7 @@ def _table_figures(run, x_0, x_1, steps, table, rng):
     tv, kl = _against_table(x_1, table, V)
     report = {"tv": tv, "kl": kl, **_floor(table, len(x_1), rng)}
     report["tv_stderr"] = report["floor_tv_sd"]  # the TV's sampling noise at this n: the floor's spread
-    posterior = on_distinct_rows(exact_sampler(*table_support(table), scheduler, config.source, V), S)
+    posterior = exact_sampler(*table_support(table), scheduler, config.source, V)
     exact = sample_tokens(posterior, x_0, steps, scheduler, rng, S, transition).x
     report["exact_tv"], report["exact_kl"] = _against_table(exact, table, V)
     if D == 2:
