@@ -169,7 +169,7 @@ def run_autograder(zip_path, submission, root, python=sys.executable, **env):
     rooted at ``root`` with ``python`` and the variables ``env``: (the finished process, the results table)."""
     with zipfile.ZipFile(zip_path) as archive:
         archive.extractall(root / "source")
-    shutil.copytree(submission, root / "submission")
+    shutil.copytree(submission, root / "submission", symlinks=True)  # links stay links, as an upload's would
     script = root / "run_autograder"  # where Gradescope puts it
     shutil.copy(root / "source" / "run_autograder", script)
     env = dict(os.environ, AUTOGRADER_ROOT=str(root), NPFLOW_PYTHON=python, **env)
@@ -208,6 +208,14 @@ def test_module_files_uploaded_alone_are_graded_and_a_submission_of_none_says_wh
     (tmp_path / "text" / "solvers.txt").write_text("no code\n")
     _, table = run_autograder(autograder_zip, tmp_path / "text", tmp_path / "b")
     assert table["score"] == 0 and table["tests"] == [] and "holds no npflow/ folder" in table["output"]
+
+
+@pytest.mark.slow
+def test_a_link_in_a_submission_is_not_followed(autograder_zip, tmp_path):
+    (tmp_path / "links").mkdir()
+    (tmp_path / "links" / "solvers.py").symlink_to(REFERENCE / "core" / "solvers.py")  # or to source/bank.npz
+    _, table = run_autograder(autograder_zip, tmp_path / "links", tmp_path / "a")
+    assert table["score"] == 0 and "holds no npflow/ folder" in table["output"]  # the grader (root) never read it
 
 
 @pytest.mark.slow
