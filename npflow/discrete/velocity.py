@@ -11,20 +11,25 @@ row sums to zero. A step of length h replaces the token by a draw from (n, D, S)
 
 - **Euler** (``euler_probabilities``): delta(y, x_t^i) + h u_t(y | x_t), the first-order step.
 - **Exponential** (``exponential_probabilities``): leave x_t^i with probability 1 - exp(-h lambda),
-  lambda = sum_{y != x_t^i} u_t(y | x_t), and land on y in proportion to u_t(y | x_t): the exact
-  law of the chain over the step if its rates stayed frozen at time t.
+  lambda = sum_{y != x_t^i} u_t(y | x_t), and land on y in proportion to u_t(y | x_t): the law of
+  the *first* jump out of x_t^i with the rates frozen at time t, and nothing after it.
 - **flow_matching's** (``flow_matching_probabilities``): ``MixtureDiscreteEulerSolver`` first draws
   X_1^i ~ p(. | x_t), then jumps to it with probability 1 - exp(-h c), c = kappa'/(1 - kappa)
   (the rate of the *conditional* velocity towards X_1^i). Over its draw of X_1^i that is:
-  with probability q = 1 - exp(-h c), a fresh draw from the posterior, else stay. It is *not* the
-  exponential step above: where p(x_t^i | x_t) > 0 (a uniform source) the two leave at different
-  rates, c against c (1 - p(x_t^i | x_t)). With a masked source p(MASK) = 0 and they agree.
+  with probability q = 1 - exp(-h c), a fresh draw from the posterior, else stay. This is the
+  exact law of the chain over the step with its rates frozen at time t: they are Q(y -> z) =
+  c p(z | x_t) from any y, so exp(h Q) = exp(-h c) I + (1 - exp(-h c)) 1 p^T. The exponential
+  step follows only the first jump: where p(x_t^i | x_t) > 0 (a uniform source) the two leave
+  x_t^i with probabilities (1 - exp(-h c)) (1 - p) and 1 - exp(-h c (1 - p)), equal to first
+  order in h. With a masked source p(MASK) = 0, the landing state is never left within the
+  step, and they agree.
 
 For kappa = t, the Euler step is the same mixture with q = h c = h / (1 - t), which is exactly the
 conditional path's own probability of jumping from x_0 to x_1 between t and t + h, (kappa(t + h) -
 kappa(t)) / (1 - kappa(t)). So the Euler step with kappa = t is "freeze the posterior at t, then run
 the exact path for h", and at t = 1 - h (q = 1) it lands exactly on a draw from the posterior.
-flow_matching's q = 1 - exp(-h c) < h c under-jumps, by a relative hc / 2 + O((hc)^2), and hc =
+flow_matching's q = 1 - exp(-h c) < h c under-jumps, because it freezes c = kappa'/(1 - kappa)
+at the start of the step while c grows over it, by a relative hc / 2 + O((hc)^2), and hc =
 h / (1 - t) is not small near t = 1: at t = 1 - j h it is 1 / j, so at t = 1 - 2h flow_matching's
 step jumps with probability 0.39 where the path jumps with 0.5.
 
@@ -100,7 +105,7 @@ def euler_probabilities(x_t, u, h, S):
     Only the diagonal, 1 - h lambda with lambda the rate of leaving, can go negative: the step is a
     probability only for h lambda <= 1. Clipping it at 0 (never jump *less* than surely) and
     renormalising keeps it one for any h, and changes nothing when h is small enough. (With
-    kappa = t and an exact posterior, h lambda <= h / (1 - t) <= 1 on the grid t = k h, so it never
+    kappa = t and any posterior, h lambda <= h / (1 - t) <= 1 on the grid t = k h, so it never
     clips there.)
 
     Parameters
@@ -127,7 +132,8 @@ def exponential_probabilities(x_t, u, h, S):
     """The exponential step: leave x_t^i with probability 1 - exp(-h lambda), to y in proportion to u(y).
 
     lambda = sum_{y != x_t^i} u_t(y | x_t) is the rate of leaving; with rates frozen over the step,
-    the time to the first jump is exponential(lambda)::
+    the time to the first jump is exponential(lambda), and the step takes that jump and no other
+    (the exact law of the frozen chain is ``flow_matching_probabilities``)::
 
         P(y) = (1 - exp(-h lambda)) u(y) / lambda    for y != x_t^i
         P(x_t^i) = exp(-h lambda)

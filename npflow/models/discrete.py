@@ -33,7 +33,7 @@ from .registry import Objective, register
 __all__ = ["DiscreteOptions", "DISCRETE", "token_shape", "cross_entropy_and_grad_by_hand", "posterior_of",
            "check_no_solver"]
 
-#: The schedulers the command line offers (``npflow.discrete.schedulers.scheduler_named`` takes any t^k, k > 0).
+#: The schedulers the command line offers (``npflow.discrete.schedulers.scheduler_named`` takes any t^k, k >= 1).
 SCHEDULERS = ("linear", "t^2", "t^3")
 
 
