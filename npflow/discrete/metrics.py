@@ -83,8 +83,9 @@ def _as_dict(p):
     return {tuple(int(i) for i in cell): p[tuple(cell)] for cell in np.argwhere(p > 0)}
 
 
-def sampling_floor(probs, n, rng, repeats=5):
-    """The TV of the histogram of n i.i.d. draws of ``probs`` itself: its mean and standard deviation over repeats.
+def sampling_floor(probs, n, rng, repeats=5, measure=total_variation):
+    """The ``measure`` of the histogram of n i.i.d. draws of ``probs`` against ``probs`` itself (its TV by default):
+    the mean and standard deviation over repeats.
 
     Parameters
     ----------
@@ -95,13 +96,16 @@ def sampling_floor(probs, n, rng, repeats=5):
     rng : numpy.random.Generator
     repeats : int
         At least 2, for the standard deviation.
+    measure : callable
+        ``measure(histogram, probs) -> float`` on flat tables, e.g. ``total_variation`` or ``kl_divergence``.
 
     Returns
     -------
-    tv_mean, tv_sd : float
+    mean, sd : float
     """
     if repeats < 2:
         raise ValueError(f"repeats must be at least 2 for a standard deviation, got {repeats}")
     p = np.ravel(np.asarray(probs, dtype=float))
-    tvs = [total_variation(rng.multinomial(n, p / p.sum()) / n, p) for _ in range(repeats)]
-    return float(np.mean(tvs)), float(np.std(tvs, ddof=1))
+    p = p / p.sum()
+    values = [measure(rng.multinomial(n, p) / n, p) for _ in range(repeats)]
+    return float(np.mean(values)), float(np.std(values, ddof=1))

@@ -31,7 +31,7 @@ from ..discrete.sources import SOURCES, draw_source, states
 from .registry import Objective, register
 
 __all__ = ["DiscreteOptions", "DISCRETE", "token_shape", "cross_entropy_and_grad_by_hand", "posterior_of",
-           "check_no_solver"]
+           "sample_run", "check_no_solver"]
 
 #: The schedulers the command line offers (``npflow.discrete.schedulers.scheduler_named`` takes any t^k, k >= 1).
 SCHEDULERS = ("linear", "t^2", "t^3")
@@ -138,15 +138,20 @@ def posterior_of(config, params):
     return lambda t, x_t: posterior_probs(params, t, x_t, V, S, config.activation)
 
 
+def sample_run(config, params, x_0, steps, rng, keep=False):
+    """The jump process of a run (its recipe ``config``, its weights ``params``) from the tokens x_0 (n, D) in
+    ``steps`` steps: ``npflow.discrete.sampling.sample_tokens`` with the run's posterior, scheduler and transition."""
+    return sample_tokens(posterior_of(config, params), x_0, steps, scheduler_named(config.options.scheduler), rng,
+                         token_shape(config)[2], config.options.transition, keep=keep)
+
+
 def _sample(run, x_0, solver, steps, rng):
     """The jump process from the tokens x_0 (n, D) in ``steps`` steps, with the run's posterior; a Trajectory of
     x_0 and the tokens at t = 1 (x of shape (2, n, D), int64)."""
     check_no_solver(solver)
     if rng is None:
         raise ValueError("a discrete run's sampler draws its jumps: give it a numpy.random.Generator")
-    config = run.config
-    tokens = sample_tokens(posterior_of(config, run.field_params), x_0, steps, scheduler_named(
-        config.options.scheduler), rng, token_shape(config)[2], config.options.transition)
+    tokens = sample_run(run.config, run.field_params, x_0, steps, rng)
     return Trajectory(np.array([0.0, 1.0]), np.stack([np.asarray(x_0, dtype=np.int64), tokens.x]), tokens.nfe,
                       tokens.method)
 

@@ -10,9 +10,7 @@ import numpy as np
 
 from ..data.datasets import get_dataset
 from ..discrete.metrics import histogram
-from ..discrete.sampling import sample_tokens
-from ..discrete.schedulers import scheduler_named
-from ..models.discrete import check_no_solver, posterior_of, token_shape
+from ..models.discrete import check_no_solver, sample_run, token_shape
 from .chunks import source_draws
 from .plot_curves import loss
 from .plot_images import image_animation, image_grid, times_to_show
@@ -28,12 +26,9 @@ def tokens_over_time(run, args, n):
     """n sequences of the run's jump process in --steps steps from its source, every state kept: ``Tokens`` with x
     of shape (steps + 1, n, D), drawn from the generator of --seed."""
     check_no_solver(args.solver)
-    config = run.config
-    S = token_shape(config)[2]
     rng = np.random.default_rng(args.seed)
     run, x_0 = source_draws(run, n, rng, args.dtype)
-    return sample_tokens(posterior_of(config, run.field_params), x_0, args.solver_steps,
-                         scheduler_named(config.options.scheduler), rng, S, config.options.transition, keep=True)
+    return sample_run(run.config, run.field_params, x_0, args.solver_steps, rng, keep=True)
 
 
 def heat_maps(tables, title=None, mask=None, top=None):
@@ -76,7 +71,7 @@ def _grid_or_images(run, kind):
     return dataset.to_pixels is not None
 
 
-def _states(tokens, V, S):
+def _states(tokens, S):
     """The histograms over S x S states of each kept time: shape (k, S, S)."""
     return np.stack([histogram(x, S) for x in tokens.x])
 
@@ -109,7 +104,7 @@ def _trajectories(run, args, out):
                           title="from the source (t = 0; masked pixels blank) to digits (t = 1)")
     tokens = tokens_over_time(run, args, args.n)
     k = times_to_show(tokens.t, COLUMNS)
-    states = _states(tokens, V, S)
+    states = _states(tokens, S)
     masked = [f", {np.mean(tokens.x[j] == V):.0%} masked" if mask is not None else "" for j in k]
     return heat_maps({f"t = {tokens.t[j]:.2f}{note}": states[j] for j, note in zip(k, masked)}, mask=mask,
                      top=float(states[-1].max()), title=f"{args.n} sequences over the states, from the source to the "
@@ -124,7 +119,7 @@ def _animation(run, args, out):
         image_animation(frames, tokens.t, out, title="masked pixels blank", row_label="draw", quick=args.quick)
         return None
     tokens = tokens_over_time(run, args, args.n)
-    states = _states(tokens, V, S)
+    states = _states(tokens, S)
     fig = heat_maps({"": states[0]}, mask=V if run.config.source == "mask" else None, top=float(states[-1].max()))
     mark_quick(fig, args.quick)
     ax = fig.axes[0]

@@ -22,7 +22,7 @@ import sys
 import numpy as np
 
 from ..discrete.exact import exact_law, exact_sampler, table_support
-from ..discrete.metrics import histogram, kl_divergence, total_variation
+from ..discrete.metrics import histogram, kl_divergence, sampling_floor, total_variation
 from ..discrete.sampling import sample_tokens
 from ..discrete.schedulers import scheduler_named
 from ..data.datasets import get_dataset
@@ -57,11 +57,9 @@ def _against_table(x, table, V):
 
 def _floor(table, n, rng):
     """TV and KL of n i.i.d. draws of the table: {"floor_tv", "floor_tv_sd", "floor_kl", "floor_kl_sd"}."""
-    p = table.ravel() / table.sum()
-    draws = np.array([[total_variation(h, p), kl_divergence(h, p)]
-                      for h in (rng.multinomial(n, p) / n for _ in range(FLOOR_REPEATS))])  # (repeats, 2)
-    (tv, kl), (tv_sd, kl_sd) = draws.mean(axis=0), draws.std(axis=0, ddof=1)
-    return {"floor_tv": float(tv), "floor_tv_sd": float(tv_sd), "floor_kl": float(kl), "floor_kl_sd": float(kl_sd)}
+    tv, tv_sd = sampling_floor(table, n, rng, FLOOR_REPEATS)
+    kl, kl_sd = sampling_floor(table, n, rng, FLOOR_REPEATS, kl_divergence)
+    return {"floor_tv": tv, "floor_tv_sd": tv_sd, "floor_kl": kl, "floor_kl_sd": kl_sd}
 
 
 def _table_figures(run, x_0, x_1, steps, table, rng):
