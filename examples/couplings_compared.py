@@ -49,6 +49,7 @@ from matplotlib.figure import Figure
 import npflow
 import npflow.plumbing.plot
 from npflow.core.metrics import DIFFERENCE_RULE, paired_difference, straightness, wasserstein2
+from npflow.plumbing.error_bars import mean_sd
 from npflow.plumbing.threads import use_threads
 
 parser = argparse.ArgumentParser(description="Independent, OT, Sinkhorn, reflow and MeanFlow: W2 after few steps.")
@@ -135,10 +136,6 @@ for name in datasets:
             one_step.setdefault((name, method), ends[1])
         w2[name, method], straight[name, method] = np.array(rows)[:, :-1], np.array(rows)[:, -1]
 
-
-def mean_sd(values):
-    """'mean ± sd' over the seeds."""
-    return f"{np.mean(values):.3f} ± {np.std(values, ddof=1):.3f}"
 
 
 header = "| dataset | model | " + " | ".join(f"W2, {k} step{'s' * (k > 1)}" for k in euler_steps)

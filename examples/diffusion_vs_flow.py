@@ -35,10 +35,11 @@ from matplotlib.lines import Line2D
 
 import npflow
 import npflow.plumbing.plot
-from npflow.core.metrics import DIFFERENCE_RULE, energy_distance, paired_difference
+from npflow.core.metrics import DIFFERENCE_RULE, energy_distance
 from npflow.core.oracle import exact_velocity, marginal_at
 from npflow.core.views import MARGIN, data_to_noise, velocity_from_prediction, velocity_to_data
 from npflow.data.datasets import get_dataset
+from npflow.plumbing.error_bars import mean_sd, verdict
 from npflow.plumbing.threads import use_threads
 
 parser = argparse.ArgumentParser(description="Flow matching and diffusion, same network and budget, against NFE.")
@@ -161,18 +162,6 @@ def margin_row(run, name, margin, seed):
     return [energy_distance(x, fresh) for x in row]
 
 
-def mean_sd(values, digits=4):
-    """'mean ± sd' over the seeds."""
-    return f"{np.mean(values):.{digits}f} ± {np.std(values, ddof=1):.{digits}f}"
-
-
-def versus(a, b, lower, higher, digits=4):
-    """The verdict on per-seed figures a against b (lower is better): the mean difference ± its standard error."""
-    mean, error, sign = paired_difference(a, b)
-    word = {-1: lower, 1: higher, 0: "no difference beyond the noise"}[sign]
-    if args.quick:
-        word = "quick: too small to conclude"
-    return f"{mean:+.{digits}f} ± {error:.{digits}f}: {word}"
 
 
 margin_lines = [f"| dataset | margin | {' | '.join(MARGIN_SAMPLERS)} | "
@@ -181,8 +170,9 @@ for name in DATASETS:
     eds = {m: np.array([margin_row(models[name, "diffusion", seed], name, m, seed) for seed in seeds]) for m in margins}
     for m in margins:  # eds[m]: (seeds, 3)
         verdicts = ["(the reference)"] * 3 if m == MARGIN else [
-            versus(eds[m][:, j], eds[MARGIN][:, j], "lower (better)", "higher (worse)") for j in range(3)]
-        margin_lines.append(f"| {name} | {m:g} | " + " | ".join(mean_sd(eds[m][:, j]) for j in range(3))
+            verdict(eds[m][:, j], eds[MARGIN][:, j], "lower (better)", "higher (worse)", 4, args.quick)
+            for j in range(3)]
+        margin_lines.append(f"| {name} | {m:g} | " + " | ".join(mean_sd(eds[m][:, j], 4) for j in range(3))
                             + " | " + " | ".join(verdicts) + " |")
         print(margin_lines[-1], flush=True)
 margin_table = "\n".join(margin_lines)
@@ -281,8 +271,8 @@ def verdict_table(name):
     for a, b in PAIRS:
         for nfe in verdict_budgets:
             ed_a, ed_b = results[name][a][nfe], results[name][b][nfe]
-            lines.append(f"| {', '.join(a)} | {', '.join(b)} | {nfe} | {mean_sd(ed_a)} | {mean_sd(ed_b)} | "
-                         f"{versus(ed_a, ed_b, 'A is better', 'B is better')} |")
+            lines.append(f"| {', '.join(a)} | {', '.join(b)} | {nfe} | {mean_sd(ed_a, 4)} | {mean_sd(ed_b, 4)} | "
+                         f"{verdict(ed_a, ed_b, 'A is better', 'B is better', 4, args.quick)} |")
     return "\n".join(lines)
 
 
@@ -297,7 +287,7 @@ def markdown_table(name):
     lines = ["| model | sampler | " + " | ".join(f"{nfe}" for nfe in budgets) + " |",
              "|---|---|" + "---|" * len(budgets)]
     for (model, sampler_name), by_nfe in results[name].items():
-        cells = [mean_sd(by_nfe[nfe]) if nfe in by_nfe else "" for nfe in budgets]
+        cells = [mean_sd(by_nfe[nfe], 4) if nfe in by_nfe else "" for nfe in budgets]
         lines.append(f"| {model} | {sampler_name} | " + " | ".join(cells) + " |")
     mean, sd = floors[name]
     lines.append(f"| two fresh draws (the floor) | mean ± sd of 10 pairs | {mean:.4f} ± {sd:.4f} |"

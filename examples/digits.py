@@ -43,6 +43,7 @@ import npflow
 import npflow.plumbing.plot
 from npflow.core.metrics import DIFFERENCE_RULE, paired_difference
 from npflow.images.pixels import to_pixels
+from npflow.plumbing.error_bars import mean_sd
 from npflow.plumbing.evaluate_images import evaluate_images, format_images
 from npflow.plumbing.labels import GUIDANCE_WEIGHTS
 from npflow.plumbing.plot import weight_title
@@ -159,9 +160,6 @@ def over_seeds(label, figure):
     """A figure of one row, shape (seeds,)."""
     return np.array([measured[label, seed][figure] for seed in seeds])
 
-
-def mean_sd(values):
-    return f"{np.mean(values):.3f} ± {np.std(values, ddof=1):.3f}"
 
 
 floor = over_seeds("unconditional", "frechet_floor")  # the train split against the test split: no run in it

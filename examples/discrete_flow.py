@@ -44,7 +44,7 @@ from matplotlib.ticker import NullFormatter
 
 import npflow
 import npflow.plumbing.plot
-from npflow.core.metrics import DIFFERENCE_RULE, paired_difference
+from npflow.core.metrics import DIFFERENCE_RULE
 from npflow.discrete.exact import exact_law, exact_sampler, table_support
 from npflow.discrete.metrics import histogram, sampling_floor, total_variation
 from npflow.discrete.paths import sample_path
@@ -53,6 +53,7 @@ from npflow.discrete.schedulers import polynomial
 from npflow.discrete.sources import SOURCES, draw_source, states
 from npflow.models.discrete import posterior_of
 from npflow.models.registry import RECIPES
+from npflow.plumbing.error_bars import mean_sd, verdict
 from npflow.plumbing.plot_parts import colour_bar, figure, plain_log_ticks
 from npflow.plumbing.threads import use_threads
 
@@ -110,17 +111,6 @@ def heat_map_rows(rows, title):
     return fig
 
 
-def mean_sd(values, digits=4):
-    """'mean ± sd' over the seeds."""
-    return f"{np.mean(values):.{digits}f} ± {np.std(values, ddof=1):.{digits}f}"
-
-
-def versus(a, b, lower, higher, digits=4):
-    """The verdict on per-seed figures a against b: the mean difference ± its standard error, and in words."""
-    mean, error, sign = paired_difference(a, b)
-    word = "quick: too small to conclude" if args.quick else {
-        -1: lower, 1: higher, 0: "no difference beyond the noise"}[sign]
-    return f"{mean:+.{digits}f} ± {error:.{digits}f}: {word}"
 
 
 # %% [markdown]
@@ -251,17 +241,17 @@ for source in SOURCES:
 floor = np.array([sampling_floor(table, n, np.random.default_rng((3, seed)))[0] for seed in seeds])
 exact_at = {(source, N): total_variation(exact_law(table, N, kappa, source), table)
             for source in SOURCES for N in model_Ns}
-rows = [f"| {N} | {source} | {exact_at[source, N]:.4f} | {mean_sd(oracle_tv[source, N])} | "
-        f"{mean_sd(model_tv[source, N])} | "
-        f"{versus(model_tv[source, N], oracle_tv[source, N], 'model below', 'model above')} |"
+rows = [f"| {N} | {source} | {exact_at[source, N]:.4f} | {mean_sd(oracle_tv[source, N], 4)} | "
+        f"{mean_sd(model_tv[source, N], 4)} | "
+        f"{verdict(model_tv[source, N], oracle_tv[source, N], 'model below', 'model above', 4, args.quick)} |"
         for N in model_Ns for source in SOURCES]
 table_md = "\n".join(["| N | source | exact law (no sampling noise) | exact-posterior sampler, n draws | model | "
                       "model - exact-posterior sampler |", "|---|---|---|---|---|---|", *rows])
 masked_md = "\n".join(["| N | masked - uniform, the model's TV |", "|---|---|"] + [
-    f"| {N} | {versus(model_tv['mask', N], model_tv['uniform', N], 'masked below', 'masked above')} |"
+    f"| {N} | {verdict(model_tv['mask', N], model_tv['uniform', N], 'masked below', 'masked above', 4, args.quick)} |"
     for N in model_Ns])
 header = (f"n = {n:,} sequences, Euler steps, kappa = t; runs of {recipe['steps']} steps; mean ± sd over seeds "
-          f"{' '.join(map(str, seeds))}; the floor (n i.i.d. draws of the table): {mean_sd(floor)}")
+          f"{' '.join(map(str, seeds))}; the floor (n i.i.d. draws of the table): {mean_sd(floor, 4)}")
 print(f"\n{header}\n\n{table_md}\n\n{masked_md}\n\n{DIFFERENCE_RULE}")
 
 # %% [markdown]
@@ -317,7 +307,7 @@ for source in SOURCES:
     for t in (0.5, 0.9, 0.99, 0.999):
         exact_rate = leaving_rate(oracle, source, t, np.random.default_rng(5))
         rates = [leaving_rate(learned(source, seed), source, t, np.random.default_rng(5)) for seed in seeds]
-        rate_rows.append(f"| {source} | {t:g} | {exact_rate:.4f} | {mean_sd(rates)} |")
+        rate_rows.append(f"| {source} | {t:g} | {exact_rate:.4f} | {mean_sd(rates, 4)} |")
 rate_md = "\n".join(["| source | t | exact posterior | model |", "|---|---|---|---|", *rate_rows])
 print(rate_md)
 

@@ -38,10 +38,11 @@ import numpy as np
 
 import npflow
 import npflow.plumbing.plot
-from npflow.core.metrics import DIFFERENCE_RULE, field_error, mode_fractions, paired_difference
+from npflow.core.metrics import DIFFERENCE_RULE, field_error, mode_fractions
 from npflow.core.oracle import points_on_path
 from npflow.guidance.labels import equal_shares
 from npflow.guidance.measures import class_measures, label_field_errors
+from npflow.plumbing.error_bars import mean_sd, verdict
 from npflow.plumbing.labels import GUIDANCE_WEIGHTS
 from npflow.plumbing.threads import use_threads
 from npflow.models.registry import RECIPES
@@ -62,18 +63,6 @@ if args.quick:
     print(QUICK_NOTE)
 
 
-def mean_sd(values, digits=3):
-    """'mean ± sd' over the seeds."""
-    return f"{np.mean(values):.{digits}f} ± {np.std(values, ddof=1):.{digits}f}"
-
-
-def versus(a, b, lower, higher, digits=3):
-    """The verdict on per-seed figures a against b: the mean difference ± its standard error, and in words."""
-    mean, error, sign = paired_difference(a, b)
-    word = {-1: lower, 1: higher, 0: "no difference beyond the noise"}[sign]
-    if args.quick:
-        word = "quick: too small to conclude"
-    return f"{mean:+.{digits}f} ± {error:.{digits}f}: {word}"
 
 
 # %% [markdown]
@@ -141,8 +130,9 @@ for name in datasets:
     for w in GUIDANCE_WEIGHTS:
         a, b = np.array(ours[w]), np.array(truth[w])
         rows.append(f"| {name} | {w:g} | " + " | ".join(f"{mean_sd(a[:, j])} / {mean_sd(b[:, j])}" for j in range(4))
-                    + f" | {versus(a[:, 2], b[:, 2], 'learned narrower', 'learned wider')} "
-                    + f"| {versus(a[:, 3], b[:, 3], 'learned nearer the mode', 'learned further out')} |")
+                    + f" | {verdict(a[:, 2], b[:, 2], 'learned narrower', 'learned wider', quick=args.quick)} "
+                    + f"| {verdict(a[:, 3], b[:, 3], 'learned nearer the mode', 'learned further out', 3, args.quick)}"
+                    + " |")
 table = "\n".join(["| dataset | w | in class, smallest: learned / exact | in class, mean | spread / s_k | shift / s_k "
                    "| spread: learned - exact | shift: learned - exact |", "|---|---|---|---|---|---|---|---|", *rows])
 print(table)
@@ -200,7 +190,7 @@ unlabelled, plain = np.array(unlabelled), np.array(plain)
 share_rows = [("w = -1 (no label)", [mean_sd(column) for column in unlabelled.T]),
               ("unconditional run", [mean_sd(column) for column in plain.T]),
               ("target", [f"{weight:.3f}" for weight in eight.mixture.weights]),
-              ("w = -1 - unconditional", [versus(a, b, "fewer at w = -1", "more at w = -1")
+              ("w = -1 - unconditional", [verdict(a, b, "fewer at w = -1", "more at w = -1", quick=args.quick)
                                           for a, b in zip(unlabelled.T, plain.T)])]
 share_table = "\n".join(["| eight_gaussians | " + " | ".join(f"mode {k}" for k in range(8)) + " |", "|---" * 9 + "|"]
                         + [f"| {name} | " + " | ".join(cells) + " |" for name, cells in share_rows])
@@ -226,8 +216,9 @@ low, high = np.array(dropout[0.1]), np.array(dropout[0.2])
 dropout_table = "\n".join(["| p_uncond | field error, no label | field error, mean over the labels |", "|---|---|---|",
                            f"| 0.1 | {mean_sd(low[:, 0], 4)} | {mean_sd(low[:, 1], 4)} |",
                            f"| 0.2 | {mean_sd(high[:, 0], 4)} | {mean_sd(high[:, 1], 4)} |",
-                           f"| 0.2 - 0.1 | {versus(high[:, 0], low[:, 0], 'lower at 0.2', 'higher at 0.2', 4)} "
-                           f"| {versus(high[:, 1], low[:, 1], 'lower at 0.2', 'higher at 0.2', 4)} |"])
+                           "| 0.2 - 0.1 | " + " | ".join(
+                               verdict(high[:, j], low[:, j], "lower at 0.2", "higher at 0.2", 4, args.quick)
+                               for j in range(2)) + " |"])
 print(dropout_table)
 report = (f"{n} samples, RK4 with {solver_steps} steps; runs of {steps} steps; mean ± sd over seeds "
           f"{' '.join(map(str, seeds))}.\n\n{table}\n\n{error_table}\n\n{share_table}\n\n{dropout_table}\n\n"

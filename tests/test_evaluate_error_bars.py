@@ -6,7 +6,7 @@ import pytest
 
 from npflow.core.metrics import energy_distance, kinetic_energy, mmd_rbf, straightness, wasserstein2
 from npflow.core.solvers import Trajectory
-from npflow.plumbing.error_bars import bootstrap_stderr, mean_stderr, over_repeats, pm, share_stderr
+from npflow.plumbing.error_bars import bootstrap_stderr, mean_sd, mean_stderr, over_repeats, pm, share_stderr, verdict
 from npflow.plumbing.evaluate import _sample_distances, energy_distance_stderr, path_figures
 
 
@@ -86,3 +86,12 @@ def test_repeats_give_the_mean_the_spread_and_the_mean_standard_error():
     assert combined["labels"]["share"] == [2.0, 1.0] and combined["labels"]["share_spread"] == [1.0, 0.0]
     assert combined["labels"]["label"] == [0, 1]
     assert pm(combined, "kl", 2) == "2.00 ± 1.00" and pm(reports[0], "kl", 2) == "1.00 ± 0.10"
+
+
+def test_a_verdict_over_seeds_is_paired_differences_in_words_and_quick_mode_concludes_nothing():
+    a, b = [1.0, 2.0, 3.0], [2.0, 3.0, 4.1]  # a below b on every seed, by 1.0333 ± 0.0333
+    assert mean_sd(a) == "2.000 ± 1.000" and mean_sd(a, 4) == "2.0000 ± 1.0000"
+    assert verdict(a, b, "lower", "higher", 4) == "-1.0333 ± 0.0333: lower"
+    assert verdict(b, a, "lower", "higher") == "+1.033 ± 0.033: higher"
+    assert verdict(a, [3.0, 1.0, 2.5], "lower", "higher").endswith("no difference beyond the noise")
+    assert verdict(a, b, "lower", "higher", quick=True).endswith("quick: too small to conclude")

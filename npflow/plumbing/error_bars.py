@@ -29,7 +29,10 @@ K standard errors: the spread is what the standard error predicts, so the two sh
 """
 import numpy as np
 
-__all__ = ["RESAMPLES", "mean_stderr", "share_stderr", "bootstrap_stderr", "counts", "over_repeats", "pm", "error_note"]
+from ..core.metrics import paired_difference
+
+__all__ = ["RESAMPLES", "mean_stderr", "share_stderr", "bootstrap_stderr", "counts", "over_repeats", "pm", "error_note",
+           "mean_sd", "verdict"]
 
 #: The bootstrap's resamples for each figure without a closed-form standard error.
 RESAMPLES = 50
@@ -154,3 +157,20 @@ def error_note(report):
     if "repeats" in report:
         return f"± the sd over {report['repeats']} independent draws"
     return f"± one standard error: sd / sqrt(n) for a mean, else a bootstrap of {report['resamples']} resamples"
+
+
+def mean_sd(values, digits=3):
+    """A figure over seeds as ``'mean ± sd'`` (the sample standard deviation, ddof 1)."""
+    return f"{np.mean(values):.{digits}f} ± {np.std(values, ddof=1):.{digits}f}"
+
+
+def verdict(a, b, lower, higher, digits=3, quick=False):
+    """Per-seed figures a against b: the mean difference ± its standard error, and the verdict in words.
+
+    The verdict is ``npflow.core.metrics.paired_difference``'s: ``lower`` (a below b), ``higher``, or no
+    difference beyond the noise; ``quick`` (a run too short to judge by) concludes nothing.
+    """
+    mean, error, sign = paired_difference(a, b)
+    words = {-1: lower, 1: higher, 0: "no difference beyond the noise"}
+    word = "quick: too small to conclude" if quick else words[sign]
+    return f"{mean:+.{digits}f} ± {error:.{digits}f}: {word}"
